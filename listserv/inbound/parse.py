@@ -1,0 +1,114 @@
+"""bytes -> ParsedMessage, tolerant of the malformed mail real senders produce. Pure.
+
+We parse with the compat32 policy: the modern policy raises on some real
+headers (e.g. ``To: unlisted-recipients:;``). Header values are decoded here,
+once, and stripped of CR/LF so that no decoded value can inject a header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesHeaderParser, BytesParser
+from email.utils import getaddresses, parseaddr
+
+from listserv.inbound.addresses import normalize_address
+from listserv.message import ParsedMessage
+
+MSGID = re.compile(r"<([^<>\s]{1,900})>")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+TRACE_HEADERS = (
+    b"received:", b"return-path:", b"delivered-to:", b"x-original-to:", b"x-envelope-to:",
+    b"authentication-results:", b"arc-", b"received-spf:", b"x-spam-",
+)  # fmt: skip
+MAX_DECODED = 4096  # longest header value we decode; longer ones are cut
+
+
+def clean_header_value(value: str) -> str:
+    """One line, no control characters: safe to write back into a header."""
+    return CONTROL.sub(" ", value).strip()
+
+
+def decode_value(raw: object) -> str:
+    """Decode RFC 2047 encoded-words; unknown charsets degrade, never raise."""
+    text = str(raw)[:MAX_DECODED]
+    try:
+        return clean_header_value(str(make_header(decode_header(text))))
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        return clean_header_value(text.encode("ascii", "replace").decode("ascii"))
+
+
+def message_ids(value: object) -> tuple[str, ...]:
+    """Every <id> in a header value, in order, without duplicates."""
+    return tuple(dict.fromkeys(MSGID.findall(str(value or ""))))
+
+
+def first_message_id(value: object) -> str:
+    ids = message_ids(value)
+    return f"<{ids[0]}>" if ids else ""
+
+
+def read_message_id(raw: bytes) -> str:
+    """The Message-ID from the header block alone (cheap: used at intake)."""
+    headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+    return first_message_id(headers.get("Message-ID"))
+
+
+def content_hash(raw: bytes) -> str:
+    """sha256 of the message without the trace headers MTAs add on the way.
+
+    The same message handed to us twice, by two MTA hops or over LF and CRLF,
+    hashes the same; a different message reusing a Message-ID does not.
+    """
+    digest = hashlib.sha256()
+    skipping = False
+    lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    for index, line in enumerate(lines):
+        if line == b"":
+            digest.update(b"\n".join(lines[index:]))
+            break
+        if not line[:1].isspace():
+            skipping = line.lower().startswith(TRACE_HEADERS)
+        if not skipping:
+            digest.update(line + b"\n")
+    return digest.hexdigest()
+
+
+def parse_bytes(raw: bytes) -> Message:
+    return BytesParser(policy=policy.compat32).parsebytes(raw)
+
+
+def sender_of(message: Message) -> tuple[str, str]:
+    """(normalised address, display name) of From, falling back to Sender."""
+    for header in ("From", "Sender"):
+        value = message.get(header)
+        if value is None:
+            continue
+        pairs = getaddresses([str(value)[:MAX_DECODED]])
+        name, address = pairs[0] if pairs else parseaddr(str(value))
+        if "@" in address:
+            return normalize_address(address), decode_value(name)
+    return "", ""
+
+
+def read_facts(message: Message) -> ParsedMessage:
+    sender, name = sender_of(message)
+    references = message_ids(message.get("References"))
+    in_reply_to = first_message_id(message.get("In-Reply-To"))
+    defects = tuple(sorted({type(d).__name__ for d in message.defects}))
+    return ParsedMessage(
+        message_id=first_message_id(message.get("Message-ID")),
+        in_reply_to=in_reply_to,
+        references=tuple(f"<{r}>" for r in references),
+        subject=decode_value(message.get("Subject", "")),
+        sender=sender,
+        sender_name=name,
+        auto_submitted=decode_value(message.get("Auto-Submitted", "")).lower(),
+        precedence=decode_value(message.get("Precedence", "")).lower(),
+        list_ids=tuple(decode_value(v).lower() for v in message.get_all("List-Id", [])),
+        been_there=tuple(normalize_address(decode_value(v)) for v in message.get_all("X-BeenThere", [])),
+        defects=defects,
+    )

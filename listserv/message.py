@@ -1,0 +1,69 @@
+"""Frozen values passed between the pipeline's stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What an address of a list is for."""
+
+    POST = "post"  # LIST@domain: a post to the members
+    OWNER = "owner"  # LIST-owner@domain: forwarded to the facilitators
+    REQUEST = "request"  # LIST-request@domain: help and unsubscribe by mail
+    BOUNCES = "bounces"  # LIST-bounces@domain (and +VERP): delivery reports
+
+
+@dataclass(frozen=True)
+class Recipient:
+    list_address: str
+    role: Role
+    tag: str = ""  # what followed "+" in the local part (VERP, tokens)
+
+
+@dataclass(frozen=True)
+class ListInfo:
+    """A list's settings as the pure stages need them."""
+
+    id: int
+    address: str
+    name: str
+    description: str = ""
+    subject_prefix: str = ""
+    reply_to: str = "leave"  # leave | list | explicit
+    reply_to_address: str = ""
+    max_message_size: int = 0
+    personalize: bool = False
+    archive_url: str = ""
+
+    @property
+    def local_part(self) -> str:
+        return self.address.partition("@")[0]
+
+    @property
+    def domain(self) -> str:
+        return self.address.partition("@")[2]
+
+    def service(self, role: Role) -> str:
+        """The address for one of the list's roles, e.g. LIST-owner@domain."""
+        if role is Role.POST:
+            return self.address
+        return f"{self.local_part}-{role.value}@{self.domain}"
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """What the pipeline needs to know about a message, read once."""
+
+    message_id: str
+    in_reply_to: str
+    references: tuple[str, ...]
+    subject: str
+    sender: str  # normalised From address ("" when there is none)
+    sender_name: str
+    auto_submitted: str
+    precedence: str
+    list_ids: tuple[str, ...]
+    been_there: tuple[str, ...]
+    defects: tuple[str, ...]

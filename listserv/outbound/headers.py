@@ -1,0 +1,74 @@
+"""List headers (RFC 2369, RFC 2919), subject prefix and Reply-To policy. Pure."""
+
+from __future__ import annotations
+
+import re
+from email.header import Header
+from email.message import Message
+
+from listserv.inbound.parse import clean_header_value, decode_value
+from listserv.message import ListInfo, Role
+
+REMOVED = (
+    "List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
+    "List-Subscribe", "List-Archive", "List-Owner", "Precedence", "Return-Path",
+    "Delivered-To", "X-Original-To", "Errors-To",
+)  # fmt: skip
+REPLY_MARKER = re.compile(r"^\s*((re|aw|sv|vs|antw|fwd?)(\[\d+\]|\^\d+)?\s*:\s*)+", re.IGNORECASE)
+
+
+def list_id(lst: ListInfo) -> str:
+    return f"<{lst.local_part}.{lst.domain}>"
+
+
+def encode_value(value: str) -> str | Header:
+    value = clean_header_value(value)
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def list_headers(lst: ListInfo) -> list[tuple[str, str]]:
+    name = clean_header_value(lst.name).replace('"', "'")
+    headers = [
+        ("List-Id", f'"{name}" {list_id(lst)}' if name.isascii() else list_id(lst)),
+        ("List-Post", f"<mailto:{lst.address}>"),
+        ("List-Help", f"<mailto:{lst.service(Role.REQUEST)}?subject=help>"),
+        ("List-Unsubscribe", f"<mailto:{lst.service(Role.REQUEST)}?subject=unsubscribe>"),
+        ("List-Owner", f"<mailto:{lst.service(Role.OWNER)}>"),
+    ]
+    if lst.archive_url:
+        headers.append(("List-Archive", f"<{clean_header_value(lst.archive_url)}>"))
+    headers += [("Precedence", "list"), ("X-BeenThere", lst.address)]
+    return headers
+
+
+def prefix_subject(subject: str, prefix: str) -> str:
+    """'[team] Re: topic' for any mix of reply markers and earlier prefixes."""
+    subject = clean_header_value(subject)
+    prefix = clean_header_value(prefix)
+    if not prefix:
+        return subject
+    while True:
+        stripped = re.sub(re.escape(prefix), "", subject, flags=re.IGNORECASE).strip()
+        collapsed = REPLY_MARKER.sub("Re: ", stripped, count=1)
+        if collapsed == subject:
+            break
+        subject = collapsed
+    return f"{prefix} {subject}".strip()
+
+
+def apply_list_headers(message: Message, lst: ListInfo) -> None:
+    for name in REMOVED:
+        del message[name]
+    subject = message.get("Subject")
+    if lst.subject_prefix:
+        new = prefix_subject(decode_value(subject or ""), lst.subject_prefix)
+        del message["Subject"]
+        message["Subject"] = encode_value(new)
+    if lst.reply_to == "list":
+        del message["Reply-To"]
+        message["Reply-To"] = lst.address
+    elif lst.reply_to == "explicit" and lst.reply_to_address:
+        del message["Reply-To"]
+        message["Reply-To"] = clean_header_value(lst.reply_to_address)
+    for name, value in list_headers(lst):
+        message[name] = value

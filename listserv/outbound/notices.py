@@ -1,0 +1,53 @@
+"""Mail the list itself writes (notices, help, forwards). Pure."""
+
+from __future__ import annotations
+
+from email.message import Message
+from email.utils import formatdate, make_msgid
+
+from listserv.message import ListInfo, ParsedMessage, Role
+from listserv.outbound.decorate import serialize
+from listserv.outbound.footer import footer_part
+from listserv.outbound.headers import encode_value, list_headers
+
+AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
+
+
+def may_answer(envelope_sender: str, facts: ParsedMessage) -> bool:
+    """Never answer null senders, bounces or automatic mail (RELIABILITY 10)."""
+    local = envelope_sender.partition("@")[0].lower()
+    return bool(
+        envelope_sender
+        and facts.sender
+        and local not in ("mailer-daemon", "postmaster", "")
+        and not local.endswith(("-bounces", "-request", "-owner"))
+        and "-bounces+" not in local
+        and facts.auto_submitted in ("", "no")
+        and facts.precedence not in AUTOMATIC_PRECEDENCE
+    )
+
+
+def build_notice(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: str = "") -> bytes:
+    message = footer_part(text)
+    del message["Content-Disposition"]
+    message["MIME-Version"] = "1.0"
+    message["From"] = f"{lst.name} <{lst.service(Role.OWNER)}>" if lst.name.isascii() else lst.service(Role.OWNER)
+    message["To"] = to
+    message["Subject"] = encode_value(subject)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid("notice", domain=lst.domain)
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    message["Auto-Submitted"] = "auto-replied"
+    for name, value in list_headers(lst):
+        if name not in ("X-BeenThere",):
+            message[name] = value
+    message["X-BeenThere"] = lst.service(Role.OWNER)
+    return serialize(message)
+
+
+def forward_to_facilitators(message: Message, lst: ListInfo) -> bytes:
+    """Mail to LIST-owner, passed on unchanged but for a loop marker."""
+    message["X-BeenThere"] = lst.service(Role.OWNER)
+    return serialize(message)

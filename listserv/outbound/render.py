@@ -1,0 +1,34 @@
+"""jinja2 rendering of mail templates (templates/<purpose>.<part>.j2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from listserv.message import ListInfo, Role
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Footer:
+    text: str
+    html: str
+
+
+class Templates:
+    def __init__(self, directory: str | Path = "") -> None:
+        search = [str(directory)] if directory else []
+        loader = jinja2.FileSystemLoader(search + [str(DEFAULT_TEMPLATES)])
+        self._text = jinja2.Environment(loader=loader, autoescape=False, keep_trailing_newline=True)
+        self._html = jinja2.Environment(loader=loader, autoescape=True, keep_trailing_newline=True)
+
+    def render(self, name: str, **context: object) -> str:
+        env = self._html if name.endswith(".html.j2") else self._text
+        return env.get_template(name).render(**context)
+
+    def render_footer(self, lst: ListInfo) -> Footer:
+        context = {"list": lst, "request": lst.service(Role.REQUEST)}
+        return Footer(self.render("footer.txt.j2", **context), self.render("footer.html.j2", **context))

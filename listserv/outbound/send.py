@@ -1,0 +1,107 @@
+"""The sender: claim a batch, hand it to the relay in one transaction, record each reply.
+
+A crash between the relay's 250 and our commit re-sends that one batch: the
+batch size (default 100 recipients, one SMTP transaction for shared mail) is
+the bound on duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from listserv.outbound.relay import Relay
+from listserv.outbound.smtp_client import SMTPError, SMTPReply
+from listserv.settings import Settings
+from listserv.store import queries
+from listserv.store.schema import DeliveryStatus, utcnow
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def verp(mail_from: str, rcpt: str) -> str:
+    """LIST-bounces+alice=example.org@domain: a bounce names the member."""
+    local, _, domain = mail_from.partition("@")
+    return f"{local}+{rcpt.replace('@', '=')}@{domain}"
+
+
+def backoff(settings: Settings, attempts: int) -> timedelta:
+    return min(timedelta(seconds=settings.retry_seconds * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    sent: list[tuple[int, str]]
+    deferred: list[tuple[int, str]]
+    failed: list[tuple[int, str]]
+
+
+def classify(deliveries: tuple[tuple[int, str, datetime], ...], replies: dict[str, SMTPReply],
+             give_up_before: datetime) -> Outcome:  # fmt: skip
+    """Sort each recipient by its reply: 2xx sent, 5xx failed, 4xx deferred until too old."""
+    outcome = Outcome([], [], [])
+    for delivery_id, rcpt, created in deliveries:
+        reply = replies.get(rcpt, SMTPReply(451, "no reply"))
+        if reply.code < 400:
+            outcome.sent.append((delivery_id, str(reply)))
+        elif reply.code >= 500 or created < give_up_before:
+            outcome.failed.append((delivery_id, str(reply)))
+        else:
+            outcome.deferred.append((delivery_id, str(reply)))
+    return outcome
+
+
+class Sender:
+    def __init__(self, sessions: Callable[[], Session], settings: Settings, relay: Relay) -> None:
+        self.sessions, self.settings, self.relay = sessions, settings, relay
+
+    def claim(self) -> tuple[queries.ClaimedBatch, queries.Envelope] | None:
+        with self.sessions() as session, session.begin():
+            batch = queries.claim_batch(session, timedelta(seconds=self.settings.lease_seconds))
+            if batch is None:
+                return None
+            return batch, queries.load_envelope(session, batch)
+
+    async def send_next(self) -> bool:
+        """Send one batch. False when nothing is due."""
+        claimed = await asyncio.to_thread(self.claim)
+        if claimed is None:
+            return False
+        batch, envelope = claimed
+        rcpts = [rcpt for _, rcpt, _ in envelope.deliveries]
+        try:
+            replies = await self._send(envelope, rcpts)
+        except SMTPError as error:
+            log.warning("relay unavailable batch=%s: %s", batch.id, error)
+            replies = {rcpt: SMTPReply(451, str(error)) for rcpt in rcpts}
+        await asyncio.to_thread(self.record, batch, envelope, replies)
+        return True
+
+    async def _send(self, envelope: queries.Envelope, rcpts: list[str]) -> dict[str, SMTPReply]:
+        if not rcpts:
+            return {}
+        if not envelope.personalized:
+            return await self.relay.send(envelope.mail_from, rcpts, envelope.raw)
+        replies: dict[str, SMTPReply] = {}
+        for rcpt in rcpts:
+            replies.update(await self.relay.send(verp(envelope.mail_from, rcpt), [rcpt], envelope.raw))
+        return replies
+
+    def record(self, batch: queries.ClaimedBatch, envelope: queries.Envelope,
+               replies: dict[str, SMTPReply]) -> None:  # fmt: skip
+        now = utcnow()
+        outcome = classify(envelope.deliveries, replies, now - timedelta(hours=self.settings.give_up_hours))
+        retry_at = now + backoff(self.settings, batch.attempts) if outcome.deferred else None
+        with self.sessions() as session, session.begin():
+            queries.record_deliveries(session, DeliveryStatus.SENT, outcome.sent)
+            queries.record_deliveries(session, DeliveryStatus.FAILED, outcome.failed)
+            queries.record_deliveries(session, DeliveryStatus.DEFERRED, outcome.deferred)
+            queries.finish_batch(session, batch.id, retry_at)
+        log.info("sent batch=%s outbound=%s sent=%d deferred=%d failed=%d", batch.id, batch.outbound_id,
+                 len(outcome.sent), len(outcome.deferred), len(outcome.failed))  # fmt: skip

@@ -1,0 +1,34 @@
+"""SMTP/LMTP replies we give, and the one exception that carries them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    status: str  # RFC 3463 enhanced status code
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.status} {self.text}"
+
+
+OK = Reply(250, "2.0.0", "Ok")
+RCPT_OK = Reply(250, "2.1.5", "Ok")
+NO_SUCH_LIST = Reply(550, "5.1.1", "No such list here")
+TOO_BIG = Reply(552, "5.3.4", "Message too big for this list")
+HEADER_TOO_BIG = Reply(552, "5.3.4", "Message header block too large")
+TOO_COMPLEX = Reply(554, "5.6.0", "Message structure too complex (MIME parts or nesting)")
+BARE_LINE_END = Reply(554, "5.6.0", "Bare CR or LF line ending in message header")
+TRY_LATER = Reply(451, "4.3.0", "Temporary failure, please retry")
+NO_STORAGE = Reply(452, "4.3.1", "Insufficient system storage, please retry")
+
+
+class Refused(Exception):
+    """Raised by core code to refuse a message with a definite reply."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(str(reply))
+        self.reply = reply

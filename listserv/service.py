@@ -1,0 +1,117 @@
+"""`listserv serve`: LMTP and SMTP listeners, the worker and the senders, in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import Engine
+
+from listserv.inbound.ingest import make_receive
+from listserv.inbound.limits import Limits
+from listserv.inbound.server import IngestHandler, KnownLists, ListLMTP, ListSMTP
+from listserv.outbound.relay import Relay, open_relay
+from listserv.outbound.render import Templates
+from listserv.outbound.send import Sender
+from listserv.process import Worker
+from listserv.settings import HostPort, Settings
+from listserv.store import db, queries
+
+log = logging.getLogger(__name__)
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(settings.max_message_size, settings.max_header_bytes, settings.max_mime_parts,
+                  settings.max_mime_depth)  # fmt: skip
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(event.wait(), seconds)
+    except asyncio.TimeoutError:
+        pass
+    event.clear()
+
+
+async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Event, seconds: float,
+                           name: str) -> None:  # fmt: skip
+    while True:
+        try:
+            if await step():
+                continue
+        except Exception:
+            log.exception("%s step failed", name)
+        await _wait(wake, seconds)
+
+
+class Service:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
+        self.settings, self.engine = settings, engine
+        self.sessions = db.sessions(engine)
+        self.worker = Worker(self.sessions, settings, Templates(settings.templates_dir))
+        self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
+        self.servers: list[asyncio.AbstractServer] = []
+        self.tasks: list[asyncio.Task[None]] = []
+        self.relays: list[Relay] = []
+
+    async def _listen(self, address: HostPort, lmtp: bool) -> None:
+        lists = KnownLists(lambda: _load_lists(self.sessions))
+        receive = make_receive(self.sessions, self.settings.max_message_size)
+        handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
+        protocol = ListLMTP if lmtp else ListSMTP
+        server = await asyncio.get_running_loop().create_server(
+            lambda: protocol(handler, data_size_limit=self.settings.max_message_size, enable_SMTPUTF8=True),
+            address.host, address.port,
+        )  # fmt: skip
+        self.servers.append(server)
+        log.info("listening %s on %s", "LMTP" if lmtp else "SMTP", address)
+
+    async def _process(self) -> bool:
+        if await asyncio.to_thread(self.worker.process_next):
+            self.wake_senders.set()
+            return True
+        return False
+
+    async def start(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            with self.sessions() as session, session.begin():
+                queries.release_leases(session)
+        await self._listen(self.settings.lmtp_listen, lmtp=True)
+        await self._listen(self.settings.smtp_listen, lmtp=False)
+        poll = self.settings.poll_seconds
+        self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
+        for index in range(self.settings.connections):
+            self.relays.append(open_relay(self.settings.relay))
+            sender = Sender(self.sessions, self.settings, self.relays[-1])
+            loop = _loop_until_idle(sender.send_next, self.wake_senders, poll, f"sender-{index}")
+            self.tasks.append(asyncio.create_task(loop))
+        log.info("serving relay=%s database=%s", self.settings.relay, self.engine.url.render_as_string())
+
+    async def stop(self) -> None:
+        for server in self.servers:
+            server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)
+        for server in self.servers:
+            await server.wait_closed()
+
+
+def _load_lists(sessions: Callable[[], object]) -> frozenset[str]:
+    with sessions() as session:  # type: ignore[attr-defined]
+        return queries.load_list_addresses(session)
+
+
+async def run(settings: Settings, engine: Engine) -> None:
+    service = Service(settings, engine)
+    await service.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await stopping.wait()
+    log.info("stopping")
+    await service.stop()

@@ -1,0 +1,250 @@
+"""Plain functions over a Session. Hot paths use SQLAlchemy Core statements."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from listserv.message import ListInfo
+from listserv.store.schema import (
+    Batch,
+    BatchStatus,
+    Delivery,
+    DeliveryStatus,
+    Inbound,
+    InboundStatus,
+    MailingList,
+    Member,
+    NoticeLog,
+    Outbound,
+    utcnow,
+)
+
+LISTS = MailingList.__table__
+MEMBERS = Member.__table__
+INBOUND = Inbound.__table__
+OUTBOUND = Outbound.__table__
+BATCHES = Batch.__table__
+DELIVERIES = Delivery.__table__
+
+
+def list_info(row: MailingList) -> ListInfo:
+    return ListInfo(
+        id=row.id, address=row.address, name=row.name, description=row.description,
+        subject_prefix=row.subject_prefix, reply_to=row.reply_to,
+        reply_to_address=row.reply_to_address, max_message_size=row.max_message_size,
+        personalize=row.personalize, archive_url=row.archive_url,
+    )  # fmt: skip
+
+
+def load_list_addresses(session: Session) -> frozenset[str]:
+    return frozenset(session.scalars(select(MailingList.address)))
+
+
+def load_list(session: Session, address: str) -> ListInfo | None:
+    row = session.scalar(select(MailingList).where(MailingList.address == address))
+    return list_info(row) if row else None
+
+
+def load_list_by_id(session: Session, list_id: int) -> ListInfo:
+    return list_info(session.get_one(MailingList, list_id))
+
+
+def is_member(session: Session, list_id: int, email: str) -> bool:
+    query = select(Member.id).where(Member.list_id == list_id, Member.email == email)
+    return session.scalar(query) is not None
+
+
+def remove_member(session: Session, list_id: int, email: str) -> bool:
+    found = session.execute(delete(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.email == email))
+    return bool(found.rowcount)
+
+
+def facilitators(session: Session, list_id: int) -> list[str]:
+    query = select(Member.email).where(Member.list_id == list_id, Member.role == "facilitator")
+    return list(session.scalars(query.order_by(Member.id)))
+
+
+def insert_inbound(session: Session, values: dict[str, object]) -> bool:
+    """Store raw mail; False when the same (list, role, dedupe_key) is already here."""
+    try:
+        with session.begin_nested():
+            session.execute(insert(INBOUND).values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def claim_inbound(session: Session, lease: timedelta) -> tuple[int, int] | None:
+    """Take the oldest waiting message for a while: (id, attempts including this one)."""
+    now = utcnow()
+    oldest = (
+        select(Inbound.id)
+        .where(Inbound.status == InboundStatus.RECEIVED)
+        .where(or_(Inbound.lease_until.is_(None), Inbound.lease_until < now))
+        .order_by(Inbound.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    claimed = session.execute(
+        update(INBOUND)
+        .where(INBOUND.c.id == oldest)
+        .values(attempts=INBOUND.c.attempts + 1, lease_until=now + lease)
+        .returning(INBOUND.c.id, INBOUND.c.attempts)
+    ).first()
+    return (claimed[0], claimed[1]) if claimed else None
+
+
+def finish_inbound(session: Session, inbound_id: int, status: InboundStatus, error: str = "") -> None:
+    session.execute(
+        update(INBOUND).where(INBOUND.c.id == inbound_id).values(status=status, error=error, lease_until=None)
+    )
+
+
+def insert_outbound(session: Session, values: dict[str, object]) -> int:
+    return int(session.execute(insert(OUTBOUND).values(**values).returning(OUTBOUND.c.id)).scalar_one())
+
+
+def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int) -> int:
+    """One pending delivery per receiving member, grouped into batches, inside the database.
+
+    Members are never loaded into Python, whatever the size of the list.
+    """
+    now = utcnow()
+    receiving = and_(
+        MEMBERS.c.list_id == list_id,
+        MEMBERS.c.delivery == "each",
+        or_(MEMBERS.c.email != sender, MEMBERS.c.receive_own_posts),
+    )
+    seq = (func.row_number().over(order_by=MEMBERS.c.id) - 1) // batch_size
+    rows = select(
+        literal(outbound_id), seq, MEMBERS.c.email, literal(DeliveryStatus.PENDING.value),
+        literal(0), literal(""), literal(now),
+    ).where(receiving)  # fmt: skip
+    columns = ["outbound_id", "batch_seq", "rcpt", "status", "attempts", "last_reply", "created_at"]
+    count = session.execute(insert(DELIVERIES).from_select(columns, rows)).rowcount
+    plan_batches(session, outbound_id, now)
+    return count
+
+
+def plan_batches(session: Session, outbound_id: int, due: datetime) -> int:
+    seqs = select(
+        DELIVERIES.c.outbound_id, DELIVERIES.c.batch_seq, literal(BatchStatus.PENDING.value), literal(due), literal(0)
+    ).where(DELIVERIES.c.outbound_id == outbound_id).distinct()
+    columns = ["outbound_id", "seq", "status", "due_at", "attempts"]
+    return session.execute(insert(BATCHES).from_select(columns, seqs)).rowcount
+
+
+def add_deliveries(session: Session, outbound_id: int, rcpts: Sequence[str]) -> None:
+    """A small delivery (a notice, a forward): one batch."""
+    now = utcnow()
+    session.execute(
+        insert(DELIVERIES),
+        [dict(outbound_id=outbound_id, batch_seq=0, rcpt=r, status=DeliveryStatus.PENDING,
+              attempts=0, last_reply="", created_at=now) for r in rcpts],
+    )  # fmt: skip
+    plan_batches(session, outbound_id, now)
+
+
+@dataclass(frozen=True)
+class ClaimedBatch:
+    id: int
+    outbound_id: int
+    seq: int
+    attempts: int
+
+
+def claim_batch(session: Session, lease: timedelta) -> ClaimedBatch | None:
+    now = utcnow()
+    due = (
+        select(Batch.id)
+        .where(
+            or_(
+                and_(Batch.status == BatchStatus.PENDING, Batch.due_at <= now),
+                and_(Batch.status == BatchStatus.SENDING, Batch.lease_until < now),
+            )
+        )
+        .order_by(Batch.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        update(BATCHES)
+        .where(BATCHES.c.id == due)
+        .values(status=BatchStatus.SENDING, lease_until=now + lease, attempts=BATCHES.c.attempts + 1)
+        .returning(BATCHES.c.id, BATCHES.c.outbound_id, BATCHES.c.seq, BATCHES.c.attempts)
+    ).first()
+    return ClaimedBatch(row[0], row[1], row[2], row[3]) if row else None
+
+
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    raw: bytes
+    personalized: bool
+    deliveries: tuple[tuple[int, str, datetime], ...]  # (id, rcpt, created_at)
+
+
+def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
+    outbound = session.execute(
+        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized).where(
+            OUTBOUND.c.id == batch.outbound_id
+        )
+    ).one()
+    waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
+    rows = session.execute(
+        select(DELIVERIES.c.id, DELIVERIES.c.rcpt, DELIVERIES.c.created_at)
+        .where(DELIVERIES.c.outbound_id == batch.outbound_id, DELIVERIES.c.batch_seq == batch.seq)
+        .where(DELIVERIES.c.status.in_(waiting))
+        .order_by(DELIVERIES.c.id)
+    ).all()
+    deliveries = tuple((r[0], r[1], r[2]) for r in rows)
+    return Envelope(outbound[0], outbound[1], bool(outbound[2]), deliveries)
+
+
+def record_deliveries(session: Session, status: DeliveryStatus, results: Iterable[tuple[int, str]]) -> None:
+    """Set status and last reply for (delivery id, reply) pairs."""
+    by_reply: dict[str, list[int]] = {}
+    for delivery_id, reply in results:
+        by_reply.setdefault(reply, []).append(delivery_id)
+    for reply, ids in by_reply.items():
+        session.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id.in_(ids))
+            .values(status=status, last_reply=reply[:500], attempts=DELIVERIES.c.attempts + 1)
+        )
+
+
+def finish_batch(session: Session, batch_id: int, retry_at: datetime | None) -> None:
+    values: dict[str, object] = {"lease_until": None}
+    if retry_at is None:
+        values["status"] = BatchStatus.DONE
+    else:
+        values.update(status=BatchStatus.PENDING, due_at=retry_at)
+    session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(**values))
+
+
+def release_leases(session: Session) -> None:
+    """At start-up of a single-node install: whatever a dead process held is free again."""
+    session.execute(
+        update(BATCHES).where(BATCHES.c.status == BatchStatus.SENDING).values(status=BatchStatus.PENDING)
+    )
+    session.execute(update(INBOUND).where(INBOUND.c.status == InboundStatus.RECEIVED).values(lease_until=None))
+
+
+def note_notice(session: Session, address: str, kind: str, day: str) -> bool:
+    """Record an automatic notice; False if one of this kind went to address today."""
+    try:
+        with session.begin_nested():
+            session.add(NoticeLog(address=address, kind=kind, day=day))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -1,0 +1,182 @@
+"""The database schema (SQLAlchemy 2). docs/storage.md describes it for operators."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Naive UTC, the same on SQLite and PostgreSQL."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # committed raw, waiting for the worker
+    DONE = "done"  # processed: distributed, refused or forwarded
+    QUARANTINED = "quarantined"  # processing failed max_tries times
+
+
+class BatchStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender until lease_until
+    DONE = "done"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEFERRED = "deferred"  # 4xx: moved to a later batch
+    FAILED = "failed"  # 5xx, or deferred for too long
+
+
+class MailingList(Base):
+    __tablename__ = "lists"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    subject_prefix: Mapped[str] = mapped_column(String(100), default="")
+    reply_to: Mapped[str] = mapped_column(String(16), default="leave")
+    reply_to_address: Mapped[str] = mapped_column(String(254), default="")
+    max_message_size: Mapped[int] = mapped_column(Integer, default=0)  # 0: the server's cap
+    personalize: Mapped[bool] = mapped_column(Boolean, default=False)
+    archive_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("list_id", "email"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(254))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    receive_own_posts: Mapped[bool] = mapped_column(Boolean, default=False)
+    delivery: Mapped[str] = mapped_column(String(16), default="each")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Inbound(Base):
+    """Raw mail exactly as received, committed before we answer 250."""
+
+    __tablename__ = "inbound"
+    __table_args__ = (
+        UniqueConstraint("list_id", "role", "dedupe_key"),
+        Index("ix_inbound_status_id", "status", "id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # post, owner, request, bounces
+    mail_from: Mapped[str] = mapped_column(String(998))
+    rcpt: Mapped[str] = mapped_column(String(998))
+    message_id: Mapped[str] = mapped_column(String(998), default="")
+    dedupe_key: Mapped[str] = mapped_column(String(64))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=InboundStatus.RECEIVED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Post(Base):
+    """What the pipeline decided about one inbound message sent to a list address."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), index=True)
+    inbound_id: Mapped[int] = mapped_column(ForeignKey("inbound.id", ondelete="CASCADE"), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    sender: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    in_reply_to: Mapped[str] = mapped_column(String(998), default="")
+    references: Mapped[str] = mapped_column(Text, default="")
+    decision: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[str] = mapped_column(Text, default="")  # space-separated rule ids that hit
+    reason: Mapped[str] = mapped_column(Text, default="")
+    defects: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Outbound(Base):
+    """One message as members receive it; personalised ones carry a member marker."""
+
+    __tablename__ = "outbound"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # post, notice, forward
+    mail_from: Mapped[str] = mapped_column(String(998))
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    personalized: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Batch(Base):
+    """The unit a sender claims: one SMTP transaction's worth of recipients."""
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        UniqueConstraint("outbound_id", "seq"),
+        Index("ix_batches_status_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PENDING)
+    due_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Delivery(Base):
+    """The per-recipient ledger: pending -> sent / deferred / failed."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_batch", "outbound_id", "batch_seq", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound.id", ondelete="CASCADE"))
+    batch_seq: Mapped[int] = mapped_column(Integer)
+    rcpt: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_reply: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NoticeLog(Base):
+    """One row per automatic notice: at most one per address, kind and day."""
+
+    __tablename__ = "notice_log"
+    __table_args__ = (UniqueConstraint("address", "kind", "day"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(254))
+    kind: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))

@@ -1,0 +1,107 @@
+"""Fixtures: a real database (SQLite file; PostgreSQL too when LISTSERV_TEST_PG_URL is set),
+a real SMTP sink as the relay, and the real engine on loopback."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from listserv.inbound.addresses import normalize_address
+from listserv.settings import HostPort, Relay, Settings
+from listserv.store import admin, db
+from support.engine import RunningEngine
+from support.sink import Sink
+
+PG_URL = os.environ.get("LISTSERV_TEST_PG_URL", "")
+DATABASES = ["sqlite"] + (["postgresql"] if PG_URL else [])
+DOMAIN = "lists.example.test"
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a SQLite file, or a fresh schema in the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/listserv.db"
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin_engine = create_engine(db.normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{db.normalize_url(PG_URL)}?options=-csearch_path%3D{schema}"
+    with admin_engine.connect() as connection:
+        connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin_engine.dispose()
+
+
+@pytest.fixture
+def migrated_url(database_url: str) -> str:
+    engine = db.open_engine(database_url)
+    db.upgrade(engine)
+    engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    running = Sink().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=migrated_url,
+        lmtp_listen=HostPort("127.0.0.1", 0),
+        smtp_listen=HostPort("127.0.0.1", 0),
+        relay=Relay("smtp", host="127.0.0.1", port=sink.port),
+        domain=DOMAIN,
+        poll_seconds=0.2,
+        retry_seconds=1,
+        connections=2,
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings) -> Iterator[RunningEngine]:
+    running = RunningEngine(settings).start()
+    yield running
+    running.stop()
+
+
+ListMaker = Callable[..., str]
+
+
+@pytest.fixture
+def make_list(settings: Settings) -> Iterator[ListMaker]:
+    """make_list("team", members=[...], facilitators=[...], **settings) -> the list address."""
+    sql = db.open_engine(settings.database_url)
+    sessions = db.sessions(sql)
+
+    def make(name: str = "team", members: tuple[str, ...] | list[str] = (), facilitators: tuple[str, ...] = (),
+             **changes: str) -> str:
+        address = f"{name}@{DOMAIN}"
+        with sessions() as session, session.begin():
+            row = admin.create_list(session, address, name.title(), "A test community")
+            for email in members:
+                admin.add_member(session, row.id, normalize_address(email))
+            for email in facilitators:
+                admin.add_member(session, row.id, normalize_address(email), role="facilitator")
+            for key, value in changes.items():
+                admin.set_list(session, address, key, value)
+        return address
+
+    yield make
+    sql.dispose()
+
+
+def corpora() -> Path:
+    path = Path(os.environ.get("LISTSERV_CORPORA", ""))
+    if not os.environ.get("LISTSERV_CORPORA") or not path.is_dir():
+        pytest.skip("LISTSERV_CORPORA is not set to the shared corpora folder")
+    return path

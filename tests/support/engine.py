@@ -1,0 +1,43 @@
+"""Run the real listserv Service in a background thread, on loopback ports chosen by the OS."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from listserv.service import Service
+from listserv.settings import Settings
+from listserv.store import db
+
+
+class RunningEngine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = db.open_engine(settings.database_url)
+        self.loop = asyncio.new_event_loop()
+        self.service = Service(settings, self.engine)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def start(self) -> "RunningEngine":
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=20)
+        return self
+
+    async def _start(self) -> None:
+        self.service = Service(self.settings, self.engine)  # its Events belong to this loop
+        await self.service.start()
+
+    @property
+    def lmtp(self) -> tuple[str, int]:
+        return self.service.servers[0].sockets[0].getsockname()[:2]
+
+    @property
+    def smtp(self) -> tuple[str, int]:
+        return self.service.servers[1].sockets[0].getsockname()[:2]
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(timeout=20)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=20)
+        self.loop.close()
+        self.engine.dispose()
