@@ -52,6 +52,10 @@ class Context:
             self._engine = db.open_engine(self.settings.database_url)
         return self._engine
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
     def session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
@@ -73,6 +77,7 @@ def echo_json(rows: object) -> None:
 def main(ctx: click.Context, config: str | None) -> None:
     """listserv: an email-first engine for communities of practice."""
     ctx.obj = Context(config)
+    ctx.call_on_close(ctx.obj.close)
 
 
 @main.command()
@@ -354,20 +359,20 @@ def member_import(ctx: Context, list_address: str, file: IO[str]) -> None:
     size = Path(file.name).stat().st_size if file.name not in ("<stdin>", "-") else 0
     with ctx.session() as session:
         list_id = _list_id(ctx, session, list_address)
-        chunk: list[tuple[str, str]] = []
-        with click.progressbar(length=size or 1, label="importing", file=sys.stderr) as bar:
-            for number, email, name, problem in read_member_rows(file):
-                if problem:
-                    bad += 1
-                    click.echo(f"line {number}: {email}: {problem}", err=True)
-                    continue
-                total += 1
-                chunk.append((email, name))
-                if len(chunk) >= IMPORT_CHUNK:
-                    added += _import_chunk(session, list_id, chunk)
-                    bar.update(_position(file) - bar.pos)
-            added += _import_chunk(session, list_id, chunk)
-            bar.update((size or 1) - bar.pos)
+    chunk: list[tuple[str, str]] = []
+    with click.progressbar(length=size or 1, label="importing", file=sys.stderr) as bar:
+        for number, email, name, problem in read_member_rows(file):
+            if problem:
+                bad += 1
+                click.echo(f"line {number}: {email}: {problem}", err=True)
+                continue
+            total += 1
+            chunk.append((email, name))
+            if len(chunk) >= IMPORT_CHUNK:
+                added += _import_chunk(ctx, list_id, chunk)
+                bar.update(_position(file) - bar.pos)
+        added += _import_chunk(ctx, list_id, chunk)
+        bar.update((size or 1) - bar.pos)
     click.echo(f"imported {added} new members ({total - added} already members, {bad} bad rows)")
 
 
@@ -378,9 +383,9 @@ def _position(handle: IO[str]) -> int:
         return 0
 
 
-def _import_chunk(session: Session, list_id: int, chunk: list[tuple[str, str]]) -> int:
+def _import_chunk(ctx: Context, list_id: int, chunk: list[tuple[str, str]]) -> int:
     unique = list(dict(chunk).items())
-    with session.begin():
+    with ctx.session() as session, session.begin():
         added = admin.insert_members(session, list_id, unique)
     chunk.clear()
     return added

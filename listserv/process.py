@@ -54,9 +54,17 @@ class Worker:
                 self._process(session, session.get_one(Inbound, inbound_id))
         except Exception as error:
             log.exception("processing failed inbound=%s attempt=%s", inbound_id, attempts)
+            reason = "".join(traceback.format_exception_only(error)).strip()
             if attempts >= self.settings.max_tries:
-                self._quarantine(inbound_id, "".join(traceback.format_exception_only(error)).strip())
+                self._quarantine(inbound_id, reason)
+            else:
+                self._retry_later(inbound_id, attempts, reason)
         return True
+
+    def _retry_later(self, inbound_id: int, attempts: int, reason: str) -> None:
+        delay = timedelta(seconds=self.settings.retry_seconds * attempts)
+        with self.sessions() as session, session.begin():
+            queries.retry_inbound_at(session, inbound_id, utcnow() + delay, reason)
 
     def _quarantine(self, inbound_id: int, reason: str) -> None:
         with self.sessions() as session, session.begin():

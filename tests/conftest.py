@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from listserv.inbound.addresses import normalize_address
 from listserv.settings import HostPort, Relay, Settings
@@ -29,13 +30,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path}/listserv.db"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(db.normalize_url(PG_URL), isolation_level="AUTOCOMMIT")
+    admin_engine = create_engine(db.normalize_url(PG_URL), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     with admin_engine.connect() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     yield f"{db.normalize_url(PG_URL)}?options=-csearch_path%3D{schema}"
     with admin_engine.connect() as connection:
         connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin_engine.dispose()
 
 
 @pytest.fixture

@@ -11,26 +11,32 @@ design notes; the short version:
   the ancestry, In-Reply-To (when present) is always the direct parent -- it
   is moved to the end of the chain if References has it elsewhere and
   appended if References lacks it.  This never discards either header.
-* :func:`build_forest` is JWZ steps 1-5 with three deliberate changes:
+* :func:`build_forest` is JWZ steps 1-5 with four deliberate changes:
 
   1. a *real* message's parent is decided only by its own headers.  Another
      message's References can give a parent to a placeholder (a message we
      have not seen), but never re-parent a message that arrived and spoke for
-     itself.  This makes the tree independent of arrival order (apart from
-     loop tie-breaks) and stops third parties hijacking roots;
-  2. the subject fallback is *guarded*: only a root with no references and a
+     itself: every message's own link is made first (JWZ 1C), presumed links
+     between placeholders afterwards (JWZ 1B).  This stops third parties
+     hijacking roots and makes presumed links unable to block real ones;
+  2. messages are linked in (date, id) order, not input order, so the result
+     does not depend on input order (except which copy of a duplicated id
+     keeps it): a reference loop is broken against the later message's
+     claim, and a placeholder claimed by two chains takes the earlier one;
+  3. the subject fallback is *guarded*: only a root with no references and a
      reply subject (``Re: ...``) may join a thread, only one whose
      normalised subject matches and which had activity within
      ``subject_window`` before the message's date.  Non-reply posts never
      merge by subject;
-  3. duplicate Message-IDs: the first message keeps the id, each later one is
+  4. duplicate Message-IDs: the first message keeps the id, each later one is
      threaded under a fresh unique id (``<id>#duplicate-<n>``) and reported in
      :attr:`Forest.duplicates`.
 
 * Everything is iterative.  Reference chains are attacker controlled; no code
-  path recurses on them, and the loop check walks up from the new parent and
-  down from the new child *in lock step*, so it costs O(min(depth,
-  subtree size)) rather than O(depth) per link.
+  path recurses on them, and nothing walks them per link: while building,
+  every link hangs a tree root under another tree, so "would this make a
+  loop?" is "are both in the same tree?", answered by union-find.  Building
+  is O(total references * alpha) plus O(n log n) for sorting.
 * :func:`assign_thread` / :func:`placeholders_to_create` /
   :func:`relink_on_arrival` thread one message at a time against stored
   state (thread keys of known ids), for the live pipeline.
@@ -199,7 +205,7 @@ class DuplicateMessageError(ValueError):
 # --------------------------------------------------------------------------
 
 _BRACKETED = re.compile(r"<([^<>]*)>")
-_BARE = re.compile(r"[^\s<>()\[\]\",;:]+@[^\s<>()\[\]\",;:]+")
+_SEPARATORS = re.compile(r"[\s()\[\]\",;]+")
 
 
 def _is_msgid(candidate: str) -> bool:
@@ -226,7 +232,7 @@ def parse_msgids(header_value: str | None) -> list[str]:
         return [ident for ident in cleaned if _is_msgid(ident)]
     if "<" in header_value or ">" in header_value:
         return []
-    return [token for token in _BARE.findall(header_value) if _is_msgid(token)]
+    return [token for token in _SEPARATORS.split(header_value) if _is_msgid(token)]
 
 
 def pick_in_reply_to(header_value: str | None, references: Sequence[str] = ()) -> str | None:
@@ -306,13 +312,15 @@ def _utc(when: datetime | None) -> datetime | None:
 class _Container:
     """Mutable tree node used while building; never escapes this module."""
 
-    __slots__ = ("ident", "msg", "parent", "children")
+    __slots__ = ("ident", "msg", "parent", "children", "tree", "size")
 
     def __init__(self, ident: str) -> None:
         self.ident = ident
         self.msg: ThreadInput | None = None
         self.parent: _Container | None = None
         self.children: dict[str, _Container] | None = None  # lazily created
+        self.tree: _Container = self  # union-find link: same tree <=> same find()
+        self.size = 1
 
 
 _NO_KIDS: tuple[_Container, ...] = ()
@@ -320,6 +328,14 @@ _NO_KIDS: tuple[_Container, ...] = ()
 
 def _kids(node: _Container) -> Collection[_Container]:
     return node.children.values() if node.children else _NO_KIDS
+
+
+_SortKey = tuple[datetime, str]
+
+
+def _entry_key(node: _Container) -> _SortKey:
+    assert node.msg is not None
+    return (_utc(node.msg.date) or _FAR_FUTURE, node.ident)
 
 
 def _detach(node: _Container) -> None:
@@ -337,40 +353,32 @@ def _attach(parent: _Container, node: _Container) -> None:
     node.parent = parent
 
 
-def _next_descendant(pending: list[Iterator[_Container]]) -> _Container | None:
-    """One step of an iterative pre-order walk driven by ``pending``."""
-    while pending:
-        child = next(pending[-1], None)
-        if child is None:
-            pending.pop()
-            continue
-        pending.append(iter(_kids(child)))
-        return child
-    return None
+def _find(node: _Container) -> _Container:
+    """Union-find representative of ``node``'s tree (path halving)."""
+    while node.tree is not node:
+        node.tree = node.tree.tree
+        node = node.tree
+    return node
 
 
-def _is_ancestor_or_self(candidate: _Container, node: _Container) -> bool:
-    """True if ``candidate`` is ``node`` or one of its ancestors.
+def _link(parent: _Container, node: _Container) -> bool:
+    """Make the *root* ``node`` a child of ``parent`` unless that is a loop.
 
-    Walks up from ``node`` and down through ``candidate``'s subtree one step
-    each per iteration; whichever search finishes first answers, so the cost
-    is O(min(depth of node, size of candidate's subtree)).
+    While the forest is being built containers are only ever linked, never
+    cut, so trees only merge and union-find tracks them.  ``node`` is the
+    root of its tree, so it is an ancestor-or-self of ``parent`` exactly when
+    both are in the same tree: an O(alpha(n)) check however deep the chain.
     """
-    if candidate is node:
-        return True
-    up = node.parent
-    pending = [iter(_kids(candidate))]
-    while True:
-        if up is None:
-            return False
-        if up is candidate:
-            return True
-        up = up.parent
-        down = _next_descendant(pending)
-        if down is None:
-            return False
-        if down is node:
-            return True
+    assert node.parent is None
+    mine, theirs = _find(node), _find(parent)
+    if mine is theirs:
+        return False
+    _attach(parent, node)
+    if mine.size < theirs.size:
+        mine, theirs = theirs, mine
+    theirs.tree = mine
+    mine.size += theirs.size
+    return True
 
 
 def _container(table: dict[str, _Container], ident: str) -> _Container:
@@ -380,8 +388,8 @@ def _container(table: dict[str, _Container], ident: str) -> _Container:
     return node
 
 
-def _link_chain(table: dict[str, _Container], chain: Sequence[str]) -> _Container | None:
-    """JWZ step 1B: link consecutive chain ids; return the nearest parent.
+def _link_chain(table: dict[str, _Container], chain: Sequence[str]) -> None:
+    """JWZ step 1B: link consecutive chain ids, parent before child.
 
     Only a parentless *placeholder* is given a parent (real messages speak
     for themselves), and never when that would create a loop.
@@ -389,54 +397,51 @@ def _link_chain(table: dict[str, _Container], chain: Sequence[str]) -> _Containe
     prev: _Container | None = None
     for ident in chain:
         node = _container(table, ident)
-        if (
-            prev is not None
-            and node.parent is None
-            and node.msg is None
-            and not _is_ancestor_or_self(node, prev)
-        ):
-            _attach(prev, node)
+        if prev is not None and node.parent is None and node.msg is None:
+            _link(prev, node)
         prev = node
-    return prev
 
 
-def _fresh_id(ident: str, taken: set[str], table: Mapping[str, _Container]) -> str:
-    """``<ident>#duplicate-<n>`` with the smallest n not used anywhere."""
-    counter = 1
-    while f"{ident}#duplicate-{counter}" in taken or f"{ident}#duplicate-{counter}" in table:
-        counter += 1
-    fresh = f"{ident}#duplicate-{counter}"
-    taken.add(fresh)
-    return fresh
+class _Registry:
+    """JWZ step 1A: the id table, with fresh ids for duplicate Message-IDs."""
 
+    def __init__(self, taken: set[str]) -> None:
+        self.table: dict[str, _Container] = {}
+        self.taken = taken  # every id the input uses, so fresh ids never clash
+        self.duplicates: list[Duplicate] = []
+        self._counters: dict[str, int] = {}
 
-def _register(
-    table: dict[str, _Container], msg: ThreadInput, taken: set[str], dups: list[Duplicate]
-) -> tuple[_Container, tuple[str, ...]]:
-    """JWZ step 1A: a container for the message (fresh id for a duplicate)."""
-    ident = _clean(msg.message_id)
-    if not ident:
-        raise ValueError("ThreadInput.message_id must be non-empty")
-    if ident in table:
-        fresh = _fresh_id(ident, taken, table)
-        dups.append(Duplicate(ident, fresh))
-        ident = fresh
-    node = table[ident] = _Container(ident)
-    node.msg = msg
-    return node, _chain_of(msg)
+    def _fresh_id(self, ident: str) -> str:
+        """``<ident>#duplicate-<n>``, n counting up per original id."""
+        counter = self._counters.get(ident, 0)
+        while True:
+            counter += 1
+            fresh = f"{ident}#duplicate-{counter}"
+            if fresh not in self.taken and fresh not in self.table:
+                self._counters[ident] = counter
+                self.duplicates.append(Duplicate(ident, fresh))
+                return fresh
+
+    def register(self, msg: ThreadInput) -> tuple[_Container, tuple[str, ...]]:
+        ident = _clean(msg.message_id)
+        if not ident:
+            raise ValueError("ThreadInput.message_id must be non-empty")
+        if ident in self.table:
+            ident = self._fresh_id(ident)
+        node = self.table[ident] = _Container(ident)
+        node.msg = msg
+        return node, _chain_of(msg)
 
 
 def _link_own(table: dict[str, _Container], node: _Container, chain: tuple[str, ...]) -> None:
     """JWZ step 1C: a message's own parent is the last id of its chain.
 
-    Runs for every message before any presumed link exists, so ``node`` is
-    still a root here and only a genuine loop between messages' own claims
-    can reject the link (the earlier message's claim has won).
+    Runs for every message before any presumed link exists, so only a
+    genuine loop between messages' own claims can reject the link (the
+    earlier message's claim has won).
     """
     if chain:
-        parent = _container(table, chain[-1])
-        if not _is_ancestor_or_self(node, parent):
-            _attach(parent, node)
+        _link(_container(table, chain[-1]), node)
 
 
 # --------------------------------------------------------------------------
@@ -447,15 +452,13 @@ def _link_own(table: dict[str, _Container], node: _Container, chain: tuple[str, 
 class _Group:
     """One tree of the forest while the subject fallback runs."""
 
-    __slots__ = ("key", "root", "members", "dates", "seen", "subjects")
+    __slots__ = ("key", "root", "members", "dates")
 
     def __init__(self, key: str, root: _Container) -> None:
         self.key = key
-        self.root: _Container | None = root
+        self.root: _Container | None = root  # None once pruned away or joined
         self.members: dict[str, Assignment] = {}
-        self.dates: list[datetime] = []  # min-heap of not yet consumed dates
-        self.seen: datetime | None = None  # latest consumed date
-        self.subjects: set[str] = set()
+        self.dates: list[datetime] = []
 
 
 def _preorder(root: _Container) -> list[tuple[_Container, str | None]]:
@@ -478,8 +481,8 @@ def _method(node: _Container) -> ThreadMethod:
     return ThreadMethod.REFERENCE
 
 
-def _make_group(root: _Container, prefixes: Sequence[str]) -> _Group:
-    """Assign every message of one tree, collect dates/subjects, prune."""
+def _make_group(root: _Container) -> _Group:
+    """Assign every message of one tree, collect its dates, prune it."""
     group = _Group(root.ident, root)
     order = _preorder(root)
     for node, real_above in order:
@@ -489,83 +492,100 @@ def _make_group(root: _Container, prefixes: Sequence[str]) -> _Group:
         when = _utc(node.msg.date)
         if when is not None:
             group.dates.append(when)
-        group.subjects.add(normalize_subject(node.msg.subject, prefixes))
-    heapq.heapify(group.dates)
     group.root = _prune(root, [node for node, _ in order])
     return group
 
 
 def _prune(root: _Container, order: list[_Container]) -> _Container | None:
-    """JWZ step 4, bottom-up without recursion; returns the new root.
+    """JWZ step 4 in one top-down pass; returns the new root (or None).
 
-    An empty container with no children is dropped; one with children is
-    replaced by them, except at the root where it stays if it holds two or
-    more children together (a single child is promoted to root).
+    Placeholders below the root vanish and their children move up to the
+    nearest surviving ancestor (the "host").  A placeholder root stays if it
+    ends up holding two or more children together, is replaced by its only
+    child, or disappears if it has none.  ``order`` is a pre-order of the
+    tree, so a host is always known before it is needed: O(n), whatever the
+    shape (a children-first splice would move a child once per placeholder
+    above it).
     """
-    promoted: _Container | None = None
-    for node in reversed(order):  # reversed pre-order: children first
-        if node.msg is not None:
-            continue
-        kids = list(_kids(node))
-        if node.parent is not None:
-            for kid in kids:
-                _attach(node.parent, kid)
-            _detach(node)
-        elif len(kids) == 1:
-            _detach(kids[0])
-            promoted = kids[0]
-        elif kids:
-            promoted = node
+    parents = [(node, node.parent) for node in order]
+    for node in order:
+        node.parent, node.children = None, None
+    host: dict[str, _Container] = {root.ident: root}
+    for node, parent in parents:
+        if parent is None:
+            continue  # the root itself
+        if node.msg is None:
+            host[node.ident] = host[parent.ident]
+        else:
+            host[node.ident] = node
+            _attach(host[parent.ident], node)
     if root.msg is not None:
         return root
-    return promoted
+    kids = list(_kids(root))
+    if len(kids) == 1:
+        _detach(kids[0])
+        return kids[0]
+    return root if kids else None
 
 
-def _latest_activity(group: _Group, when: datetime) -> datetime | None:
-    """Latest date in ``group`` not after ``when`` (``when`` never decreases)."""
-    while group.dates and group.dates[0] <= when:
-        popped = heapq.heappop(group.dates)
-        if group.seen is None or popped > group.seen:
-            group.seen = popped
-    return group.seen
+def _thread_subject(group: _Group, prefixes: Sequence[str]) -> str:
+    """JWZ: the root's subject, or the earliest child's under a placeholder root.
+
+    After pruning only the root can be a placeholder, so its children are
+    real messages.
+    """
+    root = group.root
+    assert root is not None
+    if root.msg is None:
+        root = min(_kids(root), key=_entry_key)
+    assert root.msg is not None
+    return normalize_subject(root.msg.subject, prefixes)
 
 
 def _is_candidate(group: _Group, prefixes: Sequence[str]) -> bool:
-    """A real root with no references, a reply subject and a date."""
+    """A real root with no references, a dated reply subject and a title."""
     root = group.root
     if root is None or root.msg is None or root.msg.date is None:
         return False
-    if _chain_of(root.msg):
-        return False
     msg = root.msg
-    return is_reply_subject(msg.subject, prefixes) and bool(
-        normalize_subject(msg.subject, prefixes)
-    )
+    if _chain_of(msg) or not is_reply_subject(msg.subject, prefixes):
+        return False
+    return bool(normalize_subject(msg.subject, prefixes))
 
 
-def _best_target(
-    index: Mapping[str, Mapping[str, _Group]],
-    msg: ThreadInput,
-    window: timedelta,
-    prefixes: Sequence[str],
-) -> _Group | None:
-    when = _utc(msg.date)
-    assert when is not None  # guaranteed by _is_candidate
-    best: _Group | None = None
-    best_seen: datetime | None = None
-    for group in index.get(normalize_subject(msg.subject, prefixes), {}).values():
-        seen = _latest_activity(group, when)
-        if seen is None or seen < when - window:
-            continue
-        if best_seen is None or seen > best_seen:
-            best, best_seen = group, seen
-    return best
+class _SubjectIndex:
+    """Per normalised subject, a min-heap of (date, thread key) activity.
 
+    Candidates are consulted in date order, so entries not after the current
+    candidate's date can be popped for good; ``latest`` keeps the most recent
+    one popped.  Total cost O(dates * log dates) however hostile the dates.
+    """
 
-def _index(index: dict[str, dict[str, _Group]], subjects: Iterable[str], group: _Group) -> None:
-    for subject in subjects:
-        if subject:
-            index.setdefault(subject, {})[group.key] = group
+    def __init__(self) -> None:
+        self.heaps: dict[str, list[tuple[datetime, str]]] = {}
+        self.latest: dict[str, tuple[datetime, str]] = {}
+        self.groups: dict[str, _Group] = {}
+
+    def publish(self, subject: str, dates: Iterable[datetime], owner: _Group) -> None:
+        if not subject:
+            return
+        self.groups[owner.key] = owner
+        heap = self.heaps.setdefault(subject, [])
+        for when in dates:
+            heapq.heappush(heap, (when, owner.key))
+
+    def best(self, subject: str, when: datetime, window: timedelta) -> _Group | None:
+        """The thread with the latest activity in ``[when - window, when]``."""
+        heap = self.heaps.get(subject, [])
+        latest = self.latest.get(subject)
+        while heap and heap[0][0] <= when:
+            entry = heapq.heappop(heap)
+            if latest is None or entry > latest:
+                latest = entry
+        if latest is None:
+            return None
+        self.latest[subject] = latest
+        return self.groups[latest[1]] if latest[0] >= when - window else None
 
 
 def _join(target: _Group, group: _Group) -> None:
@@ -577,42 +597,33 @@ def _join(target: _Group, group: _Group) -> None:
     for ident, assignment in group.members.items():
         target.members[ident] = replace(assignment, thread_key=target.key)
     target.members[root.ident] = Assignment(target.key, parent_id, ThreadMethod.SUBJECT)
-    for when in group.dates:
-        heapq.heappush(target.dates, when)
-    target.subjects |= group.subjects
+    group.members = {}
     group.root = None
 
 
 def _subject_fallback(groups: list[_Group], window: timedelta, prefixes: Sequence[str]) -> None:
     """JWZ step 5, guarded: candidates in date order may join a recent thread."""
-    index: dict[str, dict[str, _Group]] = {}
-    candidates: list[tuple[datetime, str, _Group]] = []
+    index = _SubjectIndex()
+    candidates: list[tuple[_SortKey, _Group]] = []
     for group in groups:
         if _is_candidate(group, prefixes):
-            assert group.root is not None and group.root.msg is not None
-            when = _utc(group.root.msg.date)
-            assert when is not None
-            candidates.append((when, group.key, group))
+            assert group.root is not None
+            candidates.append((_entry_key(group.root), group))
         else:
-            _index(index, group.subjects, group)
-    candidates.sort(key=lambda item: (item[0], item[1]))
-    for _, _, group in candidates:
+            index.publish(_thread_subject(group, prefixes), group.dates, group)
+    candidates.sort(key=lambda item: item[0])
+    for (when, _), group in candidates:
         assert group.root is not None and group.root.msg is not None
-        target = _best_target(index, group.root.msg, window, prefixes)
-        subjects = set(group.subjects)
-        if target is None:
-            _index(index, subjects, group)
-        else:
+        subject = normalize_subject(group.root.msg.subject, prefixes)
+        target = index.best(subject, when, window)
+        if target is not None:
             _join(target, group)
-            _index(index, subjects, target)
+        index.publish(subject, group.dates, target or group)
 
 
 # --------------------------------------------------------------------------
 # Freezing and the batch entry point
 # --------------------------------------------------------------------------
-
-_SortKey = tuple[datetime, str]
-
 
 def _sort_keys(order: list[_Container]) -> dict[str, _SortKey]:
     """Message date (then id); a placeholder sorts like its earliest child."""
@@ -639,11 +650,6 @@ def _freeze(group: _Group) -> tuple[_SortKey, Thread]:
     return keys[group.root.ident], Thread(group.key, group.root.ident, tuple(nodes))
 
 
-def _entry_key(node: _Container) -> _SortKey:
-    assert node.msg is not None
-    return (_utc(node.msg.date) or _FAR_FUTURE, node.ident)
-
-
 def build_forest(
     messages: Iterable[ThreadInput],
     *,
@@ -652,29 +658,28 @@ def build_forest(
 ) -> Forest:
     """Thread a batch of messages (JWZ, with the changes listed in the module doc).
 
-    Deterministic for a given input order; order only matters for breaking
-    reference loops (the earlier link wins) and for which copy of a
-    duplicated Message-ID keeps the id (the first).
+    The result does not depend on input order, except that the first copy of
+    a duplicated Message-ID keeps the id.  Raises ValueError for an empty
+    ``message_id`` (synthesise one, e.g. from a hash of the message).
     """
     msgs = list(messages)
-    table: dict[str, _Container] = {}
-    dups: list[Duplicate] = []
-    taken = {_clean(msg.message_id) for msg in msgs}
-    entries = [_register(table, msg, taken, dups) for msg in msgs]
+    registry = _Registry({_clean(msg.message_id) for msg in msgs})
+    table = registry.table
+    entries = [registry.register(msg) for msg in msgs]
     entries.sort(key=lambda entry: _entry_key(entry[0]))
     for node, chain in entries:  # authoritative links first ...
         _link_own(table, node, chain)
     for _, chain in entries:  # ... then presumed links between placeholders
         _link_chain(table, chain)
     roots = [node for node in table.values() if node.parent is None]
-    groups = [_make_group(root, prefixes) for root in roots]
+    groups = [_make_group(root) for root in roots]
     groups = [group for group in groups if group.root is not None]
     _subject_fallback(groups, subject_window, prefixes)
     live = sorted((_freeze(g) for g in groups if g.root is not None), key=lambda kt: kt[0])
     assignment: dict[str, Assignment] = {}
     for group in groups:
         assignment.update(group.members)
-    return Forest([thread for _, thread in live], assignment, tuple(dups))
+    return Forest([thread for _, thread in live], assignment, tuple(registry.duplicates))
 
 
 # --------------------------------------------------------------------------

@@ -25,6 +25,7 @@ with regular expressions that cannot backtrack quadratically, so a hostile
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -44,6 +45,11 @@ _MARKER = re.compile(
 
 
 def _prefix_patterns(prefixes: Sequence[str]) -> tuple[re.Pattern[str], ...]:
+    return _compile_prefixes(tuple(prefixes))
+
+
+@functools.lru_cache(maxsize=64)
+def _compile_prefixes(prefixes: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     """Compile list-tag patterns.
 
     ``"[notmuch]"`` (or ``"(notmuch)"``) matches literally; a bare ``"notmuch"``

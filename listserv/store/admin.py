@@ -119,8 +119,8 @@ def insert_members(session: Session, list_id: int, rows: Iterable[tuple[str, str
         return 0
     dialect = session.get_bind().dialect.name
     maker = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = maker(Member).on_conflict_do_nothing(index_elements=["list_id", "email"])
-    return int(session.execute(statement, values).rowcount)
+    statement = maker(Member).on_conflict_do_nothing(index_elements=["list_id", "email"]).returning(Member.id)
+    return len(session.execute(statement, values).all())
 
 
 def iter_members(session: Session, list_id: int) -> Iterator[Member]:

@@ -107,6 +107,10 @@ def finish_inbound(session: Session, inbound_id: int, status: InboundStatus, err
     )
 
 
+def retry_inbound_at(session: Session, inbound_id: int, when: datetime, error: str) -> None:
+    session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(lease_until=when, error=error))
+
+
 def insert_outbound(session: Session, values: dict[str, object]) -> int:
     return int(session.execute(insert(OUTBOUND).values(**values).returning(OUTBOUND.c.id)).scalar_one())
 

@@ -23,6 +23,7 @@ class SinkHandler:
     # domain -> reply given at RCPT, e.g. {"defer.example.test": "450 4.2.1 try later"}
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = "250 2.0.0 Ok"
+    data_delay: float = 0.0  # seconds to wait before answering DATA (a slow relay)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -34,6 +35,8 @@ class SinkHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.data_reply.startswith("250"):
             with self.lock:
                 self.messages.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),

@@ -1,0 +1,71 @@
+"""`listserv serve` as a real subprocess, for tests that kill it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from listserv.settings import Settings
+from support.postfix import free_port
+
+
+def serve_env(settings: Settings, lmtp_port: int, smtp_port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERV_")}
+    env.update(
+        LISTSERV_DATABASE_URL=settings.database_url,
+        LISTSERV_LMTP_LISTEN=f"127.0.0.1:{lmtp_port}",
+        LISTSERV_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
+        LISTSERV_RELAY=str(settings.relay),
+        LISTSERV_DOMAIN=settings.domain,
+        LISTSERV_BATCH_SIZE=str(settings.batch_size),
+        LISTSERV_CONNECTIONS=str(settings.connections),
+        LISTSERV_POLL_SECONDS=str(settings.poll_seconds),
+        LISTSERV_RETRY_SECONDS=str(settings.retry_seconds),
+        LISTSERV_LEASE_SECONDS=str(settings.lease_seconds),
+    )
+    return env
+
+
+class ServeProcess:
+    def __init__(self, settings: Settings, log: Path) -> None:
+        self.settings, self.log = settings, log
+        self.lmtp_port, self.smtp_port = free_port(), free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def lmtp(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.lmtp_port)
+
+    def start(self) -> "ServeProcess":
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "listserv", "serve"],
+                env=serve_env(self.settings, self.lmtp_port, self.smtp_port), stdout=log, stderr=log,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(self.lmtp, timeout=1).close()
+                return self
+            except OSError:
+                assert self.process.poll() is None, self.log.read_text()[-3000:]
+                time.sleep(0.05)
+        raise AssertionError("listserv serve did not start:\n" + self.log.read_text()[-3000:])
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
