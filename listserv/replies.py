@@ -21,7 +21,7 @@ NO_SUCH_LIST = Reply(550, "5.1.1", "No such list here")
 TOO_BIG = Reply(552, "5.3.4", "Message too big for this list")
 HEADER_TOO_BIG = Reply(552, "5.3.4", "Message header block too large")
 TOO_COMPLEX = Reply(554, "5.6.0", "Message structure too complex (MIME parts or nesting)")
-BARE_LINE_END = Reply(554, "5.6.0", "Bare CR or LF line ending in message header")
+LINE_TOO_LONG = Reply(500, "5.5.2", "Line too long (see RFC 5321 4.5.3.1.6)")
 TRY_LATER = Reply(451, "4.3.0", "Temporary failure, please retry")
 NO_STORAGE = Reply(452, "4.3.1", "Insufficient system storage, please retry")
 

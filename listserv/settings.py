@@ -81,7 +81,10 @@ def parse_relay(value: str) -> Relay:
     url = urlsplit(value)
     if url.scheme != "smtp" or not url.hostname:
         raise SettingsError(f"relay must be smtp://host:port or maildir:/path, got {value!r}")
-    return Relay("smtp", host=url.hostname, port=url.port or 25)
+    try:
+        return Relay("smtp", host=url.hostname, port=url.port or 25)
+    except ValueError:  # urlsplit's port: not a number, or over 65535
+        raise SettingsError(f"relay port must be a number below 65536, got {value!r}") from None
 
 
 def _convert(name: str, raw: object) -> object:
@@ -99,7 +102,12 @@ def _convert(name: str, raw: object) -> object:
                 raise ValueError
             return value
         if kind is float:
-            return float(str(raw))
+            if isinstance(raw, bool):
+                raise ValueError
+            number = float(str(raw))
+            if not 0 < number < float("inf"):  # also false for NaN
+                raise ValueError
+            return number
     except ValueError:
         raise SettingsError(f"{name}: expected a positive number, got {raw!r}") from None
     if not isinstance(raw, str):

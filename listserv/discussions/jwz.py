@@ -468,8 +468,9 @@ def _preorder(root: _Container) -> list[tuple[_Container, str | None]]:
     while stack:
         node, real_above = stack.pop()
         out.append((node, real_above))
-        below = node.ident if node.msg is not None else real_above
-        stack.extend((child, below) for child in _kids(node))
+        if node.children:
+            below = node.ident if node.msg is not None else real_above
+            stack.extend([(child, below) for child in node.children.values()])
     return out
 
 
@@ -645,8 +646,9 @@ def _freeze(group: _Group) -> tuple[_SortKey, Thread]:
     while stack:
         node, parent_id, depth = stack.pop()
         nodes.append(ThreadNode(node.ident, parent_id, depth, node.msg is None))
-        kids = sorted(_kids(node), key=lambda kid: keys[kid.ident], reverse=True)
-        stack.extend((kid, node.ident, depth + 1) for kid in kids)
+        if node.children:
+            kids = sorted(node.children.values(), key=lambda kid: keys[kid.ident], reverse=True)
+            stack.extend([(kid, node.ident, depth + 1) for kid in kids])
     return keys[group.root.ident], Thread(group.key, group.root.ident, tuple(nodes))
 
 

@@ -88,7 +88,7 @@ def _skip_noise(subject: str, patterns: tuple[re.Pattern[str], ...]) -> tuple[in
     pos = 0
     first_is_reply: bool | None = None
     while True:
-        end = _match_prefix(subject, pos, patterns)
+        end = _match_prefix(subject, pos, patterns) if patterns else None
         if end is None:
             match = _MARKER.match(subject, pos)
             if match is None:

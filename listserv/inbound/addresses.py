@@ -27,12 +27,15 @@ def normalize_address(address: str) -> str:
 
 
 def parse_recipient(address: str, lists: Container[str]) -> Recipient | None:
-    """The list and role an envelope recipient addresses, or None if it is not ours."""
-    address = normalize_address(address)
-    local, at, domain = address.rpartition("@")
+    """The list and role an envelope recipient addresses, or None if it is not ours.
+
+    The tag after "+" keeps its case: it may carry a case-sensitive token.
+    """
+    tag = address.strip().strip("<>").rpartition("@")[0].partition("+")[2]
+    local, at, domain = normalize_address(address).rpartition("@")
     if not at:
         return None
-    base, _, tag = local.partition("+")
+    base = local.partition("+")[0]
     if f"{base}@{domain}" in lists and not tag:
         return Recipient(f"{base}@{domain}", Role.POST)
     for suffix, role in SUFFIXES.items():
@@ -52,8 +55,8 @@ def address_problem(address: str) -> str | None:
         return "not an address (expected name@domain)"
     if len(local) > 64 or len(address) > 254:
         return "address too long"
-    if local.isascii() and not set(local.lower()) <= LOCAL_OK:
-        return "unsupported character in the local part"
+    if not all(c in LOCAL_OK or (not c.isascii() and c.isprintable()) for c in local.lower()):
+        return "unsupported character in the local part"  # non-ASCII (RFC 6531) is fine
     if local.startswith(".") or local.endswith(".") or ".." in local:
         return "misplaced dot in the local part"
     labels = domain.split(".")

@@ -46,7 +46,7 @@ def make_receive(sessions: Callable[[], Session], max_size: int) -> Receive:
                 )  # fmt: skip
                 stored = queries.insert_inbound(session, values)
         except OperationalError as error:
-            if "full" in str(error.orig).lower():
+            if any(word in str(error.orig).lower() for word in ("full", "no space")):
                 raise Refused(NO_STORAGE) from error
             raise
         log.info("%s list=%s role=%s msgid=%s", "received" if stored else "duplicate",

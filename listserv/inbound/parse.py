@@ -33,12 +33,26 @@ def clean_header_value(value: str) -> str:
 
 
 def decode_value(raw: object) -> str:
-    """Decode RFC 2047 encoded-words; unknown charsets degrade, never raise."""
+    """Decode RFC 2047 encoded-words; bad bytes and unknown charsets degrade, never raise."""
     text = str(raw)[:MAX_DECODED]
     try:
-        return clean_header_value(str(make_header(decode_header(text))))
-    except (LookupError, UnicodeError, ValueError, AssertionError):
+        chunks = decode_header(text)
+    except (ValueError, AssertionError):
         return clean_header_value(text.encode("ascii", "replace").decode("ascii"))
+    try:
+        return clean_header_value(str(make_header(chunks)))
+    except (LookupError, ValueError):  # UnicodeError is a ValueError
+        return clean_header_value("".join(lenient_decode(data, charset) for data, charset in chunks))
+
+
+def lenient_decode(data: bytes | str, charset: str | None) -> str:
+    """One decoded chunk: undecodable bytes become U+FFFD, unknown charsets read as ASCII."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode(charset or "ascii", "replace")
+    except (LookupError, ValueError):
+        return data.decode("ascii", "replace")
 
 
 def message_ids(value: object) -> tuple[str, ...]:

@@ -18,27 +18,36 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from listserv.inbound.addresses import parse_recipient
 from listserv.inbound.ingest import Receive
 from listserv.inbound.limits import Limits, check_limits
-from listserv.replies import NO_SUCH_LIST, OK, RCPT_OK, TRY_LATER, Refused, Reply
+from listserv.replies import LINE_TOO_LONG, NO_SUCH_LIST, OK, RCPT_OK, TOO_BIG, TRY_LATER, Refused, Reply
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
 LINE_LIMIT = 64 * 1024  # RFC 5322 says 998, real mail says otherwise
-# aiosmtpd answers these once after DATA, even in LMTP where each recipient needs a reply
-DATA_ERRORS = ("500 Line too long", "552 Error: Too much mail data")
+# aiosmtpd's own answers after DATA, reworded with enhanced status codes
+DATA_ERRORS = {"500 Line too long": LINE_TOO_LONG, "552 Error: Too much mail data": TOO_BIG}
+
+
+def data_error(status: str) -> Reply | None:
+    return next((reply for prefix, reply in DATA_ERRORS.items() if status.startswith(prefix)), None)
 
 
 class ListSMTP(SMTP):
     line_length_limit = LINE_LIMIT
+
+    async def push(self, status: str) -> None:
+        await super().push(str(data_error(status) or status))
 
 
 class ListLMTP(LMTP):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status: str) -> None:
-        if status.startswith(DATA_ERRORS) and self.envelope is not None:
-            for _ in self.envelope.rcpt_tos[1:]:
-                await super().push(status)
-        await super().push(status)
+        """aiosmtpd answers a DATA error once; LMTP needs one reply per recipient."""
+        reply = data_error(status)
+        if reply is None or self.envelope is None:
+            return await super().push(status)
+        for _ in self.envelope.rcpt_tos or [""]:
+            await super().push(str(reply))
 
 
 class KnownLists:

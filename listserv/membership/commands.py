@@ -22,16 +22,24 @@ def first_text(message: Message) -> str:
         if part.get_content_type() == "text/plain":
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
-                return payload[:8192].decode(part.get_content_charset("utf-8"), "replace")
+                try:
+                    return payload[:8192].decode(part.get_content_charset("utf-8"), "replace")
+                except (LookupError, ValueError):  # a charset Python does not know
+                    return payload[:8192].decode("utf-8", "replace")
     return ""
 
 
 def read_command(subject: str, body: str) -> Command:
-    """The first known command word in the subject, then in the body; else help."""
+    """The first known command word in the subject, then in the body; else help.
+
+    Quoted lines are skipped, and nothing after a signature separator is read.
+    """
     lines = [subject] + body.splitlines()[:MAX_LINES]
     for line in lines:
         line = line.strip()
-        if line.startswith((">", "-- ")) or line == "--":
+        if line == "--":  # "-- " once stripped: the signature follows
+            break
+        if line.startswith(">"):
             continue
         words = line.lower().replace(":", " ").split()
         for word in words[:2]:

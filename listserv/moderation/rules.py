@@ -55,7 +55,8 @@ def loop(facts: PostFacts, policy: Policy) -> Hit | None:
 
 
 def null_sender(facts: PostFacts, policy: Policy) -> Hit | None:
-    if facts.envelope_sender in ("", "<>") or facts.envelope_sender.startswith(AUTOMATIC_SENDERS):
+    sender = facts.envelope_sender.strip().lower()
+    if sender in ("", "<>") or sender.startswith(AUTOMATIC_SENDERS):
         return Hit("null-sender", Action.DISCARD, "delivery reports are never redistributed")
     return None
 

@@ -2,7 +2,8 @@
 
 - text/plain, text/html: appended to the part, in its own charset and
   transfer encoding;
-- multipart/alternative: appended to each text alternative;
+- multipart/alternative: appended to each text alternative (for
+  multipart/related, to its root part);
 - multipart/mixed: a footer part is attached at the end;
 - anything else (signed, encrypted, other types) or text we cannot decode:
   wrapped in multipart/mixed with the original untouched as the first part.
@@ -66,7 +67,12 @@ def _append_html(body: str, footer: str) -> str:
 def _append_to_alternatives(message: Message, text: str, html: str) -> bool:
     changed = False
     for part in message.get_payload():
-        if not isinstance(part, Message) or part.is_multipart():
+        if not isinstance(part, Message):
+            continue
+        related = part.get_payload() if part.get_content_type() == "multipart/related" else None
+        if isinstance(related, list) and related and isinstance(related[0], Message):
+            part = related[0]  # the root, usually the HTML that shows the other parts
+        if part.is_multipart():
             continue
         if part.get_content_type() == "text/plain":
             changed |= _rewrite_text(part, lambda body: _append_plain(body, text))
@@ -84,7 +90,9 @@ def _rewrite_text(part: Message, change: Callable[[str], str]) -> bool:
         return False
     try:
         body = payload.decode(charset)
-    except (LookupError, UnicodeDecodeError):
+        if body.encode(charset) != payload:
+            return False  # not a charset we can write back as it was
+    except (LookupError, ValueError):  # unknown charset, bad bytes (UnicodeError is a ValueError)
         return False
     new = change(body)
     try:
@@ -106,7 +114,7 @@ def _rewrite_text(part: Message, change: Callable[[str], str]) -> bool:
 
 def _wrap(message: Message, text: str) -> Message:
     inner = Message()
-    for name, value in message.items():
+    for name, value in message.raw_items():  # as received: 8-bit values stay 8-bit
         if name.lower().startswith("content-"):
             inner[name] = value
     if "Content-Type" not in inner:

@@ -14,20 +14,22 @@ REMOVED = (
     "List-Subscribe", "List-Archive", "List-Owner", "Precedence", "Return-Path",
     "Delivered-To", "X-Original-To", "Errors-To",
 )  # fmt: skip
-REPLY_MARKER = re.compile(r"^\s*((re|aw|sv|vs|antw|fwd?)(\[\d+\]|\^\d+)?\s*:\s*)+", re.IGNORECASE)
+# Reply markers in several languages; "Fwd:" is not one and is kept.
+REPLY_MARKER = re.compile(r"^\s*((re|aw|sv|vs|antw)(\[\d+\]|\^\d+)?\s*:\s*)+", re.IGNORECASE)
 
 
 def list_id(lst: ListInfo) -> str:
     return f"<{lst.local_part}.{lst.domain}>"
 
 
-def encode_value(value: str) -> str | Header:
+def encode_value(value: str, header_name: str = "Subject") -> str:
+    """One line of text as a header value: as is if ASCII, else RFC 2047 words of at most 75 characters."""
     value = clean_header_value(value)
-    return value if value.isascii() else Header(value, "utf-8")
+    return value if value.isascii() else Header(value, "utf-8", header_name=header_name).encode(linesep="\r\n")
 
 
 def list_headers(lst: ListInfo) -> list[tuple[str, str]]:
-    name = clean_header_value(lst.name).replace('"', "'")
+    name = clean_header_value(lst.name).replace('"', "'").replace("\\", "/")
     headers = [
         ("List-Id", f'"{name}" {list_id(lst)}' if name.isascii() else list_id(lst)),
         ("List-Post", f"<mailto:{lst.address}>"),
@@ -48,7 +50,7 @@ def prefix_subject(subject: str, prefix: str) -> str:
     if not prefix:
         return subject
     while True:
-        stripped = re.sub(re.escape(prefix), "", subject, flags=re.IGNORECASE).strip()
+        stripped = re.sub(rf"\s*{re.escape(prefix)}\s*", " ", subject, flags=re.IGNORECASE).strip()
         collapsed = REPLY_MARKER.sub("Re: ", stripped, count=1)
         if collapsed == subject:
             break

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from email.message import Message
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
+from listserv.inbound.parse import clean_header_value
 from listserv.message import ListInfo, ParsedMessage, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
@@ -13,15 +14,25 @@ from listserv.outbound.headers import encode_value, list_headers
 AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 
 
+def is_automatic_address(address: str) -> bool:
+    """Null senders, MTAs' daemons and list service addresses: never to be answered."""
+    local = address.strip().strip("<>").rpartition("@")[0].lower()
+    return (
+        local in ("", "mailer-daemon", "postmaster")
+        or local.endswith(("-bounces", "-request", "-owner"))
+        or "-bounces+" in local
+    )
+
+
 def may_answer(envelope_sender: str, facts: ParsedMessage) -> bool:
-    """Never answer null senders, bounces or automatic mail (RELIABILITY 10)."""
-    local = envelope_sender.partition("@")[0].lower()
+    """Never answer null senders, bounces or automatic mail (RELIABILITY 10).
+
+    Notices go to the From address, so it is checked as well as the envelope's.
+    """
     return bool(
-        envelope_sender
-        and facts.sender
-        and local not in ("mailer-daemon", "postmaster", "")
-        and not local.endswith(("-bounces", "-request", "-owner"))
-        and "-bounces+" not in local
+        facts.sender
+        and not is_automatic_address(envelope_sender)
+        and not is_automatic_address(facts.sender)
         and facts.auto_submitted in ("", "no")
         and facts.precedence not in AUTOMATIC_PRECEDENCE
     )
@@ -31,7 +42,7 @@ def build_notice(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: s
     message = footer_part(text)
     del message["Content-Disposition"]
     message["MIME-Version"] = "1.0"
-    message["From"] = f"{lst.name} <{lst.service(Role.OWNER)}>" if lst.name.isascii() else lst.service(Role.OWNER)
+    message["From"] = formataddr((clean_header_value(lst.name), lst.service(Role.OWNER)))
     message["To"] = to
     message["Subject"] = encode_value(subject)
     message["Date"] = formatdate(localtime=False)

@@ -11,7 +11,7 @@ from itertools import count
 from pathlib import Path
 from typing import Protocol
 
-from listserv.outbound.smtp_client import SMTPConnection, SMTPReply
+from listserv.outbound.smtp_client import SMTPConnection, SMTPReply, Transaction
 from listserv.settings import Relay as RelaySetting
 
 DELIVERED = SMTPReply(250, "2.0.0 Ok")
@@ -19,6 +19,10 @@ DELIVERED = SMTPReply(250, "2.0.0 Ok")
 
 class Relay(Protocol):
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]: ...
+
+    async def send_many(self, transactions: Sequence[Transaction]) -> list[dict[str, SMTPReply]]:
+        """Each transaction's final replies, in order. Raises SMTPError (see there)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -36,6 +40,14 @@ class MaildirRelay:
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]:
         await asyncio.to_thread(self._write_all, mail_from, rcpts, data)
         return {rcpt: DELIVERED for rcpt in rcpts}
+
+    async def send_many(self, transactions: Sequence[Transaction]) -> list[dict[str, SMTPReply]]:
+        def write() -> None:
+            for transaction in transactions:
+                self._write_all(transaction.mail_from, transaction.rcpts, transaction.data)
+
+        await asyncio.to_thread(write)
+        return [{rcpt: DELIVERED for rcpt in transaction.rcpts} for transaction in transactions]
 
     def _write_all(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> None:
         body = data.replace(b"\r\n", b"\n")
@@ -60,6 +72,9 @@ class SMTPRelay:
 
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]:
         return await self.connection.send(mail_from, rcpts, data)
+
+    async def send_many(self, transactions: Sequence[Transaction]) -> list[dict[str, SMTPReply]]:
+        return await self.connection.send_many(transactions)
 
     async def close(self) -> None:
         await self.connection.close()

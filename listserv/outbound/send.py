@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,13 +17,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from listserv.outbound.relay import Relay
-from listserv.outbound.smtp_client import SMTPError, SMTPReply
+from listserv.outbound.smtp_client import SMTPError, SMTPReply, Transaction
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import DeliveryStatus, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
+WRITE_LOCK = threading.Lock()
 
 
 def verp(mail_from: str, rcpt: str) -> str:
@@ -62,7 +64,7 @@ class Sender:
         self.sessions, self.settings, self.relay = sessions, settings, relay
 
     def claim(self) -> tuple[queries.ClaimedBatch, queries.Envelope] | None:
-        with self.sessions() as session, session.begin():
+        with WRITE_LOCK, self.sessions() as session, session.begin():
             batch = queries.claim_batch(session, timedelta(seconds=self.settings.lease_seconds))
             if batch is None:
                 return None
@@ -75,30 +77,36 @@ class Sender:
             return False
         batch, envelope = claimed
         rcpts = [rcpt for _, rcpt, _ in envelope.deliveries]
+        replies: dict[str, SMTPReply] = {}
         try:
-            replies = await self._send(envelope, rcpts)
+            await self._send(envelope, rcpts, replies)
         except SMTPError as error:
             log.warning("relay unavailable batch=%s: %s", batch.id, error)
-            replies = {rcpt: SMTPReply(451, str(error)) for rcpt in rcpts}
+            for known in error.replies:  # transactions that finished before the failure
+                replies.update(known)
+            unknown = SMTPReply(451, f"4.4.2 {error}")
+            replies.update({rcpt: unknown for rcpt in rcpts if rcpt not in replies})
         await asyncio.to_thread(self.record, batch, envelope, replies)
         return True
 
-    async def _send(self, envelope: queries.Envelope, rcpts: list[str]) -> dict[str, SMTPReply]:
+    async def _send(self, envelope: queries.Envelope, rcpts: list[str], replies: dict[str, SMTPReply]) -> None:
+        """Fill in each recipient's final reply. Personalised mail: one transaction per
+        recipient with its VERP sender, pipelined on one connection (send_many)."""
         if not rcpts:
-            return {}
+            return
         if not envelope.personalized:
-            return await self.relay.send(envelope.mail_from, rcpts, envelope.raw)
-        replies: dict[str, SMTPReply] = {}
-        for rcpt in rcpts:
-            replies.update(await self.relay.send(verp(envelope.mail_from, rcpt), [rcpt], envelope.raw))
-        return replies
+            replies.update(await self.relay.send(envelope.mail_from, rcpts, envelope.raw))
+            return
+        transactions = [Transaction(verp(envelope.mail_from, rcpt), (rcpt,), envelope.raw) for rcpt in rcpts]
+        for known in await self.relay.send_many(transactions):
+            replies.update(known)
 
     def record(self, batch: queries.ClaimedBatch, envelope: queries.Envelope,
                replies: dict[str, SMTPReply]) -> None:  # fmt: skip
         now = utcnow()
         outcome = classify(envelope.deliveries, replies, now - timedelta(hours=self.settings.give_up_hours))
         retry_at = now + backoff(self.settings, batch.attempts) if outcome.deferred else None
-        with self.sessions() as session, session.begin():
+        with WRITE_LOCK, self.sessions() as session, session.begin():
             queries.record_deliveries(session, DeliveryStatus.SENT, outcome.sent)
             queries.record_deliveries(session, DeliveryStatus.FAILED, outcome.failed)
             queries.record_deliveries(session, DeliveryStatus.DEFERRED, outcome.deferred)

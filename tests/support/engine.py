@@ -37,6 +37,8 @@ class RunningEngine:
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(timeout=20)
+        # threads still inside a database call finish before their engine is disposed
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop).result(timeout=20)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=20)
         self.loop.close()
