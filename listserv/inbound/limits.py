@@ -10,6 +10,9 @@ RFC 2231, folded) is missed. It over-counts rather than under-counts: every
 Content-Type field opens a level, even one the parser would ignore, and a
 level closes only at its own close delimiter (or, for message/*, at the next
 delimiter of the multipart around it).
+
+A Content-Type field is also capped in length: the email package reads its
+parameters in time quadratic in their length.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ HEADER_END = re.compile(rb"\r?\n\r?\n")
 # A delimiter-like line, or a Content-Type field with its continuation lines.
 STRUCTURE = re.compile(rb"^(?:--[^\n]*|content-type:[^\n]*(?:\n[ \t][^\n]*)*)", re.MULTILINE | re.IGNORECASE)
 CONTAINER = re.compile(rb"(?:multipart|message)/", re.IGNORECASE)
+MAX_CONTENT_TYPE = 4096  # octets in one unfolded Content-Type field; real ones are far shorter
 
 
 @dataclass(frozen=True)
 class Limits:
     max_size: int
     max_header_bytes: int
-    max_parts: int
+    max_parts: int  # delimiter lines, plus one for each message/* part
     max_depth: int  # multipart and message/* levels nested in each other
 
 
@@ -86,13 +90,18 @@ def structure_problem(raw: bytes, limits: Limits) -> bool:
         line = match.group()
         if line.startswith(b"--"):
             token = line[2:].rstrip(b" \t")
-            if token in boundaries or token[:-2] in boundaries:
-                parts += 1
+            if token in boundaries:
+                parts += 1  # a delimiter line starts a part
                 close_part(stack, token)
+            elif token[:-2] in boundaries:
+                close_part(stack, token)
+        elif len(line) > MAX_CONTENT_TYPE:
+            return True
         elif (level := opened_level(line)) is not None:
-            parts += 1
             stack.append(level)
-            if level.boundary is not None:
+            if level.boundary is None:
+                parts += 1  # a message/* part holds one more message
+            else:
                 boundaries.add(level.boundary)
         if len(stack) > limits.max_depth or parts > limits.max_parts:
             return True

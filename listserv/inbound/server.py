@@ -34,18 +34,19 @@ def data_error(status: str) -> Reply | None:
 class ListSMTP(SMTP):
     line_length_limit = LINE_LIMIT
 
-    async def push(self, status: str) -> None:
+    async def push(self, status: str) -> None:  # type: ignore[override]
         await super().push(str(data_error(status) or status))
 
 
 class ListLMTP(LMTP):
     line_length_limit = LINE_LIMIT
 
-    async def push(self, status: str) -> None:
+    async def push(self, status: str) -> None:  # type: ignore[override]
         """aiosmtpd answers a DATA error once; LMTP needs one reply per recipient."""
         reply = data_error(status)
         if reply is None or self.envelope is None:
-            return await super().push(status)
+            await super().push(status)
+            return
         for _ in self.envelope.rcpt_tos or [""]:
             await super().push(str(reply))
 

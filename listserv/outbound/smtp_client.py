@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 LINE_START_DOT = re.compile(rb"(?m)^\.")
 EMPTY_BODY = b".\r\n"
+MAX_REPLY_LINE = 64 * 1024
 
 
 class SMTPError(Exception):
@@ -94,27 +96,108 @@ def accepted(mail: SMTPReply, rcpt_replies: Sequence[SMTPReply]) -> bool:
     return mail.code // 100 == 2 and any(reply.code // 100 == 2 for reply in rcpt_replies)
 
 
+class ReplyReader(asyncio.Protocol):
+    """Parses replies as they arrive; the connection awaits as many as it expects.
+
+    One wake-up per chunk the server writes, however many replies it holds: that is
+    what makes pipelining cheap for us, not only for the network.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.replies: deque[SMTPReply] = deque()
+        self.error: BaseException | None = None
+        self.progress = 0  # chunks received: the watchdog's sign of life
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._buffer = bytearray()
+        self._lines: list[str] = []  # a multi-line reply so far
+        self._waiter: asyncio.Future[None] | None = None
+        self._wanted = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.progress += 1
+        buffer = self._buffer
+        buffer += data
+        start = 0
+        while (end := buffer.find(b"\n", start)) >= 0:
+            line, start = bytes(buffer[start:end]).rstrip(b"\r"), end + 1
+            if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
+                return self.fail(SMTPError(f"malformed reply: {line[:100]!r}"))
+            text = line[4:].decode("utf-8", "replace")
+            if line[3:4] == b"-":
+                self._lines.append(text)
+                continue
+            if self._lines:
+                text, self._lines = "\n".join(self._lines + [text]), []
+            self.replies.append(SMTPReply(int(line[:3]), text))
+        del buffer[:start]
+        if len(buffer) > MAX_REPLY_LINE:
+            return self.fail(SMTPError("reply line too long"))
+        self._wake()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.fail(exc or asyncio.IncompleteReadError(bytes(self._buffer), None))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def fail(self, error: BaseException) -> None:
+        """No more replies: wake the waiter with the error and drop the connection."""
+        if self.error is None:
+            self.error = error
+        if self.transport is not None:
+            self.transport.abort()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done() and (len(self.replies) >= self._wanted or self.error):
+            waiter.set_result(None)
+
+    async def read(self, count: int) -> list[SMTPReply]:
+        """The next count replies, in order (replies that arrived before a failure still count)."""
+        if len(self.replies) < count:
+            if self.error is None:
+                self._waiter, self._wanted = asyncio.get_running_loop().create_future(), count
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+            if len(self.replies) < count:
+                assert self.error is not None
+                raise self.error
+        popleft = self.replies.popleft
+        return [popleft() for _ in range(count)]
+
+
 class SMTPConnection:
+    """One connection to the relay. A reply that does not come within `timeout` seconds
+    (checked by one watchdog per call, so at most twice that) drops the connection."""
+
     def __init__(self, host: str, port: int, timeout: float = 60.0, helo: str = "") -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self.helo = helo or socket.getfqdn()
         self.extensions: set[str] = set()
-        self._reader: asyncio.StreamReader | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._reader: ReplyReader | None = None
 
     @property
     def connected(self) -> bool:
-        return self._writer is not None and not self._writer.is_closing()
+        reader = self._reader
+        return reader is not None and reader.error is None and reader.transport is not None \
+            and not reader.transport.is_closing()  # fmt: skip
 
     async def connect(self) -> None:
+        self._abort()
+        loop = asyncio.get_running_loop()
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout
-            )
             async with asyncio.timeout(self.timeout):
-                greeting = await self._read_reply()
+                _, self._reader = await loop.create_connection(ReplyReader, self.host, self.port)
+                greeting = (await self._reader.read(1))[0]
                 reply = await self._command(f"EHLO {self.helo}") if greeting.code == 220 else greeting
-        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, SMTPError) as error:
             self._abort()
             raise SMTPError(f"cannot connect to {self.host}:{self.port}: {error!r}") from None
         if reply.code != 250:
@@ -123,26 +206,22 @@ class SMTPConnection:
         self.extensions = {line.split()[0].upper() for line in reply.text.splitlines()[1:] if line}
 
     async def close(self) -> None:
-        writer, self._writer = self._writer, None
-        if writer is None:
+        reader, self._reader = self._reader, None
+        if reader is None or reader.transport is None:
             return
+        if not reader.transport.is_closing():
+            reader.transport.write(b"QUIT\r\n")
+            reader.transport.close()
         try:
-            if not writer.is_closing():
-                writer.write(b"QUIT\r\n")
-                await asyncio.wait_for(writer.drain(), 1)
-        except (OSError, TimeoutError):
-            pass
-        writer.close()
-        try:
-            await asyncio.wait_for(writer.wait_closed(), 1)
-        except (OSError, TimeoutError):
-            pass
+            await asyncio.wait_for(asyncio.shield(reader.closed), 1)
+        except TimeoutError:
+            reader.transport.abort()
 
     def _abort(self) -> None:
         """Drop the connection at once: its state is unknown."""
-        writer, self._writer = self._writer, None
-        if writer is not None:
-            writer.transport.abort()
+        reader, self._reader = self._reader, None
+        if reader is not None and reader.transport is not None:
+            reader.transport.abort()
 
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]:
         """One transaction. Returns each recipient's final reply (250 when delivered)."""
@@ -156,19 +235,23 @@ class SMTPConnection:
         done: list[dict[str, SMTPReply]] = []
         if not self.connected:
             await self.connect()
+        assert self._reader is not None
+        watchdog = Watchdog(self._reader, self.timeout)
         try:
             if "PIPELINING" in self.extensions:
                 await self._pipelined(transactions, done)
             else:
                 for transaction in transactions:
                     done.append(await self._one_by_one(transaction))
-        except (OSError, TimeoutError, asyncio.IncompleteReadError, ValueError, SMTPError) as error:
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, SMTPError) as error:
             self._abort()
             known = done + [{} for _ in range(len(transactions) - len(done))]
             raise SMTPError(f"connection to {self.host}:{self.port} lost: {error!r}", known) from None
         except BaseException:  # cancelled mid-transaction: never reuse this connection
             self._abort()
             raise
+        finally:
+            watchdog.cancel()
         return done
 
     def _group(self, transaction: Transaction | None) -> bytes:
@@ -180,6 +263,8 @@ class SMTPConnection:
         return f"MAIL FROM:<{transaction.mail_from}>{params}\r\n{rcpts}DATA\r\n".encode("utf-8", "surrogateescape")
 
     async def _pipelined(self, transactions: Sequence[Transaction], done: list[dict[str, SMTPReply]]) -> None:
+        reader = self._reader
+        assert reader is not None
         wire: dict[int, bytes] = {}  # the same data (personalised batches) is converted once
         pending = [self._checked(t, done) for t in transactions]
         queue = [t for t in pending if t is not None]
@@ -187,20 +272,18 @@ class SMTPConnection:
         self._write(self._group(queue[0]) if queue else b"")
         for position, transaction in enumerate(queue):
             following = self._group(queue[position + 1] if position + 1 < len(queue) else None)
-            async with asyncio.timeout(self.timeout):
-                mail, *rcpt_replies, data = await self._read_replies(len(transaction.rcpts) + 2)
-                if data.code == 354:
-                    ok = accepted(mail, rcpt_replies)
-                    if ok and id(transaction.data) not in wire:
-                        wire[id(transaction.data)] = to_wire(transaction.data)
-                    body = wire[id(transaction.data)] if ok else EMPTY_BODY + b"RSET\r\n"
-                    self._write(body + following)
-                    final: SMTPReply | None = (await self._read_replies(1 if ok else 2))[0]
-                else:  # the transaction ended at DATA: make sure the server has closed it
-                    self._write(b"RSET\r\n" + following)
-                    await self._read_replies(1)
-                    final = None
-            done[slots[position]] = final_replies(transaction.rcpts, mail, rcpt_replies, data, final)
+            mail, *rcpt_replies, data = await reader.read(len(transaction.rcpts) + 2)
+            final: SMTPReply | None = None
+            if data.code == 354:
+                ok = accepted(mail, rcpt_replies)
+                if ok and id(transaction.data) not in wire:
+                    wire[id(transaction.data)] = to_wire(transaction.data)
+                self._write((wire[id(transaction.data)] if ok else EMPTY_BODY + b"RSET\r\n") + following)
+                final = (await reader.read(1 if ok else 2))[0]
+            else:  # the transaction ended at DATA: make sure the server has closed it
+                self._write(b"RSET\r\n" + following)
+                await reader.read(1)
+            done[slots[position]].update(final_replies(transaction.rcpts, mail, rcpt_replies, data, final))
 
     def _checked(self, transaction: Transaction, done: list[dict[str, SMTPReply]]) -> Transaction | None:
         """Refuse unsafe addresses locally; None when nothing is left to send."""
@@ -221,47 +304,57 @@ class SMTPConnection:
         if checked is None:
             return done[0]
         params = " BODY=8BITMIME" if "8BITMIME" in self.extensions else ""
-        async with asyncio.timeout(self.timeout):
-            mail = await self._command(f"MAIL FROM:<{checked.mail_from}>{params}")
-            rcpt_replies = [await self._command(f"RCPT TO:<{r}>") for r in checked.rcpts] if mail.code == 250 else []
-            if not accepted(mail, rcpt_replies):
-                await self._command("RSET")
-                return done[0] | final_replies(checked.rcpts, mail, rcpt_replies, None, None)
-            data = await self._command("DATA")
-            final = None
-            if data.code == 354:
-                self._write(to_wire(checked.data))
-                final = await self._read_reply()
-            else:
-                await self._command("RSET")
+        mail = await self._command(f"MAIL FROM:<{checked.mail_from}>{params}")
+        rcpt_replies = [await self._command(f"RCPT TO:<{r}>") for r in checked.rcpts] if mail.code == 250 else []
+        if not accepted(mail, rcpt_replies):
+            await self._command("RSET")
+            return done[0] | final_replies(checked.rcpts, mail, rcpt_replies, None, None)
+        data = await self._command("DATA")
+        final = None
+        if data.code == 354:
+            self._write(to_wire(checked.data))
+            final = (await self._read(1))[0]
+        else:
+            await self._command("RSET")
         return done[0] | final_replies(checked.rcpts, mail, rcpt_replies, data, final)
 
     def _write(self, data: bytes) -> None:
-        if self._writer is None:
+        reader = self._reader
+        if reader is None or reader.transport is None:
             raise SMTPError("not connected")
+        if reader.error is not None:
+            raise reader.error
         if data:
-            self._writer.write(data)
+            reader.transport.write(data)
+
+    async def _read(self, count: int) -> list[SMTPReply]:
+        if self._reader is None:
+            raise SMTPError("not connected")
+        return await self._reader.read(count)
 
     async def _command(self, command: str) -> SMTPReply:
         self._write(command.encode("utf-8", "surrogateescape") + b"\r\n")
-        return await self._read_reply()
+        return (await self._read(1))[0]
 
-    async def _read_replies(self, count: int) -> list[SMTPReply]:
-        return [await self._read_reply() for _ in range(count)]
 
-    async def _read_reply(self) -> SMTPReply:
-        """One reply, single or multi-line. The caller bounds the wait with asyncio.timeout:
-        a wait_for() per line would cost a task per reply."""
-        if self._reader is None:
-            raise SMTPError("not connected")
-        lines = []
-        while True:
-            line = await self._reader.readline()
-            if not line.endswith(b"\n"):
-                raise asyncio.IncompleteReadError(line, None)
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            if len(text) < 3 or not text[:3].isdigit():
-                raise SMTPError(f"malformed reply: {text[:100]!r}")
-            lines.append(text[4:])
-            if text[3:4] != "-":
-                return SMTPReply(int(text[:3]), "\n".join(lines))
+class Watchdog:
+    """Fails the reader when no data has come for `timeout` seconds while we wait.
+
+    One timer per send_many() call rather than one per reply; a stall is noticed
+    after between one and two timeouts.
+    """
+
+    def __init__(self, reader: ReplyReader, timeout: float) -> None:
+        self.reader, self.timeout = reader, timeout
+        self.seen = reader.progress
+        self.handle = asyncio.get_running_loop().call_later(timeout, self._check)
+
+    def _check(self) -> None:
+        if self.reader.progress == self.seen and self.reader.error is None:
+            self.reader.fail(TimeoutError(f"no reply within {self.timeout:g} s"))
+            return
+        self.seen = self.reader.progress
+        self.handle = asyncio.get_running_loop().call_later(self.timeout, self._check)
+
+    def cancel(self) -> None:
+        self.handle.cancel()

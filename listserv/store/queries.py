@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Mapping, cast
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, Result, Table, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,12 +26,15 @@ from listserv.store.schema import (
     utcnow,
 )
 
-LISTS = MailingList.__table__
-MEMBERS = Member.__table__
-INBOUND = Inbound.__table__
-OUTBOUND = Outbound.__table__
-BATCHES = Batch.__table__
-DELIVERIES = Delivery.__table__
+MEMBERS = cast(Table, Member.__table__)
+INBOUND = cast(Table, Inbound.__table__)
+OUTBOUND = cast(Table, Outbound.__table__)
+BATCHES = cast(Table, Batch.__table__)
+DELIVERIES = cast(Table, Delivery.__table__)
+
+
+def rowcount(result: Result[Any]) -> int:
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def list_info(row: MailingList) -> ListInfo:
@@ -62,7 +66,7 @@ def is_member(session: Session, list_id: int, email: str) -> bool:
 
 def remove_member(session: Session, list_id: int, email: str) -> bool:
     found = session.execute(delete(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.email == email))
-    return bool(found.rowcount)
+    return bool(rowcount(found))
 
 
 def facilitators(session: Session, list_id: int) -> list[str]:
@@ -70,7 +74,7 @@ def facilitators(session: Session, list_id: int) -> list[str]:
     return list(session.scalars(query.order_by(Member.id)))
 
 
-def insert_inbound(session: Session, values: dict[str, object]) -> bool:
+def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
     """Store raw mail; False when the same (list, role, dedupe_key) is already here."""
     try:
         with session.begin_nested():
@@ -111,7 +115,7 @@ def retry_inbound_at(session: Session, inbound_id: int, when: datetime, error: s
     session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(lease_until=when, error=error))
 
 
-def insert_outbound(session: Session, values: dict[str, object]) -> int:
+def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
     return int(session.execute(insert(OUTBOUND).values(**values).returning(OUTBOUND.c.id)).scalar_one())
 
 
@@ -132,7 +136,7 @@ def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, b
         literal(0), literal(""), literal(now),
     ).where(receiving)  # fmt: skip
     columns = ["outbound_id", "batch_seq", "rcpt", "status", "attempts", "last_reply", "created_at"]
-    count = session.execute(insert(DELIVERIES).from_select(columns, rows)).rowcount
+    count = rowcount(session.execute(insert(DELIVERIES).from_select(columns, rows)))
     plan_batches(session, outbound_id, now)
     return count
 
@@ -142,7 +146,7 @@ def plan_batches(session: Session, outbound_id: int, due: datetime) -> int:
         DELIVERIES.c.outbound_id, DELIVERIES.c.batch_seq, literal(BatchStatus.PENDING.value), literal(due), literal(0)
     ).where(DELIVERIES.c.outbound_id == outbound_id).distinct()
     columns = ["outbound_id", "seq", "status", "due_at", "attempts"]
-    return session.execute(insert(BATCHES).from_select(columns, seqs)).rowcount
+    return rowcount(session.execute(insert(BATCHES).from_select(columns, seqs)))
 
 
 def add_deliveries(session: Session, outbound_id: int, rcpts: Sequence[str]) -> None:
