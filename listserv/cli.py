@@ -438,3 +438,7 @@ def status(ctx: Context, as_json: bool) -> None:
         return echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())])
     for key, value in sorted(counts.items()):
         click.echo(f"{key}\t{value}")
+
+
+# -- feature command groups ----------------------------------------------------------------------
+# Each feature keeps its commands in its own package and is registered here, one line each.

@@ -12,23 +12,21 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import Message
 from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
 from listserv.inbound import parse
-from listserv.membership.commands import Command, first_text, read_command
-from listserv.message import ListInfo, ParsedMessage, Role
-from listserv.moderation.decide import Decision, decide
-from listserv.moderation.rules import Action, Policy, PostFacts
-from listserv.outbound.decorate import decorate
-from listserv.outbound.headers import list_id
-from listserv.outbound.notices import build_notice, forward_to_facilitators, may_answer
+from listserv.inbound.addresses import parse_recipient
+from listserv.incoming import Incoming
+from listserv.membership.requests import handle_request
+from listserv.message import Recipient, Role
 from listserv.outbound.render import Templates
+from listserv.owner import handle_bounce, handle_owner
+from listserv.posting import handle_post
 from listserv.settings import Settings
 from listserv.store import queries
-from listserv.store.schema import Inbound, InboundStatus, Post, utcnow
+from listserv.store.schema import Inbound, InboundStatus, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -78,98 +76,17 @@ class Worker:
         message = parse.parse_bytes(inbound.raw)
         if not message.get("Message-ID"):
             message["Message-ID"] = make_msgid("listserv", domain=lst.domain)
-        facts = parse.read_facts(message)
         role = Role(inbound.role)
-        if role is Role.POST:
-            self._post(session, inbound, lst, message, facts)
-        elif role is Role.OWNER:
-            self._forward(session, inbound, lst, message, facts)
-        elif role is Role.REQUEST:
-            self._request(session, inbound, lst, facts, message)
-        else:
-            log.info("bounce stored list=%s inbound=%s", lst.address, inbound.id)
+        tag = parse_recipient(inbound.rcpt, {lst.address}) or Recipient(lst.address, role)
+        incoming = Incoming(session, self.settings, self.templates, inbound, lst, role, tag.tag, message,
+                            parse.read_facts(message))  # fmt: skip
+        HANDLERS[role](incoming)
         queries.finish_inbound(session, inbound.id, InboundStatus.DONE)
 
-    def _post(self, session: Session, inbound: Inbound, lst: ListInfo, message: Message,
-              facts: ParsedMessage) -> None:  # fmt: skip
-        decision = decide(gather_facts(session, inbound, lst, facts), Policy())
-        session.add(Post(
-            list_id=lst.id, inbound_id=inbound.id, message_id=facts.message_id, sender=facts.sender,
-            subject=facts.subject, in_reply_to=facts.in_reply_to, references=" ".join(facts.references),
-            decision=decision.action.name.lower(), rules=decision.rule_ids, reason=decision.reason,
-            defects=" ".join(facts.defects),
-        ))  # fmt: skip
-        log.info("decided list=%s msgid=%s action=%s rules=%s", lst.address, facts.message_id,
-                 decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
-        if decision.action is Action.ACCEPT:
-            self._distribute(session, lst, message, facts)
-        elif decision.action is Action.REJECT:
-            self._notify_rejected(session, inbound, lst, facts, decision)
 
-    def _distribute(self, session: Session, lst: ListInfo, message: Message, facts: ParsedMessage) -> None:
-        raw = decorate(message, lst, self.templates.render_footer(lst))
-        outbound_id = queries.insert_outbound(session, dict(
-            list_id=lst.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=raw,
-            personalized=lst.personalize, created_at=utcnow(),
-        ))  # fmt: skip
-        count = queries.plan_fanout(session, outbound_id, lst.id, facts.sender, self.settings.batch_size)
-        log.info("planned list=%s msgid=%s recipients=%d", lst.address, facts.message_id, count)
-
-    def _notify_rejected(self, session: Session, inbound: Inbound, lst: ListInfo,
-                         facts: ParsedMessage, decision: Decision) -> None:  # fmt: skip
-        text = self.templates.render(
-            "rejected.txt.j2", list=lst, subject=facts.subject, reason=decision.reason,
-            owner=lst.service(Role.OWNER),
-        )  # fmt: skip
-        self.send_notice(session, inbound, lst, facts, "rejected", f"Not distributed: {facts.subject}", text)
-
-    def send_notice(self, session: Session, inbound: Inbound, lst: ListInfo, facts: ParsedMessage,
-                    kind: str, subject: str, text: str) -> bool:  # fmt: skip
-        """Queue a notice to the sender, unless automatic or already sent today."""
-        if not may_answer(inbound.mail_from, facts):
-            log.info("notice suppressed list=%s kind=%s reason=automatic-sender", lst.address, kind)
-            return False
-        if not queries.note_notice(session, facts.sender, kind, utcnow().date().isoformat()):
-            log.info("notice suppressed list=%s kind=%s reason=rate-limit", lst.address, kind)
-            return False
-        raw = build_notice(lst, facts.sender, subject, text, facts.message_id)
-        self._queue(session, lst, "notice", raw, [facts.sender])
-        return True
-
-    def _queue(self, session: Session, lst: ListInfo, kind: str, raw: bytes, rcpts: list[str]) -> None:
-        outbound_id = queries.insert_outbound(session, dict(
-            list_id=lst.id, kind=kind, mail_from=lst.service(Role.BOUNCES), raw=raw,
-            personalized=False, created_at=utcnow(),
-        ))  # fmt: skip
-        queries.add_deliveries(session, outbound_id, rcpts)
-
-    def _forward(self, session: Session, inbound: Inbound, lst: ListInfo, message: Message,
-                 facts: ParsedMessage) -> None:  # fmt: skip
-        if lst.service(Role.OWNER) in facts.been_there:
-            log.info("owner mail loop dropped list=%s msgid=%s", lst.address, facts.message_id)
-            return
-        rcpts = queries.facilitators(session, lst.id)
-        if rcpts:
-            self._queue(session, lst, "forward", forward_to_facilitators(message, lst), rcpts)
-        log.info("forwarded to facilitators list=%s count=%d", lst.address, len(rcpts))
-
-    def _request(self, session: Session, inbound: Inbound, lst: ListInfo, facts: ParsedMessage,
-                 message: Message) -> None:  # fmt: skip
-        command = read_command(facts.subject, first_text(message))
-        context = dict(list=lst, request=lst.service(Role.REQUEST), owner=lst.service(Role.OWNER))
-        if command is Command.UNSUBSCRIBE and queries.remove_member(session, lst.id, facts.sender):
-            log.info("unsubscribed list=%s address=%s", lst.address, facts.sender)
-            text = self.templates.render("goodbye.txt.j2", address=facts.sender, **context)
-            self.send_notice(session, inbound, lst, facts, "goodbye", f"You have left {lst.name}", text)
-            return
-        text = self.templates.render("help.txt.j2", **context)
-        self.send_notice(session, inbound, lst, facts, "help", f"Help for {lst.name}", text)
-
-
-def gather_facts(session: Session, inbound: Inbound, lst: ListInfo, facts: ParsedMessage) -> PostFacts:
-    return PostFacts(
-        list_address=lst.address, list_ids=facts.list_ids, list_id=list_id(lst),
-        been_there=facts.been_there, envelope_sender=inbound.mail_from.lower(), sender=facts.sender,
-        sender_is_member=bool(facts.sender) and queries.is_member(session, lst.id, facts.sender),
-        auto_submitted=facts.auto_submitted, precedence=facts.precedence,
-    )  # fmt: skip
+HANDLERS: dict[Role, Callable[[Incoming], None]] = {
+    Role.POST: handle_post,
+    Role.OWNER: handle_owner,
+    Role.REQUEST: handle_request,
+    Role.BOUNCES: handle_bounce,
+}

@@ -15,6 +15,7 @@ from listserv.inbound.server import IngestHandler, KnownLists, ListLMTP, ListSMT
 from listserv.outbound.relay import Relay, open_relay
 from listserv.outbound.render import Templates
 from listserv.outbound.send import Sender
+from listserv.jobs import JOBS, Job
 from listserv.process import Worker
 from listserv.settings import HostPort, Settings
 from listserv.store import db, queries
@@ -74,6 +75,16 @@ class Service:
             return True
         return False
 
+    def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
+        async def step() -> bool:
+            done = await asyncio.to_thread(job.run, self.sessions, self.settings, self.worker.templates)
+            if done:
+                log.info("job %s did %d", job.name, done)
+                self.wake_senders.set()
+            return False  # then wait `every`, or until woken
+
+        return step
+
     async def start(self) -> None:
         if self.engine.dialect.name == "sqlite":
             with self.sessions() as session, session.begin():
@@ -86,6 +97,9 @@ class Service:
             self.relays.append(open_relay(self.settings.relay))
             sender = Sender(self.sessions, self.settings, self.relays[-1])
             loop = _loop_until_idle(sender.send_next, self.wake_senders, poll, f"sender-{index}")
+            self.tasks.append(asyncio.create_task(loop))
+        for job in JOBS:
+            loop = _loop_until_idle(self._job_step(job), asyncio.Event(), job.every.total_seconds(), job.name)
             self.tasks.append(asyncio.create_task(loop))
         log.info("serving relay=%s database=%s", self.settings.relay, self.engine.url.render_as_string())
 

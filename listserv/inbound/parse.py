@@ -3,6 +3,7 @@
 We parse with the compat32 policy: the modern policy raises on some real
 headers (e.g. ``To: unlisted-recipients:;``). Header values are decoded here,
 once, and stripped of CR/LF so that no decoded value can inject a header.
+Raw 8-bit header bytes are read as UTF-8 (RFC 6532), anything else as U+FFFD.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from email import policy
+from email.errors import MessageError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
@@ -37,11 +39,11 @@ def decode_value(raw: object) -> str:
     text = str(raw)[:MAX_DECODED]
     try:
         chunks = decode_header(text)
-    except (ValueError, AssertionError):
-        return clean_header_value(text.encode("ascii", "replace").decode("ascii"))
+    except (ValueError, AssertionError, MessageError):
+        return clean_header_value(text)
     try:
         return clean_header_value(str(make_header(chunks)))
-    except (LookupError, ValueError):  # UnicodeError is a ValueError
+    except (LookupError, ValueError, MessageError):  # e.g. UnicodeError, CharsetError
         return clean_header_value("".join(lenient_decode(data, charset) for data, charset in chunks))
 
 
@@ -53,6 +55,21 @@ def lenient_decode(data: bytes | str, charset: str | None) -> str:
         return data.decode(charset or "ascii", "replace")
     except (LookupError, ValueError):
         return data.decode("ascii", "replace")
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """Every value of a header as received, 8-bit bytes read as UTF-8 (undecodable: U+FFFD)."""
+    name = name.lower()
+    return [
+        str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        for key, value in message.raw_items()
+        if key.lower() == name
+    ]
+
+
+def header_value(message: Message, name: str) -> str:
+    """The first value of a header as received (see header_values), or ""."""
+    return next(iter(header_values(message, name)), "")
 
 
 def message_ids(value: object) -> tuple[str, ...]:
@@ -68,7 +85,7 @@ def first_message_id(value: object) -> str:
 def read_message_id(raw: bytes) -> str:
     """The Message-ID from the header block alone (cheap: used at intake)."""
     headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
-    return first_message_id(headers.get("Message-ID"))
+    return first_message_id(header_value(headers, "Message-ID"))
 
 
 def content_hash(raw: bytes) -> str:
@@ -98,11 +115,9 @@ def parse_bytes(raw: bytes) -> Message:
 def sender_of(message: Message) -> tuple[str, str]:
     """(normalised address, display name) of From, falling back to Sender."""
     for header in ("From", "Sender"):
-        value = message.get(header)
-        if value is None:
-            continue
-        pairs = getaddresses([str(value)[:MAX_DECODED]])
-        name, address = pairs[0] if pairs else parseaddr(str(value))
+        value = header_value(message, header)[:MAX_DECODED]
+        pairs = getaddresses([value])
+        name, address = pairs[0] if pairs else parseaddr(value)
         if "@" in address:
             return normalize_address(address), decode_value(name)
     return "", ""
@@ -110,19 +125,19 @@ def sender_of(message: Message) -> tuple[str, str]:
 
 def read_facts(message: Message) -> ParsedMessage:
     sender, name = sender_of(message)
-    references = message_ids(message.get("References"))
-    in_reply_to = first_message_id(message.get("In-Reply-To"))
+    references = message_ids(header_value(message, "References"))
+    in_reply_to = first_message_id(header_value(message, "In-Reply-To"))
     defects = tuple(sorted({type(d).__name__ for d in message.defects}))
     return ParsedMessage(
-        message_id=first_message_id(message.get("Message-ID")),
+        message_id=first_message_id(header_value(message, "Message-ID")),
         in_reply_to=in_reply_to,
         references=tuple(f"<{r}>" for r in references),
-        subject=decode_value(message.get("Subject", "")),
+        subject=decode_value(header_value(message, "Subject")),
         sender=sender,
         sender_name=name,
-        auto_submitted=decode_value(message.get("Auto-Submitted", "")).lower(),
-        precedence=decode_value(message.get("Precedence", "")).lower(),
-        list_ids=tuple(decode_value(v).lower() for v in message.get_all("List-Id", [])),
-        been_there=tuple(normalize_address(decode_value(v)) for v in message.get_all("X-BeenThere", [])),
+        auto_submitted=decode_value(header_value(message, "Auto-Submitted")).lower(),
+        precedence=decode_value(header_value(message, "Precedence")).lower(),
+        list_ids=tuple(decode_value(v).lower() for v in header_values(message, "List-Id")),
+        been_there=tuple(normalize_address(decode_value(v)) for v in header_values(message, "X-BeenThere")),
         defects=defects,
     )

@@ -6,7 +6,7 @@ import re
 from email.header import Header
 from email.message import Message
 
-from listserv.inbound.parse import clean_header_value, decode_value
+from listserv.inbound.parse import clean_header_value, decode_value, header_value
 from listserv.message import ListInfo, Role
 
 REMOVED = (
@@ -25,7 +25,9 @@ def list_id(lst: ListInfo) -> str:
 def encode_value(value: str, header_name: str = "Subject") -> str:
     """One line of text as a header value: as is if ASCII, else RFC 2047 words of at most 75 characters."""
     value = clean_header_value(value)
-    return value if value.isascii() else Header(value, "utf-8", header_name=header_name).encode(linesep="\r\n")
+    if value.isascii():
+        return value
+    return Header(value, "utf-8", maxlinelen=76, header_name=header_name).encode(linesep="\r\n")
 
 
 def list_headers(lst: ListInfo) -> list[tuple[str, str]]:
@@ -61,9 +63,8 @@ def prefix_subject(subject: str, prefix: str) -> str:
 def apply_list_headers(message: Message, lst: ListInfo) -> None:
     for name in REMOVED:
         del message[name]
-    subject = message.get("Subject")
     if lst.subject_prefix:
-        new = prefix_subject(decode_value(subject or ""), lst.subject_prefix)
+        new = prefix_subject(decode_value(header_value(message, "Subject")), lst.subject_prefix)
         del message["Subject"]
         message["Subject"] = encode_value(new)
     if lst.reply_to == "list":

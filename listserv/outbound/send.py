@@ -11,6 +11,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,7 +25,8 @@ from listserv.store.schema import DeliveryStatus, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
-WRITE_LOCK = threading.Lock()
+SQLITE_WRITERS = threading.Lock()
+Claimed = tuple[queries.ClaimedBatch, queries.Envelope]
 
 
 def verp(mail_from: str, rcpt: str) -> str:
@@ -60,19 +62,39 @@ def classify(deliveries: tuple[tuple[int, str, datetime], ...], replies: dict[st
 
 
 class Sender:
+    """Claims a batch, sends it, records each reply.
+
+    Recording batch k and claiming batch k+1 share one transaction (one commit, one
+    fsync), so while a fan-out runs a sender holds the lease of the next batch between
+    two calls of send_next(). If the process stops there, that batch waits for its lease
+    to expire (`lease_seconds`; SQLite installs release leases at start-up).
+    """
+
     def __init__(self, sessions: Callable[[], Session], settings: Settings, relay: Relay) -> None:
         self.sessions, self.settings, self.relay = sessions, settings, relay
+        self._next: Claimed | None = None
+        self._lock: AbstractContextManager[object] | None = None
 
-    def claim(self) -> tuple[queries.ClaimedBatch, queries.Envelope] | None:
-        with WRITE_LOCK, self.sessions() as session, session.begin():
-            batch = queries.claim_batch(session, timedelta(seconds=self.settings.lease_seconds))
-            if batch is None:
-                return None
-            return batch, queries.load_envelope(session, batch)
+    def _writing(self) -> AbstractContextManager[object]:
+        """SQLite has one writer, and its busy handler polls with 1-100 ms sleeps: the senders
+        of this process take turns on a lock instead. PostgreSQL needs no such thing."""
+        if self._lock is None:
+            with self.sessions() as session:
+                sqlite = session.get_bind().dialect.name == "sqlite"
+            self._lock = SQLITE_WRITERS if sqlite else nullcontext()
+        return self._lock
+
+    def claim(self) -> Claimed | None:
+        with self._writing(), self.sessions() as session, session.begin():
+            return self._claim(session)
+
+    def _claim(self, session: Session) -> Claimed | None:
+        batch = queries.claim_batch(session, timedelta(seconds=self.settings.lease_seconds))
+        return None if batch is None else (batch, queries.load_envelope(session, batch))
 
     async def send_next(self) -> bool:
         """Send one batch. False when nothing is due."""
-        claimed = await asyncio.to_thread(self.claim)
+        claimed, self._next = self._next or await asyncio.to_thread(self.claim), None
         if claimed is None:
             return False
         batch, envelope = claimed
@@ -86,7 +108,7 @@ class Sender:
                 replies.update(known)
             unknown = SMTPReply(451, f"4.4.2 {error}")
             replies.update({rcpt: unknown for rcpt in rcpts if rcpt not in replies})
-        await asyncio.to_thread(self.record, batch, envelope, replies)
+        self._next = await asyncio.to_thread(self.record_and_claim, batch, envelope, replies)
         return True
 
     async def _send(self, envelope: queries.Envelope, rcpts: list[str], replies: dict[str, SMTPReply]) -> None:
@@ -103,13 +125,37 @@ class Sender:
 
     def record(self, batch: queries.ClaimedBatch, envelope: queries.Envelope,
                replies: dict[str, SMTPReply]) -> None:  # fmt: skip
+        with self._writing(), self.sessions() as session, session.begin():
+            outcome = self._record(session, batch, envelope, replies)
+        log_outcome(batch, outcome)
+
+    def record_and_claim(self, batch: queries.ClaimedBatch, envelope: queries.Envelope,
+                         replies: dict[str, SMTPReply]) -> Claimed | None:  # fmt: skip
+        """Record this batch and claim the next one in one transaction. If that fails,
+        the outcome is still recorded on its own (or the error raised)."""
+        try:
+            with self._writing(), self.sessions() as session, session.begin():
+                outcome = self._record(session, batch, envelope, replies)
+                claimed = self._claim(session)
+            log_outcome(batch, outcome)
+            return claimed
+        except Exception:
+            log.warning("record and claim failed batch=%s; recording alone", batch.id, exc_info=True)
+        self.record(batch, envelope, replies)
+        return None
+
+    def _record(self, session: Session, batch: queries.ClaimedBatch, envelope: queries.Envelope,
+                replies: dict[str, SMTPReply]) -> Outcome:  # fmt: skip
         now = utcnow()
         outcome = classify(envelope.deliveries, replies, now - timedelta(hours=self.settings.give_up_hours))
         retry_at = now + backoff(self.settings, batch.attempts) if outcome.deferred else None
-        with WRITE_LOCK, self.sessions() as session, session.begin():
-            queries.record_deliveries(session, DeliveryStatus.SENT, outcome.sent)
-            queries.record_deliveries(session, DeliveryStatus.FAILED, outcome.failed)
-            queries.record_deliveries(session, DeliveryStatus.DEFERRED, outcome.deferred)
-            queries.finish_batch(session, batch.id, retry_at)
-        log.info("sent batch=%s outbound=%s sent=%d deferred=%d failed=%d", batch.id, batch.outbound_id,
-                 len(outcome.sent), len(outcome.deferred), len(outcome.failed))  # fmt: skip
+        queries.record_deliveries(session, DeliveryStatus.SENT, outcome.sent)
+        queries.record_deliveries(session, DeliveryStatus.FAILED, outcome.failed)
+        queries.record_deliveries(session, DeliveryStatus.DEFERRED, outcome.deferred)
+        queries.finish_batch(session, batch.id, retry_at)
+        return outcome
+
+
+def log_outcome(batch: queries.ClaimedBatch, outcome: Outcome) -> None:
+    log.info("sent batch=%s outbound=%s sent=%d deferred=%d failed=%d", batch.id, batch.outbound_id,
+             len(outcome.sent), len(outcome.deferred), len(outcome.failed))  # fmt: skip

@@ -81,15 +81,19 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision (idempotent)."""
-    command.upgrade(_alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest revisions (idempotent).
+
+    Each feature's migrations form a branch from the core revision, so there may be
+    several heads; all of them are applied.
+    """
+    command.upgrade(_alembic_config(engine), "heads")
 
 
 def pending_migrations(engine: Engine) -> bool:
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
+    heads = set(ScriptDirectory.from_config(_alembic_config(engine)).get_heads())
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    return current != head
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current != heads
 
 
 def require_current_schema(engine: Engine) -> None:
