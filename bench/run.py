@@ -72,7 +72,7 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise BenchError(f"{process.args} exited with {process.returncode}")
+            raise BenchError(f"{process.args!r} exited with {process.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
             return
@@ -273,6 +273,7 @@ class Fanout:
     engine_cpu_s: float
     sink_cpu_s: float
     transactions: int
+    load1: float = 0.0  # the machine's 1-minute load average before the run: others' work shows here
 
 
 def wait_for_deliveries(sink: SinkClient, expected: int, stall: float = 60.0) -> dict[str, float]:
@@ -292,6 +293,7 @@ def fanout_once(engine: Engine, serve: subprocess.Popen[bytes], sink: SinkClient
                 members: int, shape: str, tag: str) -> Fanout:  # fmt: skip
     expected = members - 1
     sink.reset()
+    load1 = os.getloadavg()[0]
     raw = make_post(POSTER, LIST, tag)
     cpu = cpu_seconds(serve.pid), cpu_seconds(sink_pid)
     acked = post_once(engine.lmtp_port, LIST, raw)
@@ -302,7 +304,7 @@ def fanout_once(engine: Engine, serve: subprocess.Popen[bytes], sink: SinkClient
     steady = stats["last"] - stats["first"]
     return Fanout(members, shape, (stats["first"] - acked) * 1000, total, expected / total,
                   expected / steady if steady > 0 else float("inf"), cpu[0], cpu[1],
-                  int(stats["messages"]))  # fmt: skip
+                  int(stats["messages"]), load1)  # fmt: skip
 
 
 def check_sink(stats: dict[str, float], expected: int, shape: str) -> None:
@@ -373,7 +375,7 @@ def bench_size(args: argparse.Namespace, members: int, shapes: list[str]) -> Siz
                     result.runs.append(run)
                     print(f"  {shape:12} first {run.first_ms:7.1f} ms  {run.rate:9,.0f} deliveries/s  "
                           f"total {run.total_s:6.2f} s  engine cpu {run.engine_cpu_s:5.2f} s  "
-                          f"sink cpu {run.sink_cpu_s:5.2f} s", flush=True)  # fmt: skip
+                          f"sink cpu {run.sink_cpu_s:5.2f} s  load {run.load1:.2f}", flush=True)  # fmt: skip
                     check_ledger(engine, sent)
             result.peak_rss_mib = peak_rss_mib(serve.pid)
         print(f"  engine peak RSS {result.peak_rss_mib:.1f} MiB; ledger checked: {sent} sent", flush=True)
@@ -396,7 +398,8 @@ def bench_intake(args: argparse.Namespace) -> Intake:
         engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
         engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\nreader@{MEMBER_DOMAIN}\n".encode())
         posts = [make_post(POSTER, INTAKE_LIST, f"intake-{i}") for i in range(args.posts)]
-        with running(engine, Path(tmp)) as (_, _, sink):
+        profile = args.profile / "serve-intake.txt" if args.profile else None
+        with running(engine, Path(tmp), profile) as (_, _, sink):
             started = time.monotonic()
             send_concurrently(engine.lmtp_port, posts, args.intake_connections)
             durable = time.monotonic() - started
@@ -451,7 +454,7 @@ def table(results: list[SizeResult], intakes: list[Intake]) -> str:
             lines.append(
                 f"| {result.members:,} | {shape} | {result.import_s:.2f} s | "
                 f"{statistics.median(r.first_ms for r in runs):.0f} ms | {run.rate:,.0f}{spread} | "
-                f"{run.steady_rate:,.0f} | {run.total_s:.2f} s | {run.engine_cpu_s:.2f} s | "
+                f"{_rate(run.steady_rate)} | {run.total_s:.2f} s | {run.engine_cpu_s:.2f} s | "
                 f"{run.sink_cpu_s:.2f} s | {result.peak_rss_mib:.0f} MiB |"
             )
     if intakes:
@@ -462,6 +465,10 @@ def table(results: list[SizeResult], intakes: list[Intake]) -> str:
                      f"{', '.join(f'{r:,.0f}' for r in rates)}); all distributed after "
                      f"{statistics.median(i.distributed_s for i in intakes):.2f} s")  # fmt: skip
     return "\n".join(lines)
+
+
+def _rate(value: float) -> str:
+    return "-" if value == float("inf") else f"{value:,.0f}"  # one batch: first == last
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

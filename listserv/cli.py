@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from listserv.inbound.addresses import address_problem, normalize_address, parse_recipient
 from listserv.inbound.ingest import make_receive
 from listserv.inbound.limits import check_limits
+from listserv.membership.commands import DELIVERY_MODES
 from listserv.replies import Refused
 from listserv.settings import Settings, SettingsError, load_settings
 from listserv.store import admin, db, queries
@@ -83,9 +84,13 @@ def main(ctx: click.Context, config: str | None) -> None:
 @main.command()
 @pass_context
 def init(ctx: Context) -> None:
-    """Create or upgrade the database schema (idempotent)."""
+    """Create or upgrade the database schema (idempotent), and the secret_file if it is missing."""
+    from listserv.membership.secret import ensure_secret
+
     db.upgrade(ctx.engine)
     click.echo(f"database ready: {ctx.engine.url.render_as_string()}")
+    if ensure_secret(ctx.settings.secret_file):
+        click.echo(f"secret created: {ctx.settings.secret_file} (keep it; every node needs the same file)")
 
 
 @main.command()
@@ -254,7 +259,7 @@ def list_set(ctx: Context, address: str, key: str, value: str) -> None:
 
 @main.group()
 def member() -> None:
-    """Add, remove, list and import members."""
+    """Add, remove, list, import, export, invite and show members."""
 
 
 def _list_id(ctx: Context, session: Session, address: str) -> int:
@@ -277,12 +282,20 @@ def _valid(email: str) -> str:
 @click.argument("email")
 @click.option("--name", default="")
 @click.option("--role", type=click.Choice(admin.ROLES), default="member")
+@click.option("--delivery", type=click.Choice(DELIVERY_MODES), default=None, help="How they receive posts.")
+@click.option("--send-welcome", is_flag=True, help="Send the list's welcome mail (starts the orientation).")
 @pass_context
-def member_add(ctx: Context, list_address: str, email: str, name: str, role: str) -> None:
-    """Add EMAIL to a list (or change the role of a member)."""
+def member_add(ctx: Context, list_address: str, email: str, name: str, role: str, delivery: str | None,
+               send_welcome: bool) -> None:  # fmt: skip
+    """Add EMAIL to a list (or change the role of a member). No confirmation is asked."""
+    from listserv.membership import cli as membership
+
     email = _valid(email)
     with ctx.session() as session, session.begin():
-        admin.add_member(session, _list_id(ctx, session, list_address), email, name, role)
+        list_id = _list_id(ctx, session, list_address)
+        new = not queries.is_member(session, list_id, email)
+        admin.add_member(session, list_id, email, name, role)
+        membership.after_add(ctx, session, list_id, email, delivery, send_welcome, new)
     click.echo(f"{email} is a {role} of {ctx.address(list_address)}")
 
 
@@ -292,26 +305,45 @@ def member_add(ctx: Context, list_address: str, email: str, name: str, role: str
 @pass_context
 def member_rm(ctx: Context, list_address: str, email: str) -> None:
     """Remove EMAIL from a list."""
+    from listserv.membership import cli as membership
+
     with ctx.session() as session, session.begin():
-        if not queries.remove_member(session, _list_id(ctx, session, list_address), normalize_address(email)):
+        list_id = _list_id(ctx, session, list_address)
+        if not queries.remove_member(session, list_id, normalize_address(email)):
             raise click.ClickException(f"{email} is not a member")
+        membership.note_removed(session, list_id, normalize_address(email))
     click.echo(f"removed {email}")
 
 
 @member.command("set")
 @click.argument("list_address")
 @click.argument("email")
-@click.argument("key")
-@click.argument("value")
+@click.argument("key", required=False)
+@click.argument("value", required=False)
+@click.option("--delivery", type=click.Choice(DELIVERY_MODES), default=None, help="How they receive posts.")
 @pass_context
-def member_set(ctx: Context, list_address: str, email: str, key: str, value: str) -> None:
-    """Change a member setting: display_name, role, receive_own_posts (yes|no)."""
+def member_set(ctx: Context, list_address: str, email: str, key: str | None, value: str | None,
+               delivery: str | None) -> None:  # fmt: skip
+    """Change a member setting: display_name, role, receive_own_posts (yes|no), delivery
+    (each|summary|mime-digest|plain-digest|none), expires (YYYY-MM-DD|never), vacation_until (YYYY-MM-DD|off)."""
+    from listserv.membership import cli as membership
+
+    changes = ([(key, value)] if key is not None and value is not None else []) + (
+        [("delivery", delivery)] if delivery else [])  # fmt: skip
+    if not changes or (key is not None and value is None):
+        raise click.UsageError("give KEY VALUE, or --delivery MODE")
     with ctx.session() as session, session.begin():
-        try:
-            admin.set_member(session, _list_id(ctx, session, list_address), normalize_address(email), key, value)
-        except admin.AdminError as error:
-            raise click.ClickException(str(error)) from None
-    click.echo(f"{key} = {value}")
+        list_id = _list_id(ctx, session, list_address)
+        for name, new in changes:
+            try:
+                if name.replace("-", "_") in membership.MEMBERSHIP_KEYS:
+                    membership.set_membership(session, list_id, normalize_address(email), name, new)
+                else:
+                    admin.set_member(session, list_id, normalize_address(email), name, new)
+            except admin.AdminError as error:
+                raise click.ClickException(str(error)) from None
+    for name, new in changes:
+        click.echo(f"{name} = {new}")
 
 
 @member.command("ls")
@@ -352,9 +384,12 @@ def read_member_rows(handle: IO[str]) -> Iterator[tuple[int, str, str, str | Non
 @member.command("import")
 @click.argument("list_address")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig", errors="replace"))
+@click.option("--send-welcome", is_flag=True, help="Send new members the list's welcome mail.")
+@click.option("--confirm", is_flag=True, help="Add nobody: send each new address a confirmation to reply to.")
 @pass_context
-def member_import(ctx: Context, list_address: str, file: IO[str]) -> None:
-    """Import members from FILE: CSV `email,name` or one address per line ('-' for stdin)."""
+def member_import(ctx: Context, list_address: str, file: IO[str], send_welcome: bool, confirm: bool) -> None:
+    """Import members from FILE: CSV `email,name` or one address per line ('-' for stdin).
+    No mail is sent unless --send-welcome or --confirm is given."""
     added = bad = total = 0
     size = Path(file.name).stat().st_size if file.name not in ("<stdin>", "-") else 0
     with ctx.session() as session:
@@ -369,10 +404,13 @@ def member_import(ctx: Context, list_address: str, file: IO[str]) -> None:
             total += 1
             chunk.append((email, name))
             if len(chunk) >= IMPORT_CHUNK:
-                added += _import_chunk(ctx, list_id, chunk)
+                added += _import_chunk(ctx, list_id, chunk, send_welcome, confirm)
                 bar.update(_position(file) - bar.pos)
-        added += _import_chunk(ctx, list_id, chunk)
+        added += _import_chunk(ctx, list_id, chunk, send_welcome, confirm)
         bar.update((size or 1) - bar.pos)
+    if confirm:
+        click.echo(f"sent {added} confirmations ({total - added} already members or asked this hour, {bad} bad rows)")
+        return
     click.echo(f"imported {added} new members ({total - added} already members, {bad} bad rows)")
 
 
@@ -383,10 +421,11 @@ def _position(handle: IO[str]) -> int:
         return 0
 
 
-def _import_chunk(ctx: Context, list_id: int, chunk: list[tuple[str, str]]) -> int:
-    unique = list(dict(chunk).items())
-    with ctx.session() as session, session.begin():
-        added = admin.insert_members(session, list_id, unique)
+def _import_chunk(ctx: Context, list_id: int, chunk: list[tuple[str, str]], send_welcome: bool = False,
+                  confirm: bool = False) -> int:  # fmt: skip
+    from listserv.membership import cli as membership
+
+    added = membership.import_chunk(ctx, list_id, chunk, send_welcome, confirm)
     chunk.clear()
     return added
 
@@ -442,3 +481,20 @@ def status(ctx: Context, as_json: bool) -> None:
 
 # -- feature command groups ----------------------------------------------------------------------
 # Each feature keeps its commands in its own package and is registered here, one line each.
+from listserv.review.cli import held, sender  # noqa: E402  (moderation, docs/moderation.md)
+from listserv.archive.cli import archive, thread  # noqa: E402  (discussions, docs/threading.md)
+
+main.add_command(held)
+main.add_command(sender)
+main.add_command(archive)
+main.add_command(thread)
+from listserv.membership.cli import member_export, member_invite, member_show  # noqa: E402  (docs/membership.md)
+
+member.add_command(member_export)
+member.add_command(member_invite)
+member.add_command(member_show)
+from listserv.digest.cli import digest, poll, prompt  # noqa: E402  (digests and facilitation, docs/digest.md)
+
+main.add_command(digest)
+main.add_command(prompt)
+main.add_command(poll)

@@ -12,7 +12,11 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
+from listserv.digest.jobs import digest_job, prompt_job
+from listserv.membership.expiry import run_expiry
+from listserv.membership.onboarding import run_onboarding
 from listserv.outbound.render import Templates
+from listserv.review.jobs import expire_held, send_reminders
 from listserv.settings import Settings
 
 
@@ -24,4 +28,11 @@ class Job:
 
 
 # Features add their jobs here, e.g. Job("held-reminders", timedelta(hours=1), send_reminders).
-JOBS: tuple[Job, ...] = ()
+JOBS: tuple[Job, ...] = (
+    Job("held-reminders", timedelta(hours=1), send_reminders),
+    Job("held-expiry", timedelta(hours=1), expire_held),
+    Job("onboarding", timedelta(minutes=15), run_onboarding),
+    Job("membership-expiry", timedelta(minutes=15), run_expiry),
+    Job("digests", timedelta(minutes=5), digest_job),
+    Job("prompts-and-polls", timedelta(minutes=1), prompt_job),
+)

@@ -13,6 +13,14 @@ class Role(StrEnum):
     OWNER = "owner"  # LIST-owner@domain: forwarded to the facilitators
     REQUEST = "request"  # LIST-request@domain: help and unsubscribe by mail
     BOUNCES = "bounces"  # LIST-bounces@domain (and +VERP): delivery reports
+    MODERATE = "moderate"  # LIST-moderate+TOKEN@domain: facilitators' replies to hold notices
+    JOIN = "join"  # LIST-join@domain: a subscription request (membership)
+    LEAVE = "leave"  # LIST-leave@domain: leave the list (membership)
+    CONFIRM = "confirm"  # LIST-confirm+TOKEN@domain: replies to confirmations (membership)
+    REPLY = "reply"  # LIST-reply+POST@domain: a reply from a digest, posted in that discussion (digest)
+    DIGEST = "digest"  # LIST-digest@domain (+TOKEN): replies to digests and previews, to the facilitators
+    PROMPTS = "prompts"  # LIST-prompts@domain (+TOKEN): facilitators schedule prompts and polls (digest)
+    VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
 
 
 @dataclass(frozen=True)

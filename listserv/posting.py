@@ -5,24 +5,32 @@ from __future__ import annotations
 import logging
 
 from listserv.incoming import Incoming, notify_sender
+from listserv.membership.oneclick import mark_one_click
 from listserv.message import Role
 from listserv.moderation.decide import Decision, decide
-from listserv.moderation.rules import Action, Policy, PostFacts
+from listserv.moderation.authres import trusted_ids_of
+from listserv.moderation.facts import read_content
+from listserv.moderation.rules import Action, PostFacts
 from listserv.outbound.decorate import decorate
 from listserv.outbound.headers import list_id
+from listserv.review.hold import hold_post
+from listserv.review.policy import load_policy, load_standing
 from listserv.store import queries
+from listserv.store.discussions import thread_accepted
 from listserv.store.schema import Post, utcnow
 
 log = logging.getLogger(__name__)
 
 
 def handle_post(incoming: Incoming) -> None:
-    decision = decide(gather_facts(incoming), Policy())
+    decision = decide(gather_facts(incoming), load_policy(incoming.session, incoming.lst.id))
     post = record_post(incoming, decision)
     log.info("decided list=%s msgid=%s action=%s rules=%s", incoming.lst.address, incoming.facts.message_id,
              decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
     if decision.action is Action.ACCEPT:
         distribute(incoming, post)
+    elif decision.action is Action.HOLD:
+        hold_post(incoming, post, decision)
     elif decision.action is Action.REJECT:
         text = incoming.render("rejected.txt.j2", subject=incoming.facts.subject, reason=decision.reason)
         notify_sender(incoming, "rejected", f"Not distributed: {incoming.facts.subject}", text)
@@ -30,11 +38,17 @@ def handle_post(incoming: Incoming) -> None:
 
 def gather_facts(incoming: Incoming) -> PostFacts:
     lst, facts = incoming.lst, incoming.facts
+    standing = load_standing(incoming.session, lst.id, facts.sender)
+    trusted = trusted_ids_of(incoming.settings.authserv_ids)
+    content = read_content(incoming.message, len(incoming.inbound.raw), facts.sender, trusted)
     return PostFacts(
         list_address=lst.address, list_ids=facts.list_ids, list_id=list_id(lst),
         been_there=facts.been_there, envelope_sender=incoming.inbound.mail_from.lower(), sender=facts.sender,
-        sender_is_member=bool(facts.sender) and queries.is_member(incoming.session, lst.id, facts.sender),
-        auto_submitted=facts.auto_submitted, precedence=facts.precedence,
+        sender_is_member=standing.is_member, auto_submitted=facts.auto_submitted, precedence=facts.precedence,
+        sender_is_facilitator=standing.is_facilitator, member_moderation=standing.moderation,
+        member_posts=standing.posts_approved, size=content.size, recipients=content.recipients,
+        has_subject=content.has_subject, headers=content.headers, body=content.body,
+        spam_flag=content.spam_flag, auth_failures=content.auth_failures,
     )  # fmt: skip
 
 
@@ -52,12 +66,14 @@ def record_post(incoming: Incoming, decision: Decision) -> Post:
 
 
 def distribute(incoming: Incoming, post: Post) -> int:
-    """Decorate once, then plan one delivery per receiving member. Returns the count."""
+    """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count."""
     lst, session = incoming.lst, incoming.session
+    thread_accepted(incoming, post)
     raw = decorate(incoming.message, lst, incoming.templates.render_footer(lst))
+    raw, one_click = mark_one_click(session, incoming.settings, lst, raw)  # per-member links: personalised
     outbound_id = queries.insert_outbound(session, dict(
         list_id=lst.id, post_id=post.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=raw,
-        personalized=lst.personalize, created_at=utcnow(),
+        personalized=lst.personalize or one_click, created_at=utcnow(),
     ))  # fmt: skip
     count = queries.plan_fanout(session, outbound_id, lst.id, post.sender, incoming.settings.batch_size)
     log.info("planned list=%s msgid=%s recipients=%d", lst.address, post.message_id, count)

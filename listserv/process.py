@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 
 from listserv.inbound import parse
 from listserv.inbound.addresses import parse_recipient
+from listserv.digest.mailin import handle_digest, handle_prompts, handle_reply, handle_vote
 from listserv.incoming import Incoming
-from listserv.membership.requests import handle_request
+from listserv.membership.requests import handle_confirm, handle_join, handle_leave, handle_request
 from listserv.message import Recipient, Role
 from listserv.outbound.render import Templates
 from listserv.owner import handle_bounce, handle_owner
 from listserv.posting import handle_post
+from listserv.review.reply import handle_moderate
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import Inbound, InboundStatus, utcnow
@@ -38,8 +40,11 @@ class Worker:
     templates: Templates
 
     def process_next(self) -> bool:
-        """Process the oldest waiting message. False when there is none."""
+        """Plan the next chunk of a large fan-out, or process the oldest waiting message.
+        False when there is nothing to do."""
         with self.sessions() as session, session.begin():
+            if queries.continue_fanout(session, self.settings.batch_size):
+                return True
             claimed = queries.claim_inbound(session, timedelta(seconds=self.settings.lease_seconds))
         if claimed is None:
             return False
@@ -89,4 +94,12 @@ HANDLERS: dict[Role, Callable[[Incoming], None]] = {
     Role.OWNER: handle_owner,
     Role.REQUEST: handle_request,
     Role.BOUNCES: handle_bounce,
+    Role.MODERATE: handle_moderate,
+    Role.JOIN: handle_join,
+    Role.LEAVE: handle_leave,
+    Role.CONFIRM: handle_confirm,
+    Role.REPLY: handle_reply,
+    Role.DIGEST: handle_digest,
+    Role.PROMPTS: handle_prompts,
+    Role.VOTE: handle_vote,
 }

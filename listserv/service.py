@@ -9,13 +9,14 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
 
-from listserv.inbound.ingest import make_receive
+from listserv.inbound.ingest import GroupCommit
 from listserv.inbound.limits import Limits
 from listserv.inbound.server import IngestHandler, KnownLists, ListLMTP, ListSMTP
 from listserv.outbound.relay import Relay, open_relay
 from listserv.outbound.render import Templates
 from listserv.outbound.send import Sender
 from listserv.jobs import JOBS, Job
+from listserv.membership.web import WebServer
 from listserv.process import Worker
 from listserv.settings import HostPort, Settings
 from listserv.store import db, queries
@@ -56,10 +57,13 @@ class Service:
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.relays: list[Relay] = []
+        self.intake: GroupCommit | None = None
+        self.web = WebServer(settings, self.sessions, self.worker.templates, self.wake_senders.set)
 
     async def _listen(self, address: HostPort, lmtp: bool) -> None:
         lists = KnownLists(lambda: _load_lists(self.sessions))
-        receive = make_receive(self.sessions, self.settings.max_message_size)
+        assert self.intake is not None
+        receive = self.intake.receive
         handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
         protocol = ListLMTP if lmtp else ListSMTP
         server = await asyncio.get_running_loop().create_server(
@@ -86,11 +90,13 @@ class Service:
         return step
 
     async def start(self) -> None:
+        self.intake = GroupCommit(self.sessions, self.settings.max_message_size)
         if self.engine.dialect.name == "sqlite":
             with self.sessions() as session, session.begin():
                 queries.release_leases(session)
         await self._listen(self.settings.lmtp_listen, lmtp=True)
         await self._listen(self.settings.smtp_listen, lmtp=False)
+        await self.web.start()  # one-click unsubscribe (membership/web.py)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
         for index in range(self.settings.connections):
@@ -110,8 +116,11 @@ class Service:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)
+        await self.web.stop()
         for server in self.servers:
             await server.wait_closed()
+        if self.intake is not None:
+            await asyncio.to_thread(self.intake.close)
 
 
 def _load_lists(sessions: Callable[[], object]) -> frozenset[str]:

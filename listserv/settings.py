@@ -63,6 +63,17 @@ class Settings:
     poll_seconds: float = 1.0
     templates_dir: str = ""
     log_level: str = "INFO"
+    # membership (docs/membership.md)
+    http_listen: HostPort = HostPort("127.0.0.1", 8080)  # one-click unsubscribe endpoint
+    secret_file: str = "listserv.secret"  # HMAC key for unsubscribe links; made by `listserv init`
+    confirm_days: int = 7  # how long confirmation, invitation and approval tokens are valid
+    confirm_limit_per_address: int = 3  # confirmation mails to one address per hour
+    confirm_limit_per_sender: int = 10  # confirmation mails one requesting sender causes per hour
+    reply_limit_per_address: int = 20  # answers to membership mail per address per hour
+    # moderation (docs/moderation.md)
+    moderation_auth: str = "check"  # off | check | require: DKIM/DMARC of facilitators' replies
+    authserv_ids: str = ""  # comma-separated authserv-ids of our receiving MTA's Authentication-Results
+    moderation_guess_limit: int = 10  # refused replies per sender and list per hour before we stop looking
 
 
 def parse_host_port(value: str) -> HostPort:
@@ -88,7 +99,7 @@ def parse_relay(value: str) -> Relay:
 
 
 def _convert(name: str, raw: object) -> object:
-    if name in ("lmtp_listen", "smtp_listen"):
+    if name in ("lmtp_listen", "smtp_listen", "http_listen"):
         return parse_host_port(str(raw))
     if name == "relay":
         return parse_relay(str(raw))
@@ -143,6 +154,8 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str]) -> Settin
             values[key] = value
     converted = {name: _convert(name, raw) for name, raw in values.items()}
     settings = Settings(**converted)  # type: ignore[arg-type]
+    if settings.moderation_auth not in ("off", "check", "require"):
+        raise SettingsError(f"moderation_auth must be off, check or require, got {settings.moderation_auth!r}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if not settings.database_url.partition(":")[0].startswith(("sqlite", "postgresql")):

@@ -59,6 +59,8 @@ def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
         database_url=migrated_url,
         lmtp_listen=HostPort("127.0.0.1", 0),
         smtp_listen=HostPort("127.0.0.1", 0),
+        http_listen=HostPort("127.0.0.1", 0),  # the one-click unsubscribe endpoint
+        secret_file=str(tmp_path / "listserv.secret"),
         relay=Relay("smtp", host="127.0.0.1", port=sink.port),
         domain=DOMAIN,
         poll_seconds=0.2,

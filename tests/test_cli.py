@@ -18,6 +18,7 @@ def cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
     monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
     monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
+    monkeypatch.setenv("LISTSERV_SECRET_FILE", str(tmp_path / "listserv.secret"))
     runner = CliRunner()
 
     def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:

@@ -108,3 +108,20 @@ def test_the_smtp_listener_distributes_too(engine, sink, make_list):
     with smtplib.SMTP(*engine.smtp) as client:
         client.sendmail("alice@example.com", ["team@lists.example.test"], make_post())
     assert len(sink.wait_for(2)) == 2
+
+
+def test_a_list_larger_than_one_planning_chunk_gets_the_post_exactly_once(engine, sink, make_list, settings):
+    from collections import Counter
+
+    from listserv.store import admin, db, queries
+
+    members = [f"m{i:05d}@example.org" for i in range(queries.PLAN_CHUNK * 2 + 345)]
+    address = make_list("big")
+    sql = db.open_engine(settings.database_url)
+    with db.sessions(sql)() as session, session.begin():
+        admin.insert_members(session, admin.get_list(session, address).id, [(m, "") for m in members])
+    sql.dispose()
+    lmtp_send(engine.lmtp, members[7], [address], make_post(members[7], to=address))
+    received = sink.wait_for(len(members) - 1, timeout=120)
+    counts = Counter(rcpt for rcpt, _ in received)
+    assert len(counts) == len(members) - 1 and set(counts.values()) == {1} and members[7] not in counts

@@ -17,7 +17,7 @@ def settle(sink, count: int) -> list[tuple[str, bytes]]:
 
 
 def test_a_nonmember_post_is_refused_with_a_notice_saying_why(engine, sink, make_list):
-    address = make_list("team", members=MEMBERS)
+    address = make_list("team", members=MEMBERS, nonmember_action="reject")
     lmtp_send(engine.lmtp, "mallory@example.net", [address], make_post("mallory@example.net"))
     [(rcpt, data)] = settle(sink, 1)
     notice = parse(data)
@@ -27,8 +27,18 @@ def test_a_nonmember_post_is_refused_with_a_notice_saying_why(engine, sink, make
     assert "mallory@example.net is not a member of the list" in notice.get_payload()
 
 
+def test_a_nonmember_post_is_held_by_default_and_the_sender_told_it_awaits_review(engine, sink, make_list):
+    address = make_list("team", members=MEMBERS, facilitators=("fac@example.org",))
+    lmtp_send(engine.lmtp, "mallory@example.net", [address], make_post("mallory@example.net"))
+    received = {rcpt: parse(data) for rcpt, data in settle(sink, 2)}
+    assert received["fac@example.org"]["Subject"] == "Held for review: Hello"
+    notice = received["mallory@example.net"]
+    assert notice["Subject"] == "Awaiting review: Hello" and notice["Auto-Submitted"] == "auto-replied"
+    assert "mallory@example.net is not a member of the list" in notice.get_payload()
+
+
 def test_notices_are_sent_at_most_once_a_day_per_address(engine, sink, make_list):
-    address = make_list("team", members=MEMBERS)
+    address = make_list("team", members=MEMBERS, nonmember_action="reject")
     for index in range(3):
         post = make_post("mallory@example.net", msgid=f"<spam{index}@example.net>")
         lmtp_send(engine.lmtp, "mallory@example.net", [address], post)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import queue
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlalchemy.exc import OperationalError
@@ -26,31 +29,124 @@ def dedupe_key(message_id: str, raw: bytes) -> str:
     return hashlib.sha256(f"{message_id}\n{content_hash(raw)}".encode()).hexdigest()
 
 
+@dataclass
+class Arrival:
+    """One message for one list address, waiting to be committed."""
+
+    raw: bytes
+    rcpt: Recipient
+    mail_from: str
+    rcpt_address: str
+    message_id: str = ""
+    key: str = ""
+    outcome: bool | BaseException | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.message_id = read_message_id(self.raw)
+        self.key = dedupe_key(self.message_id, self.raw)
+
+
+def store_arrival(session: Session, arrival: Arrival, max_size: int) -> bool:
+    """Insert one arrival inside the caller's transaction; False if we already had it."""
+    rcpt = arrival.rcpt
+    lst = queries.load_list(session, rcpt.list_address)
+    if lst is None:
+        raise Refused(NO_SUCH_LIST)
+    limit = min(filter(None, (lst.max_message_size, max_size)))
+    if rcpt.role is Role.POST and len(arrival.raw) > limit:
+        raise Refused(TOO_BIG)
+    values = dict(
+        list_id=lst.id, role=rcpt.role.value, mail_from=arrival.mail_from[:998],
+        rcpt=arrival.rcpt_address[:998], message_id=arrival.message_id[:998], dedupe_key=arrival.key,
+        raw=arrival.raw,
+    )  # fmt: skip
+    return queries.insert_inbound(session, values)
+
+
+def storage_error(error: OperationalError) -> BaseException:
+    if any(word in str(error.orig).lower() for word in ("full", "no space")):
+        return Refused(NO_STORAGE)
+    return error
+
+
+def _log(arrival: Arrival) -> None:
+    if isinstance(arrival.outcome, bool):
+        log.info("%s list=%s role=%s msgid=%s", "received" if arrival.outcome else "duplicate",
+                 arrival.rcpt.list_address, arrival.rcpt.role.value, arrival.message_id)  # fmt: skip
+
+
 def make_receive(sessions: Callable[[], Session], max_size: int) -> Receive:
     """receive(...) -> True if stored now, False if we already had it. Raises Refused."""
 
     def receive(raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
-        message_id = read_message_id(raw)
-        key = dedupe_key(message_id, raw)
+        arrival = Arrival(raw, rcpt, mail_from, rcpt_address)
         try:
             with sessions() as session, session.begin():
-                lst = queries.load_list(session, rcpt.list_address)
-                if lst is None:
-                    raise Refused(NO_SUCH_LIST)
-                limit = min(filter(None, (lst.max_message_size, max_size)))
-                if rcpt.role is Role.POST and len(raw) > limit:
-                    raise Refused(TOO_BIG)
-                values = dict(
-                    list_id=lst.id, role=rcpt.role.value, mail_from=mail_from[:998],
-                    rcpt=rcpt_address[:998], message_id=message_id[:998], dedupe_key=key, raw=raw,
-                )  # fmt: skip
-                stored = queries.insert_inbound(session, values)
+                arrival.outcome = store_arrival(session, arrival, max_size)
         except OperationalError as error:
-            if any(word in str(error.orig).lower() for word in ("full", "no space")):
-                raise Refused(NO_STORAGE) from error
-            raise
-        log.info("%s list=%s role=%s msgid=%s", "received" if stored else "duplicate",
-                 rcpt.list_address, rcpt.role.value, message_id)  # fmt: skip
-        return stored
+            raise storage_error(error) from error
+        _log(arrival)
+        return bool(arrival.outcome)
 
     return receive
+
+
+class GroupCommit:
+    """Receive from many listener threads; what arrives together is committed together.
+
+    One writer thread takes every arrival waiting in the queue (up to MAX_GROUP) and
+    stores them in one transaction, each in its own savepoint: one fsync for the group,
+    and every caller still gets its 250 only after that commit.
+    """
+
+    MAX_GROUP = 64
+
+    def __init__(self, sessions: Callable[[], Session], max_size: int) -> None:
+        self.sessions, self.max_size = sessions, max_size
+        self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def receive(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
+        arrival = Arrival(raw, rcpt, mail_from, rcpt_address)
+        self._queue.put(arrival)
+        arrival.done.wait()
+        if isinstance(arrival.outcome, BaseException):
+            raise arrival.outcome
+        return bool(arrival.outcome)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            group = [first]
+            while len(group) < self.MAX_GROUP and not self._queue.empty():
+                item = self._queue.get()
+                if item is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                group.append(item)
+            self._commit(group)
+
+    def _commit(self, group: list[Arrival]) -> None:
+        try:
+            with self.sessions() as session, session.begin():
+                for arrival in group:
+                    try:
+                        with session.begin_nested():
+                            arrival.outcome = store_arrival(session, arrival, self.max_size)
+                    except Refused as refused:
+                        arrival.outcome = refused
+        except OperationalError as error:
+            failure = storage_error(error)
+            for arrival in group:
+                arrival.outcome = failure if isinstance(arrival.outcome, bool | None) else arrival.outcome
+        except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
+            for arrival in group:
+                arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+        for arrival in group:
+            _log(arrival)
+            arrival.done.set()

@@ -61,7 +61,7 @@ def cut_header_line(line: bytes) -> list[bytes]:
 
 
 def serialize(message: Message) -> bytes:
-    """CRLF everywhere, no line over 998 octets, no From_ mangling."""
+    """CRLF everywhere (a final one included), no line over 998 octets, no From_ mangling."""
     for part in message.walk():
         if part.is_multipart():
             part.preamble, part.epilogue = opaque_text(part.preamble), opaque_text(part.epilogue)
@@ -72,7 +72,8 @@ def serialize(message: Message) -> bytes:
             encode_long_lines(part)
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, maxheaderlen=MAX_LINE, policy=WIRE).flatten(message)
-    return out.getvalue()
+    data = out.getvalue()
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 def opaque_text(text: str | None) -> str | None:
@@ -85,15 +86,14 @@ def opaque_text(text: str | None) -> str | None:
 
 def encode_long_lines(part: Message) -> None:
     """Re-encode a part with lines over 998 octets: quoted-printable for text, else base64."""
-    payload = part.get_payload()
-    if not isinstance(payload, str) or all(len(line) <= MAX_LINE for line in LINE_END.split(payload)):
-        return
     encoding = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-    if encoding in UNENCODED:
-        data = payload.encode("ascii", "surrogateescape")
-    else:
-        decoded = part.get_payload(decode=True)
-        data = decoded if isinstance(decoded, bytes) else payload.encode("ascii", "surrogateescape")
+    data = part.get_payload(decode=True)  # for an unencoded part, the octets the generator writes
+    if not isinstance(data, bytes):
+        return
+    # get_payload() without decode=True would decode 8-bit text with its charset: count octets instead
+    written = data if encoding in UNENCODED else str(part.get_payload()).encode("utf-8", "surrogateescape")
+    if all(len(line) <= MAX_LINE for line in BYTES_LINE_END.split(written)):
+        return
     del part["Content-Transfer-Encoding"]
     if part.get_content_maintype() == "text" and encoding != "base64":
         part.set_payload(quopri.encodestring(data).decode("ascii"))

@@ -113,19 +113,17 @@ def _rewrite_text(part: Message, change: Callable[[str], str]) -> bool:
 
 
 def _wrap(message: Message, text: str) -> Message:
-    inner = Message()
+    """A multipart/mixed of the message itself, untouched but for its outer headers, and the footer."""
+    outer = Message()
     for name, value in message.raw_items():  # as received: 8-bit values stay 8-bit
-        if name.lower().startswith("content-"):
-            inner[name] = value
-    if "Content-Type" not in inner:
-        inner["Content-Type"] = "text/plain"
-    inner.set_payload(message.get_payload())
-    inner.preamble, inner.epilogue = message.preamble, message.epilogue
-    for name in {n.lower() for n in inner.keys()}:
+        if not name.lower().startswith("content-"):
+            outer[name] = value
+    for name in {n.lower() for n in message.keys() if not n.lower().startswith("content-")}:
         del message[name]
-    message.preamble = message.epilogue = None
-    message["Content-Type"] = "multipart/mixed"
-    message.set_payload([inner, footer_part(text)])
-    if "MIME-Version" not in message:
-        message["MIME-Version"] = "1.0"
-    return message
+    if "Content-Type" not in message:
+        message["Content-Type"] = "text/plain"
+    outer["Content-Type"] = "multipart/mixed"
+    outer.set_payload([message, footer_part(text)])
+    if "MIME-Version" not in outer:
+        outer["MIME-Version"] = "1.0"
+    return outer

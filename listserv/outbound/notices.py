@@ -19,8 +19,9 @@ def is_automatic_address(address: str) -> bool:
     local = address.strip().strip("<>").rpartition("@")[0].lower()
     return (
         local in ("", "mailer-daemon", "postmaster")
-        or local.endswith(("-bounces", "-request", "-owner"))
+        or local.endswith(("-bounces", "-request", "-owner", "-moderate"))
         or "-bounces+" in local
+        or "-moderate+" in local
     )
 
 

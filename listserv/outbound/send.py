@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from listserv.outbound.personalise import personalise
 from listserv.outbound.relay import Relay
 from listserv.outbound.smtp_client import SMTPError, SMTPReply, Transaction
 from listserv.settings import Settings
@@ -25,7 +24,6 @@ from listserv.store.schema import DeliveryStatus, utcnow
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
-SQLITE_WRITERS = threading.Lock()
 Claimed = tuple[queries.ClaimedBatch, queries.Envelope]
 
 
@@ -73,19 +71,9 @@ class Sender:
     def __init__(self, sessions: Callable[[], Session], settings: Settings, relay: Relay) -> None:
         self.sessions, self.settings, self.relay = sessions, settings, relay
         self._next: Claimed | None = None
-        self._lock: AbstractContextManager[object] | None = None
-
-    def _writing(self) -> AbstractContextManager[object]:
-        """SQLite has one writer, and its busy handler polls with 1-100 ms sleeps: the senders
-        of this process take turns on a lock instead. PostgreSQL needs no such thing."""
-        if self._lock is None:
-            with self.sessions() as session:
-                sqlite = session.get_bind().dialect.name == "sqlite"
-            self._lock = SQLITE_WRITERS if sqlite else nullcontext()
-        return self._lock
 
     def claim(self) -> Claimed | None:
-        with self._writing(), self.sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             return self._claim(session)
 
     def _claim(self, session: Session) -> Claimed | None:
@@ -119,13 +107,15 @@ class Sender:
         if not envelope.personalized:
             replies.update(await self.relay.send(envelope.mail_from, rcpts, envelope.raw))
             return
-        transactions = [Transaction(verp(envelope.mail_from, rcpt), (rcpt,), envelope.raw) for rcpt in rcpts]
+        raw, secret_file = envelope.raw, self.settings.secret_file  # personalise: one-click unsubscribe links
+        transactions = [Transaction(verp(envelope.mail_from, rcpt), (rcpt,), personalise(raw, rcpt, secret_file))
+                        for rcpt in rcpts]
         for known in await self.relay.send_many(transactions):
             replies.update(known)
 
     def record(self, batch: queries.ClaimedBatch, envelope: queries.Envelope,
                replies: dict[str, SMTPReply]) -> None:  # fmt: skip
-        with self._writing(), self.sessions() as session, session.begin():
+        with self.sessions() as session, session.begin():
             outcome = self._record(session, batch, envelope, replies)
         log_outcome(batch, outcome)
 
@@ -134,7 +124,7 @@ class Sender:
         """Record this batch and claim the next one in one transaction. If that fails,
         the outcome is still recorded on its own (or the error raised)."""
         try:
-            with self._writing(), self.sessions() as session, session.begin():
+            with self.sessions() as session, session.begin():
                 outcome = self._record(session, batch, envelope, replies)
                 claimed = self._claim(session)
             log_outcome(batch, outcome)

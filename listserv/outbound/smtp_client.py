@@ -1,9 +1,9 @@
 """A small ESMTP client with RFC 2920 PIPELINING, for fan-out to a relay.
 
 aiosmtplib waits for each reply before the next command; at 100 recipients a
-transaction that round trip is most of the cost (13,800 deliveries/s on
-loopback against 40,000+ pipelined, see docs/benchmarks.md). Without
-PIPELINING on the server we fall back to one command at a time.
+transaction those round trips are most of the cost. Pipelined, this client feeds
+a loopback sink 120,000+ recipients/s at 100 a transaction (docs/benchmarks.md).
+Without PIPELINING on the server we fall back to one command at a time.
 
 send_many() runs a series of transactions on one connection at one round trip
 each: RFC 2920 lets a message's body and final dot start a group, so the body

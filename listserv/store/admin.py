@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, select
@@ -10,6 +10,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from listserv.digest.schedule import DAYS, PERIODS, hour_problem, timezone_problem
+from listserv.membership.policy import steps_problem
+from listserv.moderation.rules import MEMBER_ACTIONS, pattern_problem
 from listserv.store.schema import (
     Batch,
     Delivery,
@@ -32,6 +35,7 @@ class AdminError(ValueError):
 class ListSetting:
     kind: type
     choices: tuple[str, ...] = ()
+    check: Callable[[str], str | None] | None = None  # the problem with a value, or None
 
 
 LIST_SETTINGS = {
@@ -43,8 +47,38 @@ LIST_SETTINGS = {
     "max_message_size": ListSetting(int),
     "personalize": ListSetting(bool),
     "archive_url": ListSetting(str),
+    # moderation (docs/moderation.md)
+    "nonmember_action": ListSetting(str, ("hold", "reject", "discard", "accept")),
+    "new_member_posts": ListSetting(int),
+    "emergency_moderation": ListSetting(bool),
+    "hold_message_size": ListSetting(int),
+    "max_recipients": ListSetting(int),
+    "require_subject": ListSetting(bool),
+    "hold_patterns": ListSetting(str, check=pattern_problem),
+    "spam_action": ListSetting(str, ("hold", "reject", "discard", "accept")),
+    "approve_always_adds": ListSetting(str, ("poster", "member")),
+    "held_expire_days": ListSetting(int),
+    # membership (docs/membership.md)
+    "subscription_policy": ListSetting(str, ("open", "approval", "invitation")),
+    "guidelines": ListSetting(str),
+    "max_members": ListSetting(int),
+    "when_full": ListSetting(str, ("refuse", "waitlist")),
+    "membership_days": ListSetting(int),
+    "allow_who": ListSetting(bool),
+    "confirm_unsubscribe": ListSetting(bool),
+    "onboarding": ListSetting(str, check=steps_problem),
+    "one_click_unsubscribe": ListSetting(bool),
+    # digests and facilitation (docs/digest.md)
+    "digest_period": ListSetting(str, PERIODS),
+    "digest_day": ListSetting(str, DAYS),
+    "digest_hour": ListSetting(int, check=hour_problem),
+    "timezone": ListSetting(str, check=timezone_problem),
+    "digest_size_threshold": ListSetting(int),
+    "digest_preview_hours": ListSetting(int),
+    "unanswered_days": ListSetting(int),
+    "nudge_weeks": ListSetting(int),
 }
-MEMBER_SETTINGS = {"display_name": str, "role": str, "receive_own_posts": bool}
+MEMBER_SETTINGS = {"display_name": str, "role": str, "receive_own_posts": bool, "moderation": str}
 TRUE, FALSE = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
 
 
@@ -86,6 +120,9 @@ def set_list(session: Session, address: str, key: str, value: str) -> None:
     setting = LIST_SETTINGS.get(key.replace("-", "_"))
     if setting is None:
         raise AdminError(f"unknown setting {key}; known: {', '.join(LIST_SETTINGS)}")
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        raise AdminError(f"{key}: {problem}")
     setattr(get_list(session, address), key.replace("-", "_"), convert(key, setting.kind, value, setting.choices))
 
 
@@ -108,7 +145,8 @@ def set_member(session: Session, list_id: int, email: str, key: str, value: str)
     member = session.scalar(select(Member).where(Member.list_id == list_id, Member.email == email))
     if member is None:
         raise AdminError(f"{email} is not a member")
-    setattr(member, key.replace("-", "_"), convert(key, kind, value, ROLES if key == "role" else ()))
+    choices = {"role": ROLES, "moderation": MEMBER_ACTIONS}.get(key.replace("-", "_"), ())
+    setattr(member, key.replace("-", "_"), convert(key, kind, value, choices))
 
 
 def insert_members(session: Session, list_id: int, rows: Iterable[tuple[str, str]]) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +31,45 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+class _SerializedConnection(sqlite3.Connection):
+    """A SQLite connection that holds its engine's writer lock from BEGIN to COMMIT/ROLLBACK.
+
+    SQLite has one writer; its busy handler polls with 1-100 ms sleeps, which caps a
+    busy process at a few hundred transactions a second. Threads of one process queue
+    on this lock instead and are woken the moment the writer commits. Other processes
+    (`listserv inject`) still meet the busy handler.
+    """
+
+    writers: threading.RLock
+    holding = False
+
+    def acquire(self) -> None:
+        self.writers.acquire()
+        self.holding = True
+
+    def _release(self) -> None:
+        if self.holding:
+            self.holding = False
+            self.writers.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self._release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self._release()
+
+
 def open_engine(url: str) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        factory = type("SerializedConnection", (_SerializedConnection,), {"writers": threading.RLock()})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30, "factory": factory})
         _make_sqlite_durable(engine)
     else:
         engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
@@ -52,7 +89,12 @@ def _make_sqlite_durable(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # one writer; no upgrade deadlocks
+        connection.connection.dbapi_connection.acquire()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # one writer; no upgrade deadlocks
+        except BaseException:
+            connection.connection.dbapi_connection.rollback()
+            raise
 
 
 def sessions(engine: Engine) -> sessionmaker[Session]:

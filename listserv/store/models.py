@@ -4,6 +4,10 @@ Core tables are in schema.py; each feature keeps its own tables in store/schema_
 (sharing schema.Base) with its own migration branch in migrations/versions/.
 """
 
+from listserv.store import schema_digest  # noqa: F401  (digests and facilitation, migration 0005)
+from listserv.store import schema_discussions
+from listserv.store import schema_membership  # noqa: F401  (membership tables, migration 0004)
+from listserv.store import schema_moderation  # noqa: F401  (moderation tables, migration 0003)
 from listserv.store.schema import Base
 
-__all__ = ["Base"]
+__all__ = ["Base", "schema_discussions"]

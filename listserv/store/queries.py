@@ -119,34 +119,70 @@ def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
     return int(session.execute(insert(OUTBOUND).values(**values).returning(OUTBOUND.c.id)).scalar_one())
 
 
-def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int) -> int:
-    """One pending delivery per receiving member, grouped into batches, inside the database.
+PLAN_CHUNK = 5000  # members planned per transaction; the first batches go out meanwhile
 
-    Members are never loaded into Python, whatever the size of the list.
+
+def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int) -> int:
+    """Plan the first chunk of a fan-out; `continue_fanout` plans the rest, chunk by chunk.
+
+    One pending delivery per receiving member, grouped into batches, inside the database:
+    members are never loaded into Python, whatever the size of the list. Returns how many
+    deliveries this first chunk planned.
     """
+    return _plan_chunk(session, outbound_id, list_id, sender, batch_size, after=0, planned=0)
+
+
+def continue_fanout(session: Session, batch_size: int) -> bool:
+    """Plan the next chunk of one unfinished fan-out. False when there is none."""
+    row = session.execute(
+        select(OUTBOUND.c.id, OUTBOUND.c.list_id, OUTBOUND.c.plan_exclude, OUTBOUND.c.plan_after,
+               OUTBOUND.c.planned)
+        .where(OUTBOUND.c.plan_after.is_not(None)).order_by(OUTBOUND.c.id).limit(1)
+        .with_for_update(skip_locked=True)
+    ).first()  # fmt: skip
+    if row is None:
+        return False
+    _plan_chunk(session, row.id, row.list_id, row.plan_exclude, batch_size, row.plan_after, row.planned)
+    return True
+
+
+def _plan_chunk(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
+                after: int, planned: int) -> int:  # fmt: skip
     now = utcnow()
+    chunk = batch_size * max(1, PLAN_CHUNK // batch_size)  # chunks never share a batch
     receiving = and_(
         MEMBERS.c.list_id == list_id,
+        MEMBERS.c.id > after,
         MEMBERS.c.delivery == "each",
         or_(MEMBERS.c.email != sender, MEMBERS.c.receive_own_posts),
+        or_(MEMBERS.c.vacation_until.is_(None), MEMBERS.c.vacation_until <= now),  # membership: on vacation
+        or_(MEMBERS.c.expires_at.is_(None), MEMBERS.c.expires_at > now),  # membership: expired
     )
-    seq = (func.row_number().over(order_by=MEMBERS.c.id) - 1) // batch_size
+    page = select(MEMBERS.c.id, MEMBERS.c.email).where(receiving).order_by(MEMBERS.c.id).limit(chunk).subquery()
+    seq = (planned + func.row_number().over(order_by=page.c.id) - 1) // batch_size
     rows = select(
-        literal(outbound_id), seq, MEMBERS.c.email, literal(DeliveryStatus.PENDING.value),
+        literal(outbound_id), seq, page.c.email, literal(DeliveryStatus.PENDING.value),
         literal(0), literal(""), literal(now),
-    ).where(receiving)  # fmt: skip
+    )  # fmt: skip
     columns = ["outbound_id", "batch_seq", "rcpt", "status", "attempts", "last_reply", "created_at"]
-    count = rowcount(session.execute(insert(DELIVERIES).from_select(columns, rows)))
-    plan_batches(session, outbound_id, now)
+    statement = insert(DELIVERIES).from_select(columns, rows).execution_options(preserve_rowcount=True)
+    count = rowcount(session.execute(statement))
+    plan_batches(session, outbound_id, now, from_seq=planned // batch_size)
+    last = session.scalar(select(func.max(page.c.id))) if count == chunk else None
+    session.execute(
+        update(OUTBOUND).where(OUTBOUND.c.id == outbound_id)
+        .values(plan_after=last, planned=planned + count, plan_exclude=sender)
+    )  # fmt: skip
     return count
 
 
-def plan_batches(session: Session, outbound_id: int, due: datetime) -> int:
+def plan_batches(session: Session, outbound_id: int, due: datetime, from_seq: int = 0) -> int:
     seqs = select(
         DELIVERIES.c.outbound_id, DELIVERIES.c.batch_seq, literal(BatchStatus.PENDING.value), literal(due), literal(0)
-    ).where(DELIVERIES.c.outbound_id == outbound_id).distinct()
+    ).where(DELIVERIES.c.outbound_id == outbound_id, DELIVERIES.c.batch_seq >= from_seq).distinct()
     columns = ["outbound_id", "seq", "status", "due_at", "attempts"]
-    return rowcount(session.execute(insert(BATCHES).from_select(columns, seqs)))
+    statement = insert(BATCHES).from_select(columns, seqs).execution_options(preserve_rowcount=True)
+    return rowcount(session.execute(statement))
 
 
 def add_deliveries(session: Session, outbound_id: int, rcpts: Sequence[str]) -> None:

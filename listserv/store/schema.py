@@ -67,6 +67,36 @@ class MailingList(Base):
     max_message_size: Mapped[int] = mapped_column(Integer, default=0)  # 0: the server's cap
     personalize: Mapped[bool] = mapped_column(Boolean, default=False)
     archive_url: Mapped[str] = mapped_column(String(500), default="")
+    # membership (migration 0004; docs/membership.md)
+    subscription_policy: Mapped[str] = mapped_column(String(16), default="open")  # open|approval|invitation
+    guidelines: Mapped[str] = mapped_column(Text, default="")  # non-empty: confirming means accepting them
+    max_members: Mapped[int] = mapped_column(Integer, default=0)  # 0: no maximum
+    when_full: Mapped[str] = mapped_column(String(16), default="refuse")  # refuse|waitlist
+    membership_days: Mapped[int] = mapped_column(Integer, default=0)  # 0: membership does not expire
+    allow_who: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirm_unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False)
+    onboarding: Mapped[str] = mapped_column(Text, default="0:welcome 3:introduce 10:discussions")
+    one_click_unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False)
+    # moderation (migration 0003; docs/moderation.md)
+    nonmember_action: Mapped[str] = mapped_column(String(16), default="hold")  # hold|reject|discard|accept
+    new_member_posts: Mapped[int] = mapped_column(Integer, default=1)  # a newcomer's posts reviewed
+    emergency_moderation: Mapped[bool] = mapped_column(Boolean, default=False)  # hold every post
+    hold_message_size: Mapped[int] = mapped_column(Integer, default=5 * 1024 * 1024)  # 0: off
+    max_recipients: Mapped[int] = mapped_column(Integer, default=10)  # To + Cc; 0: off
+    require_subject: Mapped[bool] = mapped_column(Boolean, default=True)
+    hold_patterns: Mapped[str] = mapped_column(Text, default="")  # "Header: regex" / "body: regex" lines
+    spam_action: Mapped[str] = mapped_column(String(16), default="hold")  # hold|reject|discard|accept
+    approve_always_adds: Mapped[str] = mapped_column(String(16), default="poster")  # poster|member
+    held_expire_days: Mapped[int] = mapped_column(Integer, default=14)
+    # digests and facilitation (migration 0005; docs/digest.md)
+    digest_period: Mapped[str] = mapped_column(String(8), default="weekly")  # daily | weekly
+    digest_day: Mapped[str] = mapped_column(String(9), default="monday")  # weekly: the day it goes out
+    digest_hour: Mapped[int] = mapped_column(Integer, default=8)  # the hour it goes out, in `timezone`
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")  # IANA name, e.g. Europe/Paris
+    digest_size_threshold: Mapped[int] = mapped_column(Integer, default=0)  # posts that send it early; 0: off
+    digest_preview_hours: Mapped[int] = mapped_column(Integer, default=24)  # facilitators' preview; 0: none
+    unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
+    nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -80,6 +110,11 @@ class Member(Base):
     role: Mapped[str] = mapped_column(String(16), default="member")
     receive_own_posts: Mapped[bool] = mapped_column(Boolean, default=False)
     delivery: Mapped[str] = mapped_column(String(16), default="each")
+    vacation_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # no mail before this
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # no mail from this time on
+    # moderation (migration 0003): "" | new | accept | hold | reject | discard
+    moderation: Mapped[str] = mapped_column(String(16), default="")
+    posts_approved: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -129,6 +164,7 @@ class Outbound(Base):
     """One message as members receive it; personalised ones carry a member marker."""
 
     __tablename__ = "outbound"
+    __table_args__ = (Index("ix_outbound_list_kind_created", "list_id", "kind", "created_at"),)  # digests (0005)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
@@ -137,6 +173,10 @@ class Outbound(Base):
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     personalized: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # fan-out planned in chunks: members after plan_after are still to plan (NULL: all planned)
+    plan_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    planned: Mapped[int] = mapped_column(Integer, default=0)
+    plan_exclude: Mapped[str] = mapped_column(String(254), default="")
 
 
 class Batch(Base):

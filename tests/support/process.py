@@ -20,6 +20,8 @@ def serve_env(settings: Settings, lmtp_port: int, smtp_port: int) -> dict[str, s
         LISTSERV_DATABASE_URL=settings.database_url,
         LISTSERV_LMTP_LISTEN=f"127.0.0.1:{lmtp_port}",
         LISTSERV_SMTP_LISTEN=f"127.0.0.1:{smtp_port}",
+        LISTSERV_HTTP_LISTEN="127.0.0.1:0",
+        LISTSERV_SECRET_FILE=settings.secret_file,
         LISTSERV_RELAY=str(settings.relay),
         LISTSERV_DOMAIN=settings.domain,
         LISTSERV_BATCH_SIZE=str(settings.batch_size),

@@ -104,6 +104,9 @@ def upgrade() -> None:
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('personalized', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('plan_after', sa.Integer(), nullable=True),
+    sa.Column('planned', sa.Integer(), nullable=False, server_default='0'),
+    sa.Column('plan_exclude', sa.String(length=254), nullable=False, server_default=''),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_outbound_list_id_lists'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['post_id'], ['posts.id'], name=op.f('fk_outbound_post_id_posts'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound'))

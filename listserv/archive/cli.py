@@ -1,0 +1,187 @@
+"""`listserv archive ...` and `listserv thread ...`: import a list's history, show and repair its discussions."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from listserv.archive.importer import import_archive
+from listserv.archive.sources import ArchiveError, find_sources, read_sources
+from listserv.store import admin, db, queries
+from listserv.store.discussions import repair_threads
+from listserv.store.discussion_admin import Entry, Summary, find_discussion, merge, show, split, summaries
+from listserv.store.discussion_admin import thread_orders
+from listserv.message import ListInfo
+
+if TYPE_CHECKING:
+    from listserv.cli import Context
+
+
+def _list(ctx: Context, address: str) -> ListInfo:
+    with ctx.session() as session:
+        found = queries.load_list(session, ctx.address(address))
+    if found is None:
+        raise click.ClickException(f"no list {ctx.address(address)}")
+    return found
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") + "Z" if when else None
+
+
+def _day(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M") if when else "(no date)"
+
+
+# -- archive -------------------------------------------------------------------------------------
+
+
+@click.group()
+def archive() -> None:
+    """Import a community's mail history."""
+
+
+@archive.command("import")
+@click.argument("list_address")
+@click.argument("paths", nargs=-1, required=True)
+@click.pass_obj
+def archive_import(ctx: Context, list_address: str, paths: tuple[str, ...]) -> None:
+    """Store and thread an archive without sending anything: mbox files (pipermail,
+    HyperKitty, Google Takeout; .gz too) or Maildir folders. Safe to run again."""
+    lst = _list(ctx, list_address)
+    try:
+        sources = find_sources(paths)
+    except ArchiveError as error:
+        raise click.ClickException(str(error)) from None
+
+    def warn(text: str) -> None:
+        click.echo(f"\n{text}", err=True)
+
+    total = sum(source.size for source in sources) or 1
+    with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+        report = import_archive(db.sessions(ctx.engine), lst, read_sources(sources, warn), warn=warn,
+                                progress=lambda done: bar.update(min(done, total) - bar.pos))  # fmt: skip
+        bar.update(total - bar.pos)
+    rate = report.read / report.seconds if report.seconds else 0.0
+    click.echo(f"read {report.read} messages in {report.seconds:.1f} s ({rate:,.0f}/s): {report.imported} imported, "
+               f"{report.already} already stored, {report.duplicates} duplicate Message-IDs, "
+               f"{report.malformed} malformed (kept, not threaded); {lst.address} has {report.discussions} "
+               "discussions")  # fmt: skip
+
+
+# -- thread --------------------------------------------------------------------------------------
+
+
+@click.group()
+def thread() -> None:
+    """Show a list's discussions; merge and split them."""
+
+
+def _summary_json(summary: Summary) -> dict[str, object]:
+    return {"id": summary.id, "key": summary.key, "subject": summary.subject, "started_by": summary.started_by,
+            "post_count": summary.post_count, "participants": summary.participants,
+            "first_activity": _iso(summary.first_activity), "last_activity": _iso(summary.last_activity)}  # fmt: skip
+
+
+@thread.command("ls")
+@click.argument("list_address")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, with each discussion's Message-IDs.")
+@click.pass_obj
+def thread_ls(ctx: Context, list_address: str, as_json: bool) -> None:
+    """The discussions of a list, the most recently active first."""
+    lst = _list(ctx, list_address)
+    with ctx.session() as session:
+        if as_json:
+            click.echo("[")
+            for index, (summary, ids) in enumerate(thread_orders(session, lst.id)):
+                row = _summary_json(summary) | {"message_ids": ids}
+                click.echo(("," if index else "") + json.dumps(row))
+            click.echo("]")
+            return
+        for summary in summaries(session, lst.id):
+            click.echo(f"{summary.id}\t{summary.post_count} posts\t{summary.participants} people\t"
+                       f"{_day(summary.first_activity)} .. {_day(summary.last_activity)}\t{summary.started_by}\t"
+                       f"{summary.subject}")  # fmt: skip
+
+
+def _entry_json(entry: Entry) -> dict[str, object]:
+    line = entry.line
+    return {"message_id": line.message_id, "parent": line.parent_id, "depth": line.depth,
+            "placeholder": line.is_placeholder, "author": entry.author or None, "date": _iso(entry.date),
+            "subject": entry.subject if not line.is_placeholder else None, "method": entry.method or None}  # fmt: skip
+
+
+@thread.command("show")
+@click.argument("list_address")
+@click.argument("discussion")
+@click.option("--json", "as_json", is_flag=True, help="JSON: the discussion and its messages with parent links.")
+@click.pass_obj
+def thread_show(ctx: Context, list_address: str, discussion: str, as_json: bool) -> None:
+    """One discussion as an indented tree. DISCUSSION is its number or any of its Message-IDs."""
+    lst = _list(ctx, list_address)
+    with ctx.session() as session:
+        try:
+            summary, entries = show(session, find_discussion(session, lst.id, discussion))
+        except admin.AdminError as error:
+            raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(_summary_json(summary) | {"messages": [_entry_json(e) for e in entries]}, indent=2))
+        return
+    click.echo(f"#{summary.id} {summary.subject}")
+    click.echo(f"{summary.post_count} posts, {summary.participants} people, "
+               f"{_day(summary.first_activity)} .. {_day(summary.last_activity)}")  # fmt: skip
+    for entry in entries:
+        indent = "  " * entry.line.depth
+        if entry.line.is_placeholder:
+            click.echo(f"{indent}(not received) <{entry.line.message_id}>")
+        else:
+            click.echo(f"{indent}{entry.author}, {_day(entry.date)}: {entry.subject}  <{entry.line.message_id}>")
+
+
+@thread.command("merge")
+@click.argument("list_address")
+@click.argument("source")
+@click.argument("target")
+@click.pass_obj
+def thread_merge(ctx: Context, list_address: str, source: str, target: str) -> None:
+    """Merge discussion SOURCE into TARGET (numbers or Message-IDs); SOURCE's first
+    posts become replies to TARGET's first post."""
+    lst = _list(ctx, list_address)
+    with ctx.session() as session, session.begin():
+        try:
+            into = find_discussion(session, lst.id, target)
+            moved = merge(session, lst.id, find_discussion(session, lst.id, source), into, lst.subject_prefix)
+        except admin.AdminError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"moved {moved} posts into #{into.id} ({into.post_count} posts): {into.subject}")
+
+
+@thread.command("split")
+@click.argument("list_address")
+@click.argument("message_id")
+@click.pass_obj
+def thread_split(ctx: Context, list_address: str, message_id: str) -> None:
+    """Make the post MESSAGE_ID and the replies below it a discussion of their own."""
+    lst = _list(ctx, list_address)
+    with ctx.session() as session, session.begin():
+        try:
+            old, new = split(session, lst.id, message_id, lst.subject_prefix)
+        except admin.AdminError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"#{new.id} ({new.post_count} posts): {new.subject}\n"
+                   f"#{old.id} keeps {old.post_count} posts: {old.subject}")  # fmt: skip
+
+
+@thread.command("repair")
+@click.argument("list_address")
+@click.pass_obj
+def thread_repair(ctx: Context, list_address: str) -> None:
+    """Thread the list's distributed and imported posts that are not threaded yet (after a
+    logged threading failure). Safe to run any time."""
+    lst = _list(ctx, list_address)
+    done = repair_threads(db.sessions(ctx.engine), lst)
+    click.echo(f"threaded {done} posts")

@@ -1,0 +1,190 @@
+"""Posts of a period -> the Digest: its sections, each item with a reply address. Pure.
+
+Sections (docs/digest.md), each empty when there is nothing for it:
+- from the facilitator: the editorial note;
+- this week's prompt: prompts and announcements posted in the period;
+- new discussions: started in the period, oldest first;
+- most active: the other discussions with posts in the period, by posts then people;
+- unanswered questions: see listserv.digest.questions;
+- welcome: members who joined in the period, and people whose first post is in it;
+- resources shared: links and attachment names, de-duplicated, first sharer kept;
+- polls: closed in the period (results) and open ones (how to vote).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from listserv.digest.model import (
+    Digest,
+    DiscussionInfo,
+    Gathered,
+    Item,
+    PostItem,
+    Resource,
+    reply_address,
+    reply_mailto,
+)
+from listserv.digest.questions import bare_subject, looks_like_question
+from listserv.digest.reading import url_key
+from listserv.digest.schedule import Schedule, local_day, to_local, zone_of
+from listserv.digest.trim import excerpt
+from listserv.message import ListInfo, Role
+
+MAX_NEW = 15
+MAX_ACTIVE = 5
+MAX_UNANSWERED = 8
+MAX_WELCOME = 30
+MAX_RESOURCES = 30
+QUESTION_LOOKBACK = timedelta(days=28)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A discussion's posts in the period."""
+
+    key: int
+    posts: tuple[PostItem, ...]
+    info: DiscussionInfo | None
+
+    @property
+    def started_in_period(self) -> bool:
+        return self.info is None or self.info.opening is None or self.info.opening.post_id == self.posts[0].post_id
+
+    @property
+    def opening(self) -> PostItem:
+        if self.info is not None and self.info.opening is not None:
+            return self.info.opening
+        return self.posts[0]
+
+    @property
+    def subject(self) -> str:
+        return bare_subject((self.info.subject if self.info else "") or self.opening.subject) or "(no subject)"
+
+    @property
+    def participants(self) -> int:
+        return len({p.author for p in self.posts})
+
+
+def threads_of(posts: Sequence[PostItem], discussions: dict[int, DiscussionInfo]) -> list[Thread]:
+    grouped: dict[int, list[PostItem]] = defaultdict(list)
+    for post in sorted(posts, key=lambda p: (p.date, p.post_id)):
+        grouped[post.discussion_id].append(post)
+    return [Thread(key, tuple(items), discussions.get(key)) for key, items in grouped.items()]
+
+
+def item_of(lst: ListInfo, schedule: Schedule, thread: Thread, reply_to: PostItem, replies: int) -> Item:
+    opening = thread.opening
+    started = thread.info.started_at if thread.info and thread.info.started_at else opening.date
+    latest = thread.posts[-1]
+    return Item(
+        discussion_id=thread.key, subject=thread.subject, started_by=opening.who, started=local_day(started, schedule),
+        replies=replies, participants=thread.participants, excerpt=excerpt(opening.text),
+        reply_mailto=reply_mailto(lst, reply_to.post_id, thread.subject),
+        reply_address=reply_address(lst, reply_to.post_id), latest_by=latest.who,
+    )  # fmt: skip
+
+
+def new_and_active(lst: ListInfo, schedule: Schedule, threads: list[Thread]) -> tuple[list[Item], list[Item]]:
+    new = [t for t in threads if t.started_in_period]
+    ongoing = [t for t in threads if not t.started_in_period]
+    new.sort(key=lambda t: (t.posts[0].date, t.key))
+    ongoing.sort(key=lambda t: (-len(t.posts), -t.participants, -t.posts[-1].date.timestamp(), t.key))
+    new_items = [item_of(lst, schedule, t, t.posts[0], len(t.posts) - 1) for t in new]
+    active_items = [item_of(lst, schedule, t, t.posts[-1], len(t.posts)) for t in ongoing]
+    return new_items, active_items
+
+
+def unanswered(lst: ListInfo, schedule: Schedule, gathered: Gathered, days: int) -> list[Item]:
+    """Questions nobody but their author has answered, asked `days` or more before the end."""
+    end = gathered.period_end
+    items = []
+    for post in sorted(gathered.candidates, key=lambda p: (p.date, p.post_id)):
+        if not (end - QUESTION_LOOKBACK <= post.date <= end - timedelta(days=days)):
+            continue
+        if not looks_like_question(post.subject, post.text):
+            continue
+        subject = bare_subject(post.subject) or "(no subject)"
+        items.append(Item(
+            discussion_id=post.discussion_id, subject=subject, started_by=post.who,
+            started=local_day(post.date, schedule), replies=0, participants=1, excerpt=excerpt(post.text),
+            reply_mailto=reply_mailto(lst, post.post_id, subject), reply_address=reply_address(lst, post.post_id),
+            asked_days=(end - post.date).days,
+        ))  # fmt: skip
+    return items[:MAX_UNANSWERED]
+
+
+def welcome(gathered: Gathered) -> tuple[list[str], int]:
+    """Names of newcomers: first-time posters, and members who joined (by display name; the
+    others only counted: a digest does not publish addresses)."""
+    names: dict[str, str] = {}
+    for post in gathered.posts:
+        if post.author in gathered.first_posters:
+            names.setdefault(post.author, post.who)
+    unnamed = 0
+    for person in gathered.newcomers:
+        if person.email in names:
+            continue
+        if person.name:
+            names[person.email] = person.name
+        else:
+            unnamed += 1
+    ordered = list(names.values())
+    return ordered[:MAX_WELCOME], max(0, len(ordered) - MAX_WELCOME) + unnamed
+
+
+def resources(lst: ListInfo, threads: list[Thread]) -> list[Resource]:
+    seen: set[str] = set()
+    found: list[tuple[datetime, Resource]] = []
+    for thread in threads:
+        for post in thread.posts:
+            mailto_ = reply_mailto(lst, post.post_id, thread.subject)
+            for url in post.links:
+                key = url_key(url)
+                if key in seen or "/unsubscribe/" in url:
+                    continue
+                seen.add(key)
+                found.append((post.date, Resource(url, url, post.who, thread.subject, mailto_)))
+            for name in post.attachments:
+                key = "file:" + name.lower()
+                if key in seen:
+                    continue
+                seen.add(key)
+                found.append((post.date, Resource(name, "", post.who, thread.subject, mailto_)))
+    return [resource for _, resource in sorted(found, key=lambda pair: pair[0])]
+
+
+def period_text(start: datetime, end: datetime, schedule: Schedule) -> str:
+    zone = zone_of(schedule)
+    first, last = to_local(start, zone), to_local(end - timedelta(seconds=1), zone)
+    if first.date() == last.date():
+        return f"{last.day} {last:%b %Y}"
+    left = f"{first.day} {first:%b}" + ("" if first.year == last.year else f" {first.year}")
+    return f"{left} – {last.day} {last:%b %Y}"
+
+
+def compose(gathered: Gathered, schedule: Schedule, volume: int, number: int, unanswered_days: int) -> Digest:
+    lst = gathered.lst
+    threads = threads_of(gathered.posts, gathered.discussions)
+    new, active = new_and_active(lst, schedule, threads)
+    names, more_names = welcome(gathered)
+    found = resources(lst, threads)
+    prompts = tuple(sorted(gathered.prompts, key=lambda p: p.posted_at))
+    return Digest(
+        list_name=lst.name, list_address=lst.address, digest_address=lst.service(Role.DIGEST), volume=volume,
+        number=number, period=period_text(gathered.period_start, gathered.period_end, schedule),
+        note=gathered.note.strip(), note_by=gathered.note_by, prompts=prompts,
+        prompt_mailtos=tuple(reply_mailto(lst, p.post_id, p.subject) if p.post_id else "" for p in prompts),
+        new=tuple(new[:MAX_NEW]), more_new=max(0, len(new) - MAX_NEW),
+        active=tuple(active[:MAX_ACTIVE]), more_active=max(0, len(active) - MAX_ACTIVE),
+        unanswered=tuple(unanswered(lst, schedule, gathered, unanswered_days)),
+        welcome=tuple(names), more_welcome=more_names,
+        resources=tuple(found[:MAX_RESOURCES]), more_resources=max(0, len(found) - MAX_RESOURCES),
+        polls_closed=tuple(p for p in gathered.polls if p.closed),
+        polls_open=tuple(p for p in gathered.polls if not p.closed),
+        posts=tuple(sorted(gathered.posts, key=lambda p: (p.date, p.post_id))),
+        discussions=len(threads), participants=len({p.author for p in gathered.posts}),
+    )  # fmt: skip

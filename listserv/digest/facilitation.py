@@ -1,0 +1,108 @@
+"""The facilitators' side of a digest: the preview before it goes out, and capabilities
+(tokens) in the reply addresses of the mail we send them.
+
+A preview goes to each facilitator (`digest_preview_hours` before the issue is due) with
+its own LIST-digest+TOKEN reply address. Whatever one of them replies (their own words,
+quotes and signature trimmed) becomes the editorial note at the head of the summary; the
+last reply before the digest goes out wins; `skip` sends it without a note. Tokens are
+160 bits from the CSPRNG, stored hashed, bound to the list, the issue and the
+facilitator they were sent to, and expire a day after the issue was due.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from listserv.digest.mime import build_service_mail
+from listserv.digest.render import render_summary
+from listserv.digest.schedule import local_text
+from listserv.incoming import queue_message
+from listserv.message import ListInfo, Role
+from listserv.outbound.render import Templates
+from listserv.review.records import new_token, token_hash
+from listserv.store import queries
+from listserv.store.schema import utcnow
+from listserv.store.schema_digest import DigestIssue, DigestToken, IssueStatus
+
+if TYPE_CHECKING:
+    from listserv.digest.run import Outcome, Plan
+
+log = logging.getLogger(__name__)
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_NOTE = 4000
+
+
+def service_address(lst: ListInfo, role: Role, token: str = "") -> str:
+    """LIST-digest@domain, or LIST-digest+TOKEN@domain (and the same for LIST-prompts)."""
+    return f"{lst.local_part}-{role.value}{'+' + token if token else ''}@{lst.domain}"
+
+
+def issue_token(session: Session, lst: ListInfo, purpose: str, target_id: int, facilitator: str,
+                expires: datetime) -> str:  # fmt: skip
+    token, digest = new_token()
+    session.add(DigestToken(token_hash=digest, list_id=lst.id, purpose=purpose, target_id=target_id,
+                            facilitator=facilitator, created_at=utcnow(), expires_at=expires, used_at=None))  # fmt: skip
+    return token
+
+
+def find_token(session: Session, lst: ListInfo, tag: str, purposes: tuple[str, ...]) -> DigestToken | None:
+    """Our token for this list and purpose, by the hash of the recipient's +TAG."""
+    if not TOKEN_SHAPE.match(tag):
+        return None
+    digest = token_hash(tag)
+    row = session.scalar(select(DigestToken).where(DigestToken.token_hash == digest))
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    return row if row.list_id == lst.id and row.purpose in purposes else None
+
+
+def draft_for(session: Session, plan: "Plan", now: datetime) -> DigestIssue | None:
+    """The draft row of the coming issue (made now if need be); None if another node is making it."""
+    lst = plan.config.lst
+    draft = session.scalar(select(DigestIssue).where(DigestIssue.list_id == lst.id,
+                                                     DigestIssue.period_start == plan.start))  # fmt: skip
+    if draft is not None:
+        return draft if draft.status == IssueStatus.DRAFT else None
+    try:
+        with session.begin_nested():
+            draft = DigestIssue(list_id=lst.id, period_start=plan.start, period_end=plan.due,
+                                status=IssueStatus.DRAFT, volume=0, number=0, note="", note_by="", note_state="",
+                                posts=0, recipients=0, created_at=now)  # fmt: skip
+            session.add(draft)
+            session.flush()
+    except IntegrityError:
+        return None
+    return draft
+
+
+def send_preview(sessions: Callable[[], Session], templates: Templates, plan: "Plan", now: datetime) -> "Outcome":
+    """The coming summary as it stands, to each facilitator, with a reply address for the note."""
+    from listserv.digest.run import Outcome, build_issue
+
+    lst = plan.config.lst
+    built = build_issue(sessions, templates, plan, now, now)
+    text, _ = render_summary(templates, lst, built.digest)
+    with sessions() as session, session.begin():
+        draft = draft_for(session, plan, now)
+        if draft is None or draft.preview_sent_at is not None:
+            return Outcome(lst.address, "waiting")
+        rcpts = queries.facilitators(session, lst.id)
+        for facilitator in rcpts:
+            token = issue_token(session, lst, "note", draft.id, facilitator, plan.due + timedelta(days=1))
+            body = templates.render("digest-preview.txt.j2", list=lst, summary=text, due=local_text(plan.due, plan.config.schedule),
+                                    posts=built.posts, note=draft.note, note_state=draft.note_state)  # fmt: skip
+            raw = build_service_mail(lst, facilitator, f"Preview: {built.digest.title}", body,
+                                     service_address(lst, Role.DIGEST, token))  # fmt: skip
+            queue_message(session, lst, "notice", raw, [facilitator])
+        draft.preview_sent_at = now
+    log.info("digest preview list=%s issue=%s facilitators=%d", lst.address, draft.id, len(rcpts))
+    return Outcome(lst.address, "preview", draft.id, posts=built.posts)

@@ -1,0 +1,66 @@
+"""A member's own settings by mail (delivery mode, vacation) and what they may look up (who, info)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from listserv.membership import store
+from listserv.membership.commands import DELIVERY_MODES, parse_day
+from listserv.membership.lifecycle import Outcome, Result, event
+from listserv.membership.mail import Scope
+from listserv.membership.policy import vacation_end
+from listserv.store.schema import Member
+
+MAX_ROSTER = 500  # members named in a `who` answer
+
+
+def set_delivery(scope: Scope, email: str, mode: str, line: str = "") -> Result:
+    member = store.find_member(scope.session, scope.lst.id, email)
+    if member is None:
+        return Result(line, Outcome.NOT_MEMBER)
+    if mode not in DELIVERY_MODES:
+        return Result(line, Outcome.PROBLEM, "expected one of: " + ", ".join(DELIVERY_MODES))
+    member.delivery = mode
+    event(scope, email, "delivery", mode)
+    return Result(line, Outcome.DELIVERY_SET, mode)
+
+
+def set_vacation(scope: Scope, email: str, argument: str, line: str = "") -> Result:
+    """`off`, or an ISO date: no list mail before that day (00:00 UTC); delivery resumes by itself."""
+    member = store.find_member(scope.session, scope.lst.id, email)
+    if member is None:
+        return Result(line, Outcome.NOT_MEMBER)
+    if argument == "off":
+        member.vacation_until = None
+        event(scope, email, "vacation", "off")
+        return Result(line, Outcome.VACATION_OFF)
+    day = parse_day(argument)
+    end = vacation_end(day, scope.now.date()) if day else "expected a date as YYYY-MM-DD"
+    if not isinstance(end, datetime):
+        return Result(line, Outcome.PROBLEM, end)
+    member.vacation_until = end
+    event(scope, email, "vacation", f"until {end:%Y-%m-%d}")
+    return Result(line, Outcome.VACATION_SET, f"{end:%Y-%m-%d}")
+
+
+def who(scope: Scope, email: str, line: str = "") -> Result:
+    """The roster, for members of lists that allow it (`allow_who`); at most MAX_ROSTER names."""
+    if not scope.policy.allow_who:
+        return Result(line, Outcome.WHO_CLOSED)
+    if store.find_member(scope.session, scope.lst.id, email) is None:
+        return Result(line, Outcome.NOT_MEMBER)
+    query = (select(Member.email, Member.display_name, Member.role).where(Member.list_id == scope.lst.id)
+             .order_by(Member.role, Member.email).limit(MAX_ROSTER + 1))  # fmt: skip
+    rows = scope.session.execute(query).all()
+    lines = [f"{r[0]}{f' ({r[1]})' if r[1] else ''}{' - facilitator' if r[2] == 'facilitator' else ''}"
+             for r in rows[:MAX_ROSTER]]  # fmt: skip
+    if len(rows) > MAX_ROSTER:
+        lines.append(f"... and more (only the first {MAX_ROSTER} are shown)")
+    return Result(line, Outcome.WHO, "\n".join(lines))
+
+
+def info(scope: Scope, line: str = "") -> Result:
+    count = store.count_members(scope.session, scope.lst.id)
+    return Result(line, Outcome.INFO, str(count))

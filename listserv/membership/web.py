@@ -1,0 +1,216 @@
+"""The small HTTP side of `listserv serve`: one-click unsubscribe (RFC 8058) on `http_listen`.
+
+    GET|HEAD /unsubscribe/LIST_ID/TOKEN   a page with a "Leave the list" button (changes nothing:
+                                          link scanners and previews issue GETs)
+    POST     /unsubscribe/LIST_ID/TOKEN   the member leaves at once (what mail providers' one-click
+                                          button does, with the body List-Unsubscribe=One-Click)
+
+HTTP/1.1 with the stdlib's asyncio streams, one request per connection. Bounded: 8 KiB of
+request head, 4 KiB of body, 10 seconds per request. Meant to sit behind a TLS proxy that
+owns `public_url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from sqlalchemy.orm import Session
+
+from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
+from listserv.message import Role
+from listserv.outbound.render import Templates
+from listserv.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_HEAD = 8192
+MAX_BODY = 4096
+TIMEOUT = 10.0
+SECURITY_HEADERS = (
+    ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]  # names in lower case
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "text/html; charset=utf-8"
+    extra: tuple[tuple[str, str], ...] = ()
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def parse_head(head: bytes) -> HttpRequest:
+    """Request line and headers (pure). Raises BadRequest with the status to answer."""
+    try:
+        text = head.decode("iso-8859-1")
+    except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes every byte
+        raise BadRequest(400) from None
+    lines = text.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise BadRequest(400)
+    method, target, _ = parts
+    if not target.startswith("/"):
+        raise BadRequest(400)
+    headers = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name or name != name.strip() or line[:1] in (" ", "\t"):
+            raise BadRequest(400)  # no obsolete line folding, no space before the colon
+        headers.append((name.lower(), value.strip()))
+    return HttpRequest(method, target.partition("?")[0].partition("#")[0], tuple(headers))
+
+
+def body_length(request: HttpRequest) -> int:
+    if request.header("transfer-encoding") is not None:
+        raise BadRequest(411)  # chunked bodies are not needed here
+    lengths = {v for k, v in request.headers if k == "content-length"}
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not next(iter(lengths)).isdigit():
+        raise BadRequest(400)
+    length = int(next(iter(lengths)))
+    if length > MAX_BODY:
+        raise BadRequest(413)
+    return length
+
+
+def route(path: str) -> tuple[int, str] | None:
+    """/unsubscribe/LIST_ID/TOKEN -> (list id, token)."""
+    parts = path.split("/")
+    if len(parts) != 4 or parts[0] or parts[1] != "unsubscribe":
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 12 or not parts[3] or len(parts[3]) > 600:
+        return None
+    return int(parts[2]), parts[3]
+
+
+def serialize(response: HttpResponse, head_only: bool = False) -> bytes:
+    reason = HTTPStatus(response.status).phrase
+    headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
+               ("Connection", "close"), *SECURITY_HEADERS, *response.extra]  # fmt: skip
+    head = f"HTTP/1.1 {response.status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers) + "\r\n"
+    return head.encode("latin-1") + (b"" if head_only else response.body)
+
+
+def plain(status: int) -> HttpResponse:
+    return HttpResponse(status, f"{status} {HTTPStatus(status).phrase}\n".encode(), "text/plain; charset=utf-8")
+
+
+class WebServer:
+    """The HTTP listener; `stop()` closes it and every connection still open."""
+
+    def __init__(self, settings: Settings, sessions: Callable[[], Session], templates: Templates,
+                 on_change: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+        self.settings, self.sessions, self.templates, self.on_change = settings, sessions, templates, on_change
+        self.server: asyncio.Server | None = None
+        self.connections: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        address = self.settings.http_listen
+        self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
+        log.info("listening HTTP on %s", address)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        assert self.server is not None
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    async def stop(self) -> None:
+        if self.server is None:
+            return
+        self.server.close()
+        for task in list(self.connections):
+            task.cancel()
+        await asyncio.gather(*self.connections, return_exceptions=True)
+        await self.server.wait_closed()
+        self.server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.connections.add(task)
+        try:
+            response, head_only = await asyncio.wait_for(self._exchange(reader), TIMEOUT)
+            writer.write(serialize(response, head_only))
+            await asyncio.wait_for(writer.drain(), TIMEOUT)
+        except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("http request failed")
+        finally:
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except (ConnectionError, asyncio.CancelledError):
+                pass
+            if task is not None:
+                self.connections.discard(task)
+
+    async def _exchange(self, reader: asyncio.StreamReader) -> tuple[HttpResponse, bool]:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError:
+            return plain(431), False
+        try:
+            request = parse_head(head[:-4])
+            length = body_length(request)
+        except BadRequest as bad:
+            return plain(bad.status), False
+        if length:
+            await reader.readexactly(length)  # RFC 8058: List-Unsubscribe=One-Click; not needed to act
+        try:
+            response = await self._respond(request)
+        except Exception:
+            log.exception("http request failed path=%s", request.path.rpartition("/")[0])
+            response = plain(500)
+        log.info("http %s %s/... %d", request.method, request.path.rpartition("/")[0], response.status)
+        return response, request.method == "HEAD"
+
+    async def _respond(self, request: HttpRequest) -> HttpResponse:
+        target = route(request.path)
+        if target is None:
+            return plain(404)
+        list_id, token = target
+        if request.method in ("GET", "HEAD"):
+            check = await asyncio.to_thread(check_link, self.sessions, self.settings, list_id, token)
+            template = "unsubscribe-confirm.html.j2" if check.was_member else "unsubscribe-done.html.j2"
+            return self._page(check, template, action=request.path)
+        if request.method == "POST":
+            check = await asyncio.to_thread(unsubscribe_by_link, self.sessions, self.settings, self.templates,
+                                            list_id, token)  # fmt: skip
+            if check.was_member:
+                self.on_change()  # a goodbye mail is queued
+            return self._page(check, "unsubscribe-done.html.j2")
+        return HttpResponse(405, plain(405).body, "text/plain; charset=utf-8", (("Allow", "GET, HEAD, POST"),))
+
+    def _page(self, check: LinkCheck, template: str, **context: object) -> HttpResponse:
+        if not check.valid or check.lst is None:
+            return HttpResponse(404, self.templates.render("unsubscribe-invalid.html.j2").encode())
+        page = self.templates.render(template, list=check.lst, email=check.email, was_member=check.was_member,
+                                     join=check.lst.service(Role.JOIN), **context)  # fmt: skip
+        return HttpResponse(200, page.encode())

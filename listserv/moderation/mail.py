@@ -1,0 +1,65 @@
+"""Mail to facilitators about held posts: the hold notice (the original attached) and the
+short answers to their replies. Pure."""
+
+from __future__ import annotations
+
+from email.message import Message
+from email.utils import formataddr, formatdate, make_msgid
+
+from listserv.inbound.parse import clean_header_value
+from listserv.message import ListInfo, Role
+from listserv.outbound.decorate import serialize
+from listserv.outbound.footer import footer_part
+from listserv.outbound.headers import encode_value, list_headers
+
+
+def moderate_address(lst: ListInfo, token: str) -> str:
+    """LIST-moderate+TOKEN@domain: where a reply to a hold notice goes."""
+    return f"{lst.local_part}-{Role.MODERATE.value}+{token}@{lst.domain}"
+
+
+def attached_message(original: Message) -> Message:
+    """A message/rfc822 part holding the original."""
+    part = Message()
+    part["Content-Type"] = "message/rfc822"
+    part["Content-Disposition"] = 'attachment; filename="held-message.eml"'
+    part.set_payload([original])
+    return part
+
+
+def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to: str = "",
+                           original: Message | None = None, references: str = "") -> bytes:  # fmt: skip
+    """From the list's moderation address (or its owner address), marked automatic.
+
+    With reply_to (a LIST-moderate+TOKEN address) a plain Reply in any client answers it.
+    """
+    body = footer_part(text)
+    del body["Content-Disposition"]
+    if original is not None:
+        message = Message()
+        message["Content-Type"] = "multipart/mixed"
+        message.set_boundary(make_msgid("part", domain=lst.domain).strip("<>").replace("@", "."))
+        body["Content-Disposition"] = "inline"
+        message.attach(body)
+        message.attach(original)
+    else:
+        message = body
+    message["MIME-Version"] = "1.0"
+    name = clean_header_value(f"{lst.name} moderation")
+    message["From"] = formataddr((name, reply_to or lst.service(Role.OWNER)))
+    if reply_to:
+        message["Reply-To"] = formataddr((name, reply_to))
+    message["To"] = to
+    message["Subject"] = encode_value(subject)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid("moderation", domain=lst.domain)
+    if references:
+        message["In-Reply-To"] = references
+        message["References"] = references
+    message["Auto-Submitted"] = "auto-generated"
+    for header, value in list_headers(lst):
+        if header not in ("X-BeenThere", "Precedence"):
+            message[header] = value
+    message["Precedence"] = "bulk"  # vacation responders keep quiet
+    message["X-BeenThere"] = lst.service(Role.OWNER)
+    return serialize(message)

@@ -1,0 +1,108 @@
+"""Helpers for the digest tests: a list with readers in each mode, posts through LMTP, runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import Message
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from listserv.digest.run import Outcome, run_digests
+from listserv.membership.cli import set_membership
+from listserv.outbound.render import Templates
+from listserv.store import admin, db
+from listserv.store.schema import Delivery, Inbound, InboundStatus, Post, utcnow
+from support.mail import lmtp_send, make_post, parse
+
+DOMAIN = "lists.example.test"
+LIST = f"team@{DOMAIN}"
+
+
+class World:
+    """The running engine, its database and the sink, as the digest tests use them."""
+
+    def __init__(self, engine: object, sink: object, settings: object) -> None:
+        self.engine, self.sink, self.settings = engine, sink, settings
+        self.sessions: Callable[[], Session] = db.sessions(engine.engine)  # type: ignore[attr-defined]
+        self.templates = Templates()
+        self.seen = 0
+
+    def list_id(self, address: str = LIST) -> int:
+        with self.sessions() as session:
+            return admin.get_list(session, address).id
+
+    def set_delivery(self, email: str, mode: str, address: str = LIST) -> None:
+        with self.sessions() as session, session.begin():
+            set_membership(session, admin.get_list(session, address).id, email, "delivery", mode)
+
+    def post(self, sender: str, subject: str, body: str, msgid: str, extra: str = "", rcpt: str = LIST) -> None:
+        data = make_post(sender, rcpt, subject, body, msgid, extra)
+        reply = lmtp_send(self.engine.lmtp, sender, [rcpt], data)  # type: ignore[attr-defined]
+        assert reply[rcpt].startswith("250"), reply
+        self.wait_processed()
+
+    def send(self, sender: str, rcpt: str, data: bytes) -> None:
+        reply = lmtp_send(self.engine.lmtp, sender, [rcpt], data)  # type: ignore[attr-defined]
+        assert reply[rcpt].startswith("250"), reply
+        self.wait_processed()
+
+    def wait_processed(self, timeout: float = 20.0) -> None:
+        """Until the worker has nothing left waiting (replies re-queued as posts included)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.sessions() as session:
+                waiting = session.scalar(select(func.count()).select_from(Inbound)
+                                         .where(Inbound.status == InboundStatus.RECEIVED))
+            if not waiting:
+                return
+            time.sleep(0.05)
+        raise AssertionError("the worker did not finish")
+
+    def settle(self, timeout: float = 20.0) -> list[tuple[str, bytes]]:
+        """Wait until every queued delivery is done; returns the mail that arrived since last looked."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.sessions() as session:
+                pending = session.scalar(select(func.count()).select_from(Delivery)
+                                         .where(Delivery.status.in_(("pending", "deferred"))))
+            if not pending:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("deliveries still pending")
+        found = self.sink.deliveries()  # type: ignore[attr-defined]
+        fresh = found[self.seen:]
+        self.seen = len(found)
+        return fresh
+
+    def post_id(self, msgid: str) -> int:
+        with self.sessions() as session:
+            found = session.scalar(select(Post.id).where(Post.message_id == msgid))
+            assert found is not None, msgid
+            return found
+
+    def run(self, now: datetime | None = None, force: bool = False) -> list[Outcome]:
+        return run_digests(self.sessions, self.settings, self.templates, now or utcnow() + timedelta(days=8),  # type: ignore[arg-type]
+                           None, force)
+
+    def new_mail(self, count: int, timeout: float = 20.0) -> list[tuple[str, bytes]]:
+        """The next `count` deliveries the sink receives after those already looked at."""
+        found = self.sink.wait_for(self.seen + count, timeout)  # type: ignore[attr-defined]
+        fresh = found[self.seen:]
+        self.seen = len(found)
+        return fresh
+
+    def mail_to(self, rcpt: str, mails: list[tuple[str, bytes]]) -> list[Message]:
+        return [parse(data) for to, data in mails if to == rcpt]
+
+
+def text_of(message: Message, subtype: str = "plain") -> str:
+    for part in message.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8").replace("\r\n", "\n")
+    raise AssertionError(f"no text/{subtype} part")
