@@ -162,6 +162,7 @@ class Engine:
     sink_port: int = 0
     connections: int = 4
     batch_size: int = 100
+    workdir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="listserv-bench-engine-"))
 
     def environ(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERV_")}
@@ -174,6 +175,8 @@ class Engine:
             LISTSERV_LOG_LEVEL="WARNING",
             LISTSERV_CONNECTIONS=str(self.connections),
             LISTSERV_BATCH_SIZE=str(self.batch_size),
+            LISTSERV_HTTP_LISTEN="127.0.0.1:0",
+            LISTSERV_SECRET_FILE=os.path.join(self.workdir, "listserv.secret"),
             PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
         )
         return env

@@ -160,7 +160,8 @@ def test_a_bad_address_gets_a_clear_refusal_and_no_crash(engine, sink, settings,
     box = Mailbox(sink)
     send(engine.lmtp, "carol@example.org", JOIN, "join", extra="", mail_from="carol@example.org")
     box.expect("carol@example.org", "confirm ")
-    data = b"From: =?utf-8?q?x?= <carol..x@example.org>\r\nTo: team-join@lists.example.test\r\nSubject: join\r\n\r\nhi\r\n"
+    data = (b"From: =?utf-8?q?x?= <carol..x@example.org>\r\nTo: team-join@lists.example.test\r\n"
+            b"Subject: join\r\n\r\nhi\r\n")
     assert lmtp_send(engine.lmtp, "carol..x@example.org", [JOIN], data)[JOIN].startswith("250")
     assert "not an address we can subscribe" in body_of(box.expect("carol..x@example.org", "Re: join"))
     settle(settings)

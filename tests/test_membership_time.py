@@ -137,3 +137,18 @@ def test_a_vacation_pauses_delivery_and_it_resumes_by_itself(engine, sink, setti
     box.expect("alice@example.com", "Welcome back")
     send(engine.lmtp, "alice@example.com", REQUEST, "set vacation until 2001-01-01")
     assert "not in the future" in body_of(box.expect("alice@example.com", "Re: set vacation"))
+
+
+def test_old_tokens_and_reply_counts_are_forgotten_but_the_history_stays(engine, sink, settings, make_list):
+    make_list("team")
+    box = Mailbox(sink)
+    join(engine, box, "carol@example.org")
+    send(engine.lmtp, "carol@example.org", REQUEST, "info")
+    box.expect("carol@example.org", "Re: info")
+    assert sql(settings, "SELECT count(*) FROM membership_tokens") == [(1,)]
+    run_job(settings, run_expiry, later(2))
+    assert sql(settings, "SELECT count(*) FROM membership_mail") == [(0,)]
+    assert sql(settings, "SELECT count(*) FROM membership_tokens") == [(1,)]
+    run_job(settings, run_expiry, later(31))
+    assert sql(settings, "SELECT count(*) FROM membership_tokens") == [(0,)]
+    assert len(sql(settings, "SELECT event FROM membership_events WHERE email = 'carol@example.org'")) == 3

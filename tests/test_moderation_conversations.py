@@ -193,4 +193,4 @@ def test_the_audit_log_records_the_hold_and_the_decision(engine, sink, team, set
     entries = rows(settings, ModerationLog)
     assert [(e.actor, e.verb, e.rules) for e in entries] == [("listserv", "hold", "nonmember"),
                                                              (FAC, "approve", "nonmember")]  # fmt: skip
-    assert "distributed to 4 members" in entries[1].detail
+    assert "distributed: 4 deliveries planned" in entries[1].detail

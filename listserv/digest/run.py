@@ -222,6 +222,12 @@ def queue_digest(session: Session, lst: ListInfo, raw: bytes) -> int:
     ))  # fmt: skip
 
 
+def has_readers(sessions: Sessions, plan: Plan, now: datetime) -> bool:
+    """Whether anyone reads this list's digests (no preview for a list nobody reads that way)."""
+    with sessions() as session:
+        return bool(ledger.count_readers(session, plan.config.lst.id, now))
+
+
 def run_list(sessions: Sessions, settings: Settings, templates: Templates, list_id: int, now: datetime,
              force: bool = False) -> Outcome:  # fmt: skip
     from listserv.digest.facilitation import send_preview
@@ -230,7 +236,7 @@ def run_list(sessions: Sessions, settings: Settings, templates: Templates, list_
         plan = plan_issue(session, list_id, now, force)
     if plan.cutoff is None:
         when = preview_at(plan.config.schedule, plan.due, plan.start)
-        if when is not None and when <= now and not plan.preview_sent:
+        if when is not None and when <= now and not plan.preview_sent and has_readers(sessions, plan, now):
             return send_preview(sessions, templates, plan, now)
         return Outcome(plan.config.lst.address, "waiting")
     built = build_issue(sessions, templates, plan, plan.cutoff, now)

@@ -76,9 +76,9 @@ def ask_approval(scope: Scope, info: token_store.TokenInfo) -> Outcome:
         return Outcome.ALREADY_MEMBER
     facilitators = queries.facilitators(session, lst.id)
     for facilitator in facilitators:
-        token = token_store.create_token(session, lst.id, info.email, "approve", scope.now, scope.settings.confirm_days,
-                                   requested_by=facilitator, delivery=info.delivery,
-                                   display_name=info.display_name)  # fmt: skip
+        token = token_store.create_token(session, lst.id, info.email, "approve", scope.now,
+                                         scope.settings.confirm_days, requested_by=facilitator,
+                                         delivery=info.delivery, display_name=info.display_name)  # fmt: skip
         send(scope, facilitator, "membership-approve.txt.j2", subject=f"Approve {info.email} for {lst.name}?",
              token=token, applicant=info.email, applicant_name=info.display_name,
              days=scope.settings.confirm_days)  # fmt: skip
@@ -116,7 +116,8 @@ def decide_approval(scope: Scope, info: token_store.TokenInfo, reply: ReplyMail)
         return tell_facilitator(scope, info, Result("", Outcome.ALREADY_DECIDED, info.email))
     token_store.retire_tokens(scope.session, scope.lst.id, info.email, "approve", scope.now)
     if command.verb in (Verb.REJECT, Verb.DISCARD):
-        event(scope, info.email, "rejected", f"by {info.requested_by}" + (f": {command.reason}" if command.reason else ""))
+        reason = f": {command.reason}" if command.reason else ""
+        event(scope, info.email, "rejected", f"by {info.requested_by}{reason}")
         if command.verb is Verb.REJECT:
             send(scope, info.email, "membership-rejected.txt.j2", subject=f"Your request to join {scope.lst.name}",
                  reason=command.reason)  # fmt: skip

@@ -6,6 +6,7 @@
   keeps an `expired` event, and they are told how to rejoin. Fan-out already skips members
   whose expires_at has passed, so nobody gets mail between expiry and this job's next run.
 - Lists with free places admit people from their wait-list, oldest first.
+- Tokens used or expired over 30 days ago, and reply counts over a day old, are deleted.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ Sessions = Callable[[], Session]
 def run_expiry(sessions: Sessions, settings: Settings, templates: Templates, now: datetime | None = None) -> int:
     """Reminders, expiries and wait-list admissions due at `now`. Returns the mails queued."""
     now = now or utcnow()
+    with sessions() as session, session.begin():
+        token_store.prune(session, now)
+        store.prune_replies(session, now)
     return send_reminders(sessions, settings, templates, now) + expire(sessions, settings, templates, now) + \
         admit_waiting(sessions, settings, templates, now)  # fmt: skip
 

@@ -111,7 +111,8 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
         address_problem=problem,
         is_member=not problem and store.find_member(session, lst.id, email) is not None,
         full=is_full(store.count_members(session, lst.id), scope.policy),
-        pending=not problem and token_store.pending_confirmation(session, lst.id, email, ("subscribe", "invite"), scope.now),
+        pending=not problem and token_store.pending_confirmation(session, lst.id, email, ("subscribe", "invite"),
+                                                                 scope.now),
         sent_to_address=0 if problem else token_store.confirmations_to(session, email, scope.now),
         sent_for_sender=token_store.confirmations_for(session, requester, scope.now),
         by_operator=by_operator,
@@ -121,7 +122,7 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
     if outcome is not Outcome.CONFIRM_SENT:
         return outcome
     token = token_store.create_token(session, lst.id, email, "subscribe", scope.now, scope.settings.confirm_days,
-                               requested_by=requester, delivery=delivery, display_name=name)  # fmt: skip
+                                     requested_by=requester, delivery=delivery, display_name=name)  # fmt: skip
     event(scope, email, "requested", f"by {requester}" if requester and requester != email else "")
     send(scope, email, "membership-confirm.txt.j2", subject=f"confirm {token}", token=token, in_reply_to=in_reply_to,
          delivery=delivery, days=scope.settings.confirm_days)  # fmt: skip
@@ -141,7 +142,7 @@ def invite(scope: Scope, email: str, *, name: str = "", delivery: str = "each", 
     if token_store.confirmations_to(session, email, scope.now) >= scope.settings.confirm_limit_per_address:
         return Outcome.RATE_LIMITED
     token = token_store.create_token(session, lst.id, email, "invite", scope.now, scope.settings.confirm_days,
-                               delivery=delivery, display_name=name)  # fmt: skip
+                                     delivery=delivery, display_name=name)  # fmt: skip
     event(scope, email, "invited", f"by {invited_by}" if invited_by else "")
     send(scope, email, "membership-invite.txt.j2", subject=f"Invitation to {lst.name} (confirm {token})", token=token,
          note=note, member_name=name, days=scope.settings.confirm_days)  # fmt: skip

@@ -75,6 +75,11 @@ def history(session: Session, list_id: int, email: str) -> list[EventRow]:
     return [EventRow(e.event, e.detail, e.at) for e in session.scalars(query)]
 
 
+def prune_replies(session: Session, now: datetime) -> int:
+    """The reply counts matter for an hour; keep a day of them."""
+    return rowcount(session.execute(delete(MembershipMail).where(MembershipMail.at < now - timedelta(days=1))))
+
+
 def note_reply(session: Session, address: str, kind: str, now: datetime, limit: int) -> bool:
     """Count a reply to address; False (and nothing counted) when `limit` went within the hour."""
     query = select(func.count()).select_from(MembershipMail).where(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from listserv.membership.tokens import hash_token, new_token, same_hash
@@ -95,3 +95,10 @@ def confirmations_for(session: Session, requester: str, now: datetime) -> int:
         MembershipToken.requested_by == requester, MembershipToken.created_at > now - HOUR,
     )  # fmt: skip
     return int(session.scalar(query) or 0)
+
+
+def prune(session: Session, now: datetime, keep_days: int = 30) -> int:
+    """Forget tokens used or expired more than keep_days ago (the history keeps what they did)."""
+    cutoff = now - timedelta(days=keep_days)
+    dead = (MembershipToken.expires_at < cutoff) | (MembershipToken.used_at < cutoff)
+    return rowcount(session.execute(delete(MembershipToken).where(dead)))

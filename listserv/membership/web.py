@@ -6,8 +6,8 @@
                                           button does, with the body List-Unsubscribe=One-Click)
 
 HTTP/1.1 with the stdlib's asyncio streams, one request per connection. Bounded: 8 KiB of
-request head, 4 KiB of body, 10 seconds per request. Meant to sit behind a TLS proxy that
-owns `public_url`.
+request head, 4 KiB of body, 10 seconds per request, 100 connections at once. Meant to sit
+behind a TLS proxy that owns `public_url`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 MAX_HEAD = 8192
 MAX_BODY = 4096
 TIMEOUT = 10.0
+MAX_CONNECTIONS = 100  # more at once get 503 at once
 SECURITY_HEADERS = (
     ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
     ("X-Frame-Options", "DENY"),
@@ -127,7 +128,7 @@ class WebServer:
                  on_change: Callable[[], None] = lambda: None) -> None:  # fmt: skip
         self.settings, self.sessions, self.templates, self.on_change = settings, sessions, templates, on_change
         self.server: asyncio.Server | None = None
-        self.connections: set[asyncio.Task[None]] = set()
+        self.connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
         address = self.settings.http_listen
@@ -144,6 +145,10 @@ class WebServer:
         if self.server is None:
             return
         self.server.close()
+        for writer in list(self.connections.values()):
+            writer.close()  # a handler waiting to read sees the end of the stream and returns
+        if self.connections:
+            await asyncio.wait(list(self.connections), timeout=2)
         for task in list(self.connections):
             task.cancel()
         await asyncio.gather(*self.connections, return_exceptions=True)
@@ -153,9 +158,12 @@ class WebServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self.connections.add(task)
+            self.connections[task] = writer
         try:
-            response, head_only = await asyncio.wait_for(self._exchange(reader), TIMEOUT)
+            if len(self.connections) > MAX_CONNECTIONS:
+                response, head_only = plain(503), False
+            else:
+                response, head_only = await asyncio.wait_for(self._exchange(reader), TIMEOUT)
             writer.write(serialize(response, head_only))
             await asyncio.wait_for(writer.drain(), TIMEOUT)
         except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
@@ -169,7 +177,7 @@ class WebServer:
             except (ConnectionError, asyncio.CancelledError):
                 pass
             if task is not None:
-                self.connections.discard(task)
+                self.connections.pop(task, None)
 
     async def _exchange(self, reader: asyncio.StreamReader) -> tuple[HttpResponse, bool]:
         try:

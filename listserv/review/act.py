@@ -107,14 +107,14 @@ def apply(ctx: Context, incoming: Incoming, held: HeldPost, post: Post, command:
         incoming = replace(incoming, message=apply_edit(incoming.message, command.text))
     distribute(incoming, post)
     credit_member(ctx.session, held.list_id, held.sender)
-    detail = f"distributed to {recipients(ctx.session, post.id)} members"
+    detail = f"distributed: {recipients(ctx.session, post.id)} deliveries planned"
     if command.verb is Verb.APPROVE_ALWAYS:
         detail += "; " + trust_sender(ctx.session, held.list_id, held.sender, actor)
     return detail
 
 
 def recipients(session: Session, post_id: int) -> int:
-    """Deliveries planned for a post (counted: rowcount of INSERT ... SELECT is -1 on psycopg)."""
+    """Deliveries planned for a post so far (a large list's are planned in chunks after this)."""
     query = select(func.count()).select_from(Delivery).join(Outbound, Outbound.id == Delivery.outbound_id)
     return int(session.scalar(query.where(Outbound.post_id == post_id)) or 0)
 

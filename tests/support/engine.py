@@ -36,9 +36,9 @@ class RunningEngine:
         return self.service.servers[1].sockets[0].getsockname()[:2]
 
     def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(timeout=20)
+        asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(timeout=60)
         # threads still inside a database call finish before their engine is disposed
-        asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop).result(timeout=20)
+        asyncio.run_coroutine_threadsafe(self.loop.shutdown_default_executor(), self.loop).result(timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=20)
         self.loop.close()
