@@ -31,6 +31,8 @@ CASES = {
                                   extra="Content-Type: text/plain; charset=x-klingon\r\n"), "250"),
     "encoded header injection": (make_post(subject="=?utf-8?Q?hi=0D=0ABcc:_victim@example.net?=", msgid="<inj@x>"), "250"),
     "no headers at all": (b"just a body\r\n", "250"),
+    "NUL bytes in threading headers": (make_post(msgid="<nul@x>", extra="References: <a\x00b@x> <c@x>\r\n"
+                                                                   "In-Reply-To: <a\x00b@x>\r\n"), "250"),
     "empty group address": (make_post(msgid="<grp@x>", extra="Cc: unlisted-recipients:;\r\n"), "250"),
 }
 

@@ -20,7 +20,7 @@ from email.utils import getaddresses, parseaddr
 from listserv.inbound.addresses import normalize_address
 from listserv.message import ParsedMessage
 
-MSGID = re.compile(r"<([^<>\s]{1,900})>")
+MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f]{1,900})>")  # no controls: PostgreSQL refuses NUL
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 TRACE_HEADERS = (
     b"received:", b"return-path:", b"delivered-to:", b"x-original-to:", b"x-envelope-to:",
