@@ -64,6 +64,10 @@ class Worker:
                 self._retry_later(inbound_id, attempts, reason)
         return True
 
+    def fanout_unplanned(self) -> bool:
+        with self.sessions() as session, session.begin():
+            return queries.fanout_unplanned(session)
+
     def _retry_later(self, inbound_id: int, attempts: int, reason: str) -> None:
         delay = timedelta(seconds=self.settings.retry_seconds * attempts)
         with self.sessions() as session, session.begin():

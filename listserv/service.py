@@ -22,6 +22,7 @@ from listserv.settings import HostPort, Settings
 from listserv.store import db, queries
 
 log = logging.getLogger(__name__)
+PLAN_CHECK_SECONDS = 0.02
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -76,6 +77,9 @@ class Service:
     async def _process(self) -> bool:
         if await asyncio.to_thread(self.worker.process_next):
             self.wake_senders.set()
+            return True
+        if await asyncio.to_thread(self.worker.fanout_unplanned):
+            await asyncio.sleep(PLAN_CHECK_SECONDS)  # the senders are working through the last chunk
             return True
         return False
 
