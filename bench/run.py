@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import signal
 import smtplib
 import socket

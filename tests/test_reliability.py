@@ -6,7 +6,6 @@ import json
 import time
 from dataclasses import replace
 
-import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 

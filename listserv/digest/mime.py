@@ -29,6 +29,7 @@ from listserv.message import ListInfo, Role
 from listserv.moderation.text import message_text
 from listserv.outbound.decorate import serialize
 from listserv.outbound.headers import encode_value, list_headers
+from listserv.outbound.notices import address_automatic
 
 KEPT_HEADERS = ("From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References", "MIME-Version",
                 "Content-Type", "Content-Transfer-Encoding", "Content-Disposition")  # fmt: skip
@@ -143,21 +144,7 @@ def build_service_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to
     """A short automatic mail from one of the list's digest addresses (previews, confirmations),
     answered by a plain Reply to `reply_to`."""
     message = text_part(text)
-    display = clean_header_value(name or f"{lst.name} digest")
-    message["MIME-Version"] = "1.0"
-    message["From"] = formataddr((display, reply_to))
-    message["Reply-To"] = formataddr((display, reply_to))
-    message["To"] = to
-    message["Subject"] = encode_value(subject)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid("digest", domain=lst.domain)
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-        message["References"] = in_reply_to
-    message["Auto-Submitted"] = "auto-generated"
-    for header, value in list_headers(lst):
-        if header not in ("X-BeenThere", "Precedence"):
-            message[header] = value
-    message["Precedence"] = "bulk"  # vacation responders keep quiet
-    message["X-BeenThere"] = lst.service(Role.DIGEST)
+    address_automatic(message, lst, sender=(name or f"{lst.name} digest", reply_to), to=to, subject=subject,
+                      loop_marker=lst.service(Role.DIGEST), reply_to=reply_to, in_reply_to=in_reply_to,
+                      kind="digest")  # fmt: skip
     return serialize(message)

@@ -4,13 +4,12 @@ short answers to their replies. Pure."""
 from __future__ import annotations
 
 from email.message import Message
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import make_msgid
 
-from listserv.inbound.parse import clean_header_value
 from listserv.message import ListInfo, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
-from listserv.outbound.headers import encode_value, list_headers
+from listserv.outbound.notices import address_automatic
 
 
 def moderate_address(lst: ListInfo, token: str) -> str:
@@ -44,22 +43,7 @@ def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, repl
         message.attach(original)
     else:
         message = body
-    message["MIME-Version"] = "1.0"
-    name = clean_header_value(f"{lst.name} moderation")
-    message["From"] = formataddr((name, reply_to or lst.service(Role.OWNER)))
-    if reply_to:
-        message["Reply-To"] = formataddr((name, reply_to))
-    message["To"] = to
-    message["Subject"] = encode_value(subject)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid("moderation", domain=lst.domain)
-    if references:
-        message["In-Reply-To"] = references
-        message["References"] = references
-    message["Auto-Submitted"] = "auto-generated"
-    for header, value in list_headers(lst):
-        if header not in ("X-BeenThere", "Precedence"):
-            message[header] = value
-    message["Precedence"] = "bulk"  # vacation responders keep quiet
-    message["X-BeenThere"] = lst.service(Role.OWNER)
+    address_automatic(message, lst, sender=(f"{lst.name} moderation", reply_to or lst.service(Role.OWNER)),
+                      to=to, subject=subject, loop_marker=lst.service(Role.OWNER), reply_to=reply_to,
+                      in_reply_to=references, kind="moderation")  # fmt: skip
     return serialize(message)

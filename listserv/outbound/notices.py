@@ -39,23 +39,38 @@ def may_answer(envelope_sender: str, facts: ParsedMessage) -> bool:
     )
 
 
-def build_notice(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: str = "") -> bytes:
-    message = footer_part(text)
-    del message["Content-Disposition"]
+def address_automatic(message: Message, lst: ListInfo, *, sender: tuple[str, str], to: str, subject: str,
+                      loop_marker: str, reply_to: str = "", in_reply_to: str = "", kind: str = "notice",
+                      auto: str = "auto-generated", precedence: str = "bulk") -> Message:  # fmt: skip
+    """The headers of mail the list writes itself: automatic, list-marked, loop-marked."""
+    name = clean_header_value(sender[0])
     message["MIME-Version"] = "1.0"
-    message["From"] = formataddr((clean_header_value(lst.name), lst.service(Role.OWNER)))
+    message["From"] = formataddr((name, sender[1]))
+    if reply_to:
+        message["Reply-To"] = formataddr((name, reply_to))
     message["To"] = to
     message["Subject"] = encode_value(subject)
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid("notice", domain=lst.domain)
+    message["Message-ID"] = make_msgid(kind, domain=lst.domain)
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to
-    message["Auto-Submitted"] = "auto-replied"
-    for name, value in list_headers(lst):
-        if name not in ("X-BeenThere",):
-            message[name] = value
-    message["X-BeenThere"] = lst.service(Role.OWNER)
+    message["Auto-Submitted"] = auto
+    for header, value in list_headers(lst):
+        if header not in ("X-BeenThere", "Precedence"):
+            message[header] = value
+    if precedence:
+        message["Precedence"] = precedence  # vacation responders keep quiet
+    message["X-BeenThere"] = loop_marker
+    return message
+
+
+def build_notice(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: str = "") -> bytes:
+    message = footer_part(text)
+    del message["Content-Disposition"]
+    address_automatic(message, lst, sender=(lst.name, lst.service(Role.OWNER)), to=to, subject=subject,
+                      loop_marker=lst.service(Role.OWNER), in_reply_to=in_reply_to, auto="auto-replied",
+                      precedence="list")  # fmt: skip
     return serialize(message)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from listserv.discussions.headers import list_prefixes, subject_key
 from listserv.discussions.tree import Container, Line, link, subtree, tree
 from listserv.store.admin import AdminError
-from listserv.store.discussions import CONTAINERS, DISCUSSIONS, chunks, lock_threads
+from listserv.store.discussions import CONTAINERS, chunks, lock_threads
 from listserv.store.schema import Post
 from listserv.store.schema_discussions import Discussion, ThreadContainer
 
