@@ -23,6 +23,7 @@ from listserv.store import db, queries
 
 log = logging.getLogger(__name__)
 PLAN_CHECK_SECONDS = 0.02
+INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -75,6 +76,7 @@ class Service:
         log.info("listening %s on %s", "LMTP" if lmtp else "SMTP", address)
 
     async def _process(self) -> bool:
+        await self._give_way_to_intake()
         if await asyncio.to_thread(self.worker.process_next):
             self.wake_senders.set()
             return True
@@ -82,6 +84,13 @@ class Service:
             await asyncio.sleep(PLAN_CHECK_SECONDS)  # the senders are working through the last chunk
             return True
         return False
+
+    async def _give_way_to_intake(self) -> None:
+        """Processing can wait a moment; an MTA waiting for its 250 should not."""
+        for _ in range(INTAKE_PRIORITY_ROUNDS):
+            if self.intake is None or not self.intake.busy():
+                return
+            await asyncio.sleep(0.001)
 
     def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def step() -> bool:

@@ -105,6 +105,7 @@ class GroupCommit:
     def __init__(self, sessions: Callable[[], Session], max_size: int) -> None:
         self.sessions, self.max_size = sessions, max_size
         self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
+        self._committing = False
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
@@ -115,6 +116,10 @@ class GroupCommit:
         if isinstance(arrival.outcome, BaseException):
             raise arrival.outcome
         return bool(arrival.outcome)
+
+    def busy(self) -> bool:
+        """Are arrivals waiting for, or in, a commit? (Processing gives way to intake.)"""
+        return self._committing or not self._queue.empty()
 
     def close(self) -> None:
         self._queue.put(None)
@@ -132,6 +137,7 @@ class GroupCommit:
             self._commit(group)
 
     def _commit(self, group: list[Arrival]) -> None:
+        self._committing = True
         try:
             with self.sessions() as session, session.begin():
                 for arrival in group:
@@ -147,6 +153,7 @@ class GroupCommit:
         except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
             for arrival in group:
                 arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+        self._committing = False
         for arrival in group:
             _log(arrival)
             arrival.done.set()
