@@ -28,13 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
+
+from bench.run import fresh_database
 
 ROOT = Path(__file__).resolve().parent.parent
 LIST = "bench@lists.bench.test"
@@ -95,29 +94,10 @@ def write_mbox(path: Path, count: int, seed: int = 1) -> Generated:
     return Generated(count, count - duplicates, path.stat().st_size)
 
 
-@contextmanager
-def fresh_database(url: str | None, workdir: Path) -> Iterator[str]:
-    if not url:
-        yield f"sqlite:///{workdir}/listserv.db"
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.pool import NullPool
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def environ(database_url: str, level: str = "WARNING") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LISTSERV_")}
     env.update(LISTSERV_DATABASE_URL=database_url, LISTSERV_DOMAIN="lists.bench.test", LISTSERV_LOG_LEVEL=level,
+               LISTSERV_SECRET_FILE=os.path.join(tempfile.gettempdir(), "listserv-bench.secret"),
                PYTHONPATH=str(ROOT))  # fmt: skip
     return env
 

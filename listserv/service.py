@@ -23,6 +23,7 @@ from listserv.store import db, queries
 
 log = logging.getLogger(__name__)
 PLAN_CHECK_SECONDS = 0.02
+STOP_WAIT_SECONDS = 10
 INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
 
 
@@ -131,7 +132,10 @@ class Service:
         await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)
         await self.web.stop()
         for server in self.servers:
-            await server.wait_closed()
+            try:  # waits for open sessions; a client that never hangs up must not hold the stop
+                await asyncio.wait_for(server.wait_closed(), STOP_WAIT_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("stopping with client sessions still open")
         if self.intake is not None:
             await asyncio.to_thread(self.intake.close)
 

@@ -9,9 +9,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from listserv.cli import main
 from listserv.inbound.addresses import normalize_address
 from listserv.settings import HostPort, Relay, Settings
 from listserv.store import admin, db
@@ -107,3 +109,21 @@ def corpora() -> Path:
     if not os.environ.get("LISTSERV_CORPORA") or not path.is_dir():
         pytest.skip("LISTSERV_CORPORA is not set to the shared corpora folder")
     return path
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+    """cli("list", "ls", input=..., code=0) -> output: the real `listserv` command on a fresh database."""
+    monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
+    monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
+    monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
+    monkeypatch.setenv("LISTSERV_SECRET_FILE", str(tmp_path / "listserv.secret"))
+    runner = CliRunner()
+
+    def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:
+        result = runner.invoke(main, list(args), input=input)
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+    run("init")
+    return run

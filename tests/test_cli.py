@@ -6,28 +6,10 @@ import json
 import subprocess
 import sys
 
-import pytest
 from click.testing import CliRunner
 
 from listserv.cli import main
 from support.mail import make_post
-
-
-@pytest.fixture
-def cli(database_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
-    monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
-    monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
-    monkeypatch.setenv("LISTSERV_SECRET_FILE", str(tmp_path / "listserv.secret"))
-    runner = CliRunner()
-
-    def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), input=input)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result.output
-
-    run("init")
-    return run
 
 
 def test_init_is_idempotent_and_serve_refuses_an_unmigrated_database(cli, tmp_path, monkeypatch):
