@@ -23,15 +23,15 @@ from email.message import Message
 from sqlalchemy import func, insert, select, update
 
 from listserv.digest.run import run_digests
-from listserv.inbound.parse import parse_bytes
-from listserv.message import Role
+from listserv.mail.parse import parse_bytes
+from listserv.mail.message import Role
 from listserv.outbound.decorate import serialize
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import admin, db, queries
-from listserv.store.discussions import thread_post
+from listserv.discussions.store import thread_post
 from listserv.store.schema import Inbound, Member, Outbound, Post, utcnow
-from listserv.store.schema_digest import DigestReceipt
+from listserv.digest.tables import DigestReceipt
 
 BODY = ("Hi all,\n\nHere is what we tried this week: {n}. It worked better than expected, "
         "see https://example.org/notes/{n} for the details.\n\n" + "Some more words about it. " * 30 +

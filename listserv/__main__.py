@@ -1,3 +1,3 @@
-from listserv.cli import main
+from listserv.cli.main import main
 
 main()

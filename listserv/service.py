@@ -13,11 +13,11 @@ from listserv.inbound.ingest import GroupCommit
 from listserv.inbound.limits import Limits
 from listserv.inbound.server import IngestHandler, KnownLists, ListLMTP, ListSMTP
 from listserv.outbound.relay import Relay, open_relay
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.outbound.send import Sender
-from listserv.jobs import JOBS, Job
+from listserv.features import JOBS, Job
 from listserv.membership.web import WebServer
-from listserv.process import Worker
+from listserv.worker.process import Worker
 from listserv.settings import HostPort, Settings
 from listserv.store import db, queries
 

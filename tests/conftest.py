@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from listserv.cli import main
-from listserv.inbound.addresses import normalize_address
+from listserv.cli.main import main
+from listserv.mail.addresses import normalize_address
 from listserv.settings import HostPort, Relay, Settings
 from listserv.store import admin, db
 from support.engine import RunningEngine

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from listserv.inbound.addresses import address_problem, normalize_address, parse_recipient
-from listserv.message import Recipient, Role
+from listserv.mail.addresses import address_problem, normalize_address, parse_recipient
+from listserv.mail.message import Recipient, Role
 
 LISTS = frozenset({"team@lists.example.org", "dev-owner@lists.example.org", "dev@lists.example.org"})
 TEAM = "team@lists.example.org"

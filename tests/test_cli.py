@@ -8,7 +8,7 @@ import sys
 
 from click.testing import CliRunner
 
-from listserv.cli import main
+from listserv.cli.main import main
 from support.mail import make_post
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from listserv.inbound.parse import parse_bytes
+from listserv.mail.parse import parse_bytes
 from listserv.membership.commands import MAX_LINES, Command, first_text, read_command
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 
 from listserv.inbound.limits import Limits, check_limits
-from listserv.inbound.parse import parse_bytes, read_facts
-from listserv.message import ListInfo
+from listserv.mail.parse import parse_bytes, read_facts
+from listserv.mail.message import ListInfo
 from listserv.outbound.decorate import decorate
-from listserv.outbound.render import Footer
-from listserv.replies import Reply
+from listserv.render import Footer
+from listserv.inbound.replies import Reply
 from listserv.settings import Settings
 
 DEFAULTS = Settings()

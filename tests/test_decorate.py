@@ -8,10 +8,10 @@ from email.message import Message
 
 import pytest
 
-from listserv.inbound.parse import message_ids, parse_bytes, read_facts
-from listserv.message import ListInfo
+from listserv.mail.parse import message_ids, parse_bytes, read_facts
+from listserv.mail.message import ListInfo
 from listserv.outbound.decorate import decorate, serialize
-from listserv.outbound.render import Footer
+from listserv.render import Footer
 
 TEAM = ListInfo(id=1, address="team@lists.example.org", name="Team", subject_prefix="[team]", reply_to="list")
 FOOTER = Footer(text="-- \nTeam mailing list: team-request@lists.example.org\n", html="<p>Team mailing list</p>")

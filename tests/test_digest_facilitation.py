@@ -9,13 +9,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from listserv.cli import main
+from listserv.cli.main import main
 from listserv.digest.polls import close_due_polls, open_due_polls
 from listserv.digest.prompts import post_due_prompts
 from listserv.digest.schedule import Schedule, next_due
 from listserv.store import admin
 from listserv.store.schema import MailingList, Member, utcnow
-from listserv.store.schema_digest import DigestPoll, DigestPrompt, DigestVote, PollStatus, PromptStatus
+from listserv.digest.tables import DigestPoll, DigestPrompt, DigestVote, PollStatus, PromptStatus
 from support.digest_helpers import LIST, World, text_of
 from support.mail import make_post, parse
 

@@ -21,9 +21,9 @@ from listserv.digest.render import build_message, render_summary
 from listserv.digest.rethread import rethread
 from listserv.digest.schedule import Schedule, last_due, next_due, parse_local, preview_at, to_utc
 from listserv.digest.trim import excerpt, own_text
-from listserv.inbound.parse import parse_bytes
-from listserv.message import ListInfo
-from listserv.outbound.render import Templates
+from listserv.mail.parse import parse_bytes
+from listserv.mail.message import ListInfo
+from listserv.render import Templates
 from test_pure_imports import FORBIDDEN, environment_reads, imports_of, PACKAGE
 
 LST = ListInfo(7, "team@lists.example.test", "Team", "Retrospectives", "[team]")

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from listserv.store.schema import Delivery, Outbound, utcnow
-from listserv.store.schema_digest import DigestIssue, DigestReceipt
-from listserv.store.schema_discussions import ThreadContainer
+from listserv.digest.tables import DigestIssue, DigestReceipt
+from listserv.discussions.tables import ThreadContainer
 from support.digest_helpers import LIST, World, text_of
 from support.mail import make_post, parse
 

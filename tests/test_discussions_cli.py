@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from listserv.cli import main
+from listserv.cli.main import main
 
 SUMMARY_FIELDS = {"id", "key", "subject", "started_by", "post_count", "participants", "first_activity",
                   "last_activity"}  # fmt: skip
@@ -175,7 +175,7 @@ def test_repair_threads_posts_that_were_left_unthreaded(cli, database_url):
     from sqlalchemy import delete
 
     from listserv.store import db
-    from listserv.store.schema_discussions import Discussion, ThreadContainer
+    from listserv.discussions.tables import Discussion, ThreadContainer
 
     before = listed(cli)
     engine = db.open_engine(database_url)

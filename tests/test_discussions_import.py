@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from conftest import corpora
-from listserv.cli import main
+from listserv.cli.main import main
 from listserv.store import db
 from listserv.store.schema import Inbound, Post
 from support.mail import lmtp_send, make_post

@@ -11,10 +11,10 @@ from email.utils import format_datetime
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from listserv.cli import main
+from listserv.cli.main import main
 from listserv.store import db
 from listserv.store.schema import Post
-from listserv.store.schema_discussions import ThreadContainer
+from listserv.discussions.tables import ThreadContainer
 from support.mail import lmtp_send
 
 MEMBERS = ["alice@example.com", "bob@example.com", "carol@example.org"]
@@ -150,7 +150,7 @@ def test_threading_a_post_twice_changes_nothing(engine, settings, make_list):
     from email import policy
 
     from listserv.store import queries
-    from listserv.store.discussions import thread_post
+    from listserv.discussions.store import thread_post
     from listserv.store.schema import Inbound
 
     make_list("team", members=MEMBERS)

@@ -8,10 +8,10 @@ from email.message import Message
 
 import pytest
 
-from listserv.inbound.parse import parse_bytes
+from listserv.mail.parse import parse_bytes
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import add_footer
-from listserv.outbound.render import Footer
+from listserv.render import Footer
 
 FOOTER = Footer(text="-- \nTeam mailing list\nLeave: team-request@lists.example.org\n",
                 html='<p class="footer">Team mailing list</p>')  # fmt: skip

@@ -7,8 +7,8 @@ from email.message import Message
 
 import pytest
 
-from listserv.inbound.parse import decode_value, parse_bytes
-from listserv.message import ListInfo
+from listserv.mail.parse import decode_value, parse_bytes
+from listserv.mail.message import ListInfo
 from listserv.outbound.decorate import serialize
 from listserv.outbound.headers import apply_list_headers, encode_value, list_id, prefix_subject
 

@@ -10,7 +10,7 @@ from email.parser import BytesParser
 import pytest
 
 from listserv.inbound.limits import MAX_CONTENT_TYPE, Limits, check_limits
-from listserv.replies import HEADER_TOO_BIG, TOO_BIG, TOO_COMPLEX
+from listserv.inbound.replies import HEADER_TOO_BIG, TOO_BIG, TOO_COMPLEX
 
 LIMITS = Limits(max_size=10 * 1024 * 1024, max_header_bytes=256 * 1024, max_parts=500, max_depth=20)
 HEAD = b"From: alice@example.com\r\nTo: team@lists.example.org\r\nSubject: hi\r\nMessage-ID: <1@example.com>\r\n"

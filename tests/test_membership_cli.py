@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from listserv.cli import main
+from listserv.cli.main import main
 from support.conversation import Mailbox, body_of, reply_to, settle, sql
 
 DOMAIN = "lists.example.test"

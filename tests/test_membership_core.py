@@ -35,7 +35,7 @@ from listserv.membership.tokens import (
     same_hash,
     unsubscribe_token,
 )
-from listserv.message import ListInfo
+from listserv.mail.message import ListInfo
 from support.mail import parse
 
 TEAM = ListInfo(id=7, address="team@lists.example.org", name="Team")

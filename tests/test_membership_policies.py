@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from listserv.cli import main
+from listserv.cli.main import main
 from support.conversation import Mailbox, body_of, reply_to, send, settle, sql
 
 DOMAIN = "lists.example.test"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from listserv.store import db
 from listserv.store.schema import Member, Post
-from listserv.store.schema_moderation import HeldPost, ModerationLog, SenderRule
+from listserv.moderation.tables import HeldPost, ModerationLog, SenderRule
 from support.clients import (
     apple_mail_reply,
     gmail_reply,

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select, update
 
 from listserv.moderation.approve import ReplyCommand, Verb
-from listserv.outbound.render import Templates
-from listserv.review import authcheck
-from listserv.review.act import Context, act
+from listserv.render import Templates
+from listserv.inbound import authcheck
+from listserv.moderation.act import Context, act
 from listserv.store import db
 from listserv.store.schema import Outbound, utcnow
-from listserv.store.schema_moderation import HeldPost, ModerationLog, ModerationToken
+from listserv.moderation.tables import HeldPost, ModerationLog, ModerationToken
 from support.clients import dkim_signed, dns_txt, gmail_reply, mutt_reply, plain_reply, reply_address
 from support.dkim_keys import OTHER_PUBLIC, SIGNING_PUBLIC
 from support.engine import RunningEngine

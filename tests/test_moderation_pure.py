@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from listserv.inbound.parse import parse_bytes
-from listserv.message import ListInfo
-from listserv.moderation.authres import (
+from listserv.mail.parse import parse_bytes
+from listserv.mail.message import ListInfo
+from listserv.inbound.authres import (
     Verdict,
     aligned,
     auth_refusal,
@@ -17,8 +17,8 @@ from listserv.moderation.authres import (
 from listserv.moderation.edit import apply_edit
 from listserv.moderation.facts import read_content
 from listserv.moderation.mail import attached_message, build_facilitator_mail, moderate_address
-from listserv.moderation.text import excerpt, message_text
-from listserv.review import authcheck
+from listserv.mail.text import excerpt, message_text
+from listserv.inbound import authcheck
 from support.clients import dkim_signed, dns_txt
 from support.dkim_keys import OTHER_PUBLIC, SIGNING_PUBLIC
 from support.mail import make_post

@@ -10,12 +10,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from listserv.cli import main
-from listserv.outbound.render import Templates
-from listserv.review.jobs import expire_held, send_reminders
+from listserv.cli.main import main
+from listserv.render import Templates
+from listserv.moderation.jobs import expire_held, send_reminders
 from listserv.store import admin, db
 from listserv.store.schema import utcnow
-from listserv.store.schema_moderation import HeldPost
+from listserv.moderation.tables import HeldPost
 from support.clients import gmail_reply, plain_reply, reply_address
 from support.mail import lmtp_send, make_post
 from support.moderation import (

@@ -7,7 +7,7 @@ from email.message import Message
 import pytest
 
 from listserv.moderation.approve import ReplyCommand, Verb, own_lines, parse_reply, read_command
-from listserv.moderation.text import html_to_text
+from listserv.mail.text import html_to_text
 from support.clients import apple_mail_reply, gmail_reply, mutt_reply, outlook_html_reply, outlook_plain_reply, plain_reply
 from support.mail import parse
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from listserv.inbound.parse import decode_value, parse_bytes
-from listserv.message import ListInfo, ParsedMessage
+from listserv.mail.parse import decode_value, parse_bytes
+from listserv.mail.message import ListInfo, ParsedMessage
 from listserv.outbound.notices import build_notice, forward_to_facilitators, may_answer
 
 PERSON = ParsedMessage(

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from listserv.inbound.parse import (
+from listserv.mail.parse import (
     content_hash,
     decode_value,
     parse_bytes,
     read_facts,
     read_message_id,
 )
-from listserv.message import ParsedMessage
+from listserv.mail.message import ParsedMessage
 
 POST = (
     b"From: Alice Example <Alice@Example.COM>\r\n"

@@ -9,7 +9,7 @@ from dataclasses import replace
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from listserv.cli import main
+from listserv.cli.main import main
 from listserv.store import db
 from listserv.store.schema import Delivery
 from support.engine import RunningEngine

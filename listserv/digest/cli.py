@@ -21,13 +21,13 @@ from listserv.digest.prompts import add_prompt
 from listserv.digest.render import build_message, render_summary
 from listserv.digest.run import Plan, build_issue, plan_issue, run_digests
 from listserv.digest.schedule import local_text, parse_local
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.store import admin, db
 from listserv.store.schema import Member, MailingList, utcnow
-from listserv.store.schema_digest import DigestIssue, DigestPoll, DigestPrompt, PollStatus, PromptStatus
+from listserv.digest.tables import DigestIssue, DigestPoll, DigestPrompt, PollStatus, PromptStatus
 
 if TYPE_CHECKING:
-    from listserv.cli import Context
+    from listserv.cli.main import Context
 
 
 def list_row(ctx: Context, session: Session, address: str) -> MailingList:
@@ -83,7 +83,7 @@ def digest_run(ctx: Context, list_address: str | None, force: bool, deliver: boo
         issue = f"vol {o.volume} no {o.number}" if o.number else f"issue {o.issue_id or '-'}"
         click.echo(f"{o.list_address}\t{o.action}\t{issue}\tposts={o.posts}\trecipients={o.recipients}")
     if deliver:
-        from listserv.cli import _drain
+        from listserv.cli.main import _drain
 
         asyncio.run(_drain(ctx))
 

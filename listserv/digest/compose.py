@@ -32,7 +32,7 @@ from listserv.digest.questions import bare_subject, looks_like_question
 from listserv.digest.reading import url_key
 from listserv.digest.schedule import Schedule, local_day, to_local, zone_of
 from listserv.digest.trim import excerpt
-from listserv.message import ListInfo, Role
+from listserv.mail.message import ListInfo, Role
 
 MAX_NEW = 15
 MAX_ACTIVE = 5

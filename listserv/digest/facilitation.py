@@ -25,13 +25,13 @@ from sqlalchemy.orm import Session
 from listserv.digest.mime import build_service_mail
 from listserv.digest.render import render_summary
 from listserv.digest.schedule import local_text
-from listserv.incoming import queue_message
-from listserv.message import ListInfo, Role
-from listserv.outbound.render import Templates
-from listserv.review.records import new_token, token_hash
+from listserv.received import queue_message
+from listserv.mail.message import ListInfo, Role
+from listserv.render import Templates
+from listserv.moderation.records import new_token, token_hash
 from listserv.store import queries
 from listserv.store.schema import utcnow
-from listserv.store.schema_digest import DigestIssue, DigestToken, IssueStatus
+from listserv.digest.tables import DigestIssue, DigestToken, IssueStatus
 
 if TYPE_CHECKING:
     from listserv.digest.run import Outcome, Plan

@@ -20,11 +20,11 @@ from listserv.digest.compose import QUESTION_LOOKBACK
 from listserv.digest.model import DiscussionInfo, Newcomer, PostItem
 from listserv.digest.reading import read_body
 from listserv.digest.schedule import Schedule
-from listserv.inbound.parse import decode_value, header_value, parse_bytes, sender_of
-from listserv.message import ListInfo
+from listserv.mail.parse import decode_value, header_value, parse_bytes, sender_of
+from listserv.mail.message import ListInfo
 from listserv.store import queries
 from listserv.store.schema import Inbound, MailingList, Member, Outbound, Post
-from listserv.store.schema_discussions import Discussion, ThreadContainer
+from listserv.discussions.tables import Discussion, ThreadContainer
 
 CHUNK = 500
 ACCEPTED = ("accept", "imported")

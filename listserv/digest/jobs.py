@@ -11,7 +11,7 @@ from listserv.digest.nudges import send_nudges
 from listserv.digest.polls import close_due_polls, open_due_polls
 from listserv.digest.prompts import post_due_prompts
 from listserv.digest.run import run_digests
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store.schema import MailingList, utcnow
 

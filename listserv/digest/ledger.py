@@ -28,8 +28,8 @@ from sqlalchemy.orm import Session
 from listserv.digest.model import DIGEST_MODES
 from listserv.store import queries
 from listserv.store.schema import DeliveryStatus, utcnow
-from listserv.store.schema_digest import DigestReceipt
-from listserv.store.schema_membership import MembershipEvent
+from listserv.digest.tables import DigestReceipt
+from listserv.membership.tables import MembershipEvent
 
 RECEIPTS = cast(Table, DigestReceipt.__table__)
 MEMBERS = queries.MEMBERS

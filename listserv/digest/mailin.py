@@ -30,19 +30,19 @@ from listserv.digest.schedule import Schedule, local_text
 from listserv.digest.trim import own_text
 from listserv.digest import gather
 from listserv.inbound.ingest import dedupe_key
-from listserv.inbound.parse import read_message_id
-from listserv.incoming import Incoming, notify_sender, queue_message
-from listserv.message import Role
-from listserv.moderation.authres import auth_refusal
-from listserv.moderation.text import message_text
+from listserv.mail.parse import read_message_id
+from listserv.received import Incoming, notify_sender, queue_message
+from listserv.mail.message import Role
+from listserv.inbound.authres import auth_refusal
+from listserv.mail.text import message_text
 from listserv.outbound.notices import forward_to_facilitators, may_answer
-from listserv.review.authcheck import reply_verdict
-from listserv.review.records import is_facilitator
-from listserv.review.reply import AUTOMATIC_SUBJECTS
+from listserv.inbound.authcheck import reply_verdict
+from listserv.moderation.records import is_facilitator
+from listserv.moderation.reply import AUTOMATIC_SUBJECTS
 from listserv.store import queries
 from listserv.store.schema import InboundStatus, Post, utcnow
-from listserv.store.schema_digest import DigestIssue, DigestPoll, DigestPrompt, DigestToken, IssueStatus, PollStatus
-from listserv.store.schema_digest import PromptStatus
+from listserv.digest.tables import DigestIssue, DigestPoll, DigestPrompt, DigestToken, IssueStatus, PollStatus
+from listserv.digest.tables import PromptStatus
 
 log = logging.getLogger(__name__)
 YES = ("", "yes", "y", "ok", "okay", "confirm", "confirmed", "schedule", "go", "approve", "sure")

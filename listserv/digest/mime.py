@@ -24,9 +24,9 @@ from email.message import Message
 from email.utils import formataddr, formatdate, make_msgid
 
 from listserv.digest.model import Digest, PostItem, reply_address
-from listserv.inbound.parse import clean_header_value, decode_value, header_value, parse_bytes
-from listserv.message import ListInfo, Role
-from listserv.moderation.text import message_text
+from listserv.mail.parse import clean_header_value, decode_value, header_value, parse_bytes
+from listserv.mail.message import ListInfo, Role
+from listserv.mail.text import message_text
 from listserv.outbound.decorate import serialize
 from listserv.outbound.headers import encode_value, list_headers
 from listserv.outbound.notices import address_automatic

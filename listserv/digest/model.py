@@ -7,7 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from listserv.digest.questions import bare_subject
-from listserv.message import ListInfo, Role
+from listserv.mail.message import ListInfo, Role
 
 SUMMARY, MIME, PLAIN = "summary", "mime-digest", "plain-digest"
 DIGEST_MODES = (SUMMARY, MIME, PLAIN)

@@ -22,12 +22,12 @@ from listserv.digest import gather, ledger
 from listserv.digest.mime import build_service_mail
 from listserv.digest.model import reply_address, reply_mailto
 from listserv.digest.questions import bare_subject
-from listserv.incoming import queue_message
-from listserv.message import ListInfo, Role
-from listserv.outbound.render import Templates
+from listserv.received import queue_message
+from listserv.mail.message import ListInfo, Role
+from listserv.render import Templates
 from listserv.store.schema import Member, Post
-from listserv.store.schema_digest import DigestIssue, DigestNudge, IssueStatus
-from listserv.store.schema_discussions import Discussion, ThreadContainer
+from listserv.digest.tables import DigestIssue, DigestNudge, IssueStatus
+from listserv.discussions.tables import Discussion, ThreadContainer
 
 log = logging.getLogger(__name__)
 LIVE = timedelta(days=14)

@@ -21,13 +21,13 @@ from listserv.digest import gather
 from listserv.digest.model import PollItem, PollOption, mailto
 from listserv.digest.prompts import build_post, display_name, inject_post
 from listserv.digest.schedule import Schedule, local_text
-from listserv.incoming import queue_message
-from listserv.message import ListInfo, Role
+from listserv.received import queue_message
+from listserv.mail.message import ListInfo, Role
 from listserv.moderation.mail import build_facilitator_mail
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.store import queries
 from listserv.store.schema import utcnow
-from listserv.store.schema_digest import DigestPoll, DigestVote, PollStatus
+from listserv.digest.tables import DigestPoll, DigestVote, PollStatus
 
 log = logging.getLogger(__name__)
 

@@ -24,14 +24,14 @@ from listserv.digest.model import PromptItem
 from listserv.digest.orders import next_occurrence
 from listserv.digest.trim import excerpt
 from listserv.inbound.ingest import dedupe_key
-from listserv.inbound.parse import clean_header_value
-from listserv.message import ListInfo
+from listserv.mail.parse import clean_header_value
+from listserv.mail.message import ListInfo
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
 from listserv.outbound.headers import encode_value
 from listserv.store import queries
 from listserv.store.schema import InboundStatus, Member, Post, utcnow
-from listserv.store.schema_digest import DigestPrompt, DigestPromptPost, PromptStatus
+from listserv.digest.tables import DigestPrompt, DigestPromptPost, PromptStatus
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from email.message import Message
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from listserv.digest.trim import own_text
-from listserv.inbound.parse import decode_value
-from listserv.moderation.text import body_parts, decode_part, message_text
+from listserv.mail.parse import decode_value
+from listserv.mail.text import body_parts, decode_part, message_text
 
 URL = re.compile(r"https?://[^\s<>\"'\[\]{}|\\^`]+", re.IGNORECASE)
 HREF = re.compile(r"""href\s*=\s*["'](https?://[^"'\s<>]+)["']""", re.IGNORECASE)

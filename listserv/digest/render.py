@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from listserv.digest.mime import build_mime_digest, build_plain_digest, build_summary
 from listserv.digest.model import MIME, SUMMARY, Digest, reply_address
-from listserv.message import ListInfo, Role
-from listserv.outbound.render import Templates
+from listserv.mail.message import ListInfo, Role
+from listserv.render import Templates
 
 
 def context(lst: ListInfo, digest: Digest) -> dict[str, object]:

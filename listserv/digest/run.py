@@ -28,13 +28,13 @@ from listserv.digest.polls import polls_for_digest
 from listserv.digest.prompts import prompts_for_digest
 from listserv.digest.render import build_message
 from listserv.digest.schedule import first_start, last_due, next_due, preview_at, to_local, zone_of
-from listserv.message import ListInfo, Role
-from listserv.outbound.render import Templates
+from listserv.mail.message import ListInfo, Role
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import queries
-from listserv.store.discussions import lock_threads
+from listserv.discussions.store import lock_threads
 from listserv.store.schema import MailingList, utcnow
-from listserv.store.schema_digest import DigestIssue, IssueStatus
+from listserv.digest.tables import DigestIssue, IssueStatus
 
 log = logging.getLogger(__name__)
 Sessions = Callable[[], Session]

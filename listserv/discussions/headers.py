@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from listserv.discussions.jwz import ThreadInput, parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.subjects import normalize_subject
-from listserv.inbound.parse import decode_value
+from listserv.mail.parse import decode_value
 
 MAX_ID_BYTES = 255
 MAX_REFERENCES = 1000  # the nearest ancestors kept from a References header
@@ -51,7 +51,7 @@ def subject_key(subject: str, prefixes: tuple[str, ...]) -> str:
 def first_values(message: Message) -> dict[str, str]:
     """Each header's first value as received, by lower-case name, in one pass over the headers.
 
-    The same values :func:`listserv.inbound.parse.header_value` gives, without a pass per name.
+    The same values :func:`listserv.mail.parse.header_value` gives, without a pass per name.
     """
     found: dict[str, str] = {}
     for key, value in message.raw_items():

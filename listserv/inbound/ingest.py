@@ -13,9 +13,9 @@ from typing import Protocol
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from listserv.inbound.parse import content_hash, read_message_id
-from listserv.message import Recipient, Role
-from listserv.replies import NO_STORAGE, NO_SUCH_LIST, TOO_BIG, Refused
+from listserv.mail.parse import content_hash, read_message_id
+from listserv.mail.message import Recipient, Role
+from listserv.inbound.replies import NO_STORAGE, NO_SUCH_LIST, TOO_BIG, Refused
 from listserv.store import queries
 
 log = logging.getLogger(__name__)

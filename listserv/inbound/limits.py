@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email import policy
 from email.parser import BytesHeaderParser
 
-from listserv.replies import HEADER_TOO_BIG, TOO_BIG, TOO_COMPLEX, Reply
+from listserv.inbound.replies import HEADER_TOO_BIG, TOO_BIG, TOO_COMPLEX, Reply
 
 HEADER_END = re.compile(rb"\r?\n\r?\n")
 # A delimiter-like line, or a Content-Type field with its continuation lines.

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from listserv.inbound.addresses import parse_recipient
+from listserv.mail.addresses import parse_recipient
 from listserv.inbound.ingest import Receive
 from listserv.inbound.limits import Limits, check_limits
-from listserv.replies import LINE_TOO_LONG, NO_SUCH_LIST, OK, RCPT_OK, TOO_BIG, TRY_LATER, Refused, Reply
+from listserv.inbound.replies import LINE_TOO_LONG, NO_SUCH_LIST, OK, RCPT_OK, TOO_BIG, TRY_LATER, Refused, Reply
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0

@@ -13,20 +13,20 @@ import click
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from listserv.inbound.addresses import address_problem, normalize_address
+from listserv.mail.addresses import address_problem, normalize_address
 from listserv.membership import store
 from listserv.membership.commands import DELIVERY_MODES
 from listserv.membership.lifecycle import Outcome, event, request_join, welcome
 from listserv.membership.lifecycle import invite as send_invitation
 from listserv.membership.mail import Scope, open_scope
 from listserv.membership.policy import expiry_for
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.store import admin
 from listserv.store.schema import Member, utcnow
-from listserv.store.schema_membership import MembershipToken
+from listserv.membership.tables import MembershipToken
 
 if TYPE_CHECKING:
-    from listserv.cli import Context
+    from listserv.cli.main import Context
 
 MEMBERSHIP_KEYS = ("delivery", "expires", "vacation_until")
 EXPORT_FIELDS = ("email", "display_name", "role", "delivery", "created_at", "expires_at", "vacation_until")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from email.utils import formataddr
 
-from listserv.inbound.parse import clean_header_value, parse_bytes
-from listserv.message import ListInfo, Role
+from listserv.mail.parse import clean_header_value, parse_bytes
+from listserv.mail.message import ListInfo, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.notices import build_notice
 

@@ -24,8 +24,8 @@ from listserv.membership.lifecycle import (
 from listserv.membership.mail import Scope, answer, send
 from listserv.membership.policy import Subscription
 from listserv.moderation.approve import Verb, parse_reply
-from listserv.moderation.authres import auth_refusal
-from listserv.review.authcheck import reply_verdict
+from listserv.inbound.authres import auth_refusal
+from listserv.inbound.authcheck import reply_verdict
 from listserv.store import queries
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from listserv.membership import store, token_store
 from listserv.membership.lifecycle import event, promote_waitlist
 from listserv.membership.mail import open_scope, send
 from listserv.membership.policy import REMINDER_DAYS, reminder_step, reminder_window
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store.schema import utcnow
 

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 import jinja2
 
-from listserv.inbound.addresses import address_problem
+from listserv.mail.addresses import address_problem
 from listserv.membership import store, token_store
 from listserv.membership.mail import Scope, answer, send, send_with
 from listserv.membership.policy import (

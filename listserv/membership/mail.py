@@ -10,13 +10,13 @@ from datetime import datetime
 import jinja2
 from sqlalchemy.orm import Session
 
-from listserv.incoming import Incoming, queue_message
+from listserv.received import Incoming, queue_message
 from listserv.membership import store
 from listserv.membership.compose import compose, confirm_address, split_subject
 from listserv.membership.policy import ListPolicy
-from listserv.message import ListInfo, Role
+from listserv.mail.message import ListInfo, Role
 from listserv.outbound.notices import may_answer
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import utcnow

@@ -19,7 +19,7 @@ from listserv.membership import store
 from listserv.membership.lifecycle import send_step
 from listserv.membership.mail import Scope, open_scope
 from listserv.membership.policy import ENROLLED, Step, skip_reason, step_window
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store.schema import utcnow
 
@@ -87,7 +87,7 @@ def suggested_discussions(scope: Scope, email: str, limit: int = 3) -> list[stor
 def from_discussions(scope: Scope, email: str, limit: int) -> list[store.Discussion] | None:
     """None when the list has no threaded discussions (or the feature is absent)."""
     try:
-        from listserv.store.schema_discussions import Discussion
+        from listserv.discussions.tables import Discussion
     except ImportError:  # pragma: no cover - the discussions feature is not installed
         return None
     session, list_id = scope.session, scope.lst.id

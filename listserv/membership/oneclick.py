@@ -16,8 +16,8 @@ from listserv.membership.links import mark_unsubscribe, public_base
 from listserv.membership.mail import open_scope
 from listserv.membership.secret import load_secret
 from listserv.membership.tokens import read_unsubscribe_token
-from listserv.message import ListInfo, Role
-from listserv.outbound.render import Templates
+from listserv.mail.message import ListInfo, Role
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import MailingList, utcnow

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 
-from listserv.inbound.addresses import normalize_address
-from listserv.incoming import Incoming
+from listserv.mail.addresses import normalize_address
+from listserv.received import Incoming
 from listserv.membership.commands import Command, Request, first_text, read_commands
 from listserv.membership.confirm import ReplyMail, confirm
 from listserv.membership.lifecycle import Outcome, Result, answer_result, renew, request_join, request_leave

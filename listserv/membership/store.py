@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from listserv.membership.policy import ListPolicy, Subscription, WhenFull, parse_steps
 from listserv.store.queries import rowcount
 from listserv.store.schema import MailingList, Member, Post
-from listserv.store.schema_membership import (
+from listserv.membership.tables import (
     MemberStep,
     MembershipEvent,
     MembershipMail,

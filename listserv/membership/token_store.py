@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from listserv.membership.tokens import hash_token, new_token, same_hash
 from listserv.store.queries import rowcount
-from listserv.store.schema_membership import MembershipToken
+from listserv.membership.tables import MembershipToken
 
 HOUR = timedelta(hours=1)
 

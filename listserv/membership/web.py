@@ -21,8 +21,8 @@ from http import HTTPStatus
 from sqlalchemy.orm import Session
 
 from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
-from listserv.message import Role
-from listserv.outbound.render import Templates
+from listserv.mail.message import Role
+from listserv.render import Templates
 from listserv.settings import Settings
 
 log = logging.getLogger(__name__)

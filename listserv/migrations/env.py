@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import Engine
 
-from listserv.store.models import Base
+from listserv.migrations.tables import Base
 
 engine: Engine = context.config.attributes["engine"]
 with engine.connect() as connection:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from email.message import Message
 from enum import StrEnum
 
-from listserv.moderation.text import message_text
+from listserv.mail.text import message_text
 
 MAX_REASON = 2000
 MAX_EDIT = 256 * 1024

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email.charset import QP, Charset
 from email.message import Message
 
-from listserv.moderation.text import body_parts
+from listserv.mail.text import body_parts
 
 REPLACED_HEADERS = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import Message
 from email.utils import make_msgid
 
-from listserv.message import ListInfo, Role
+from listserv.mail.message import ListInfo, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
 from listserv.outbound.notices import address_automatic

@@ -10,10 +10,10 @@ from email.generator import BytesGenerator
 from email.message import Message
 from io import BytesIO
 
-from listserv.message import ListInfo
+from listserv.mail.message import ListInfo
 from listserv.outbound.footer import add_footer
 from listserv.outbound.headers import apply_list_headers
-from listserv.outbound.render import Footer
+from listserv.render import Footer
 
 MAX_LINE = 998  # RFC 5322 2.1.1, without the CRLF
 UNENCODED = ("", "7bit", "8bit", "binary")

@@ -6,8 +6,8 @@ import re
 from email.header import Header
 from email.message import Message
 
-from listserv.inbound.parse import clean_header_value, decode_value, header_value
-from listserv.message import ListInfo, Role
+from listserv.mail.parse import clean_header_value, decode_value, header_value
+from listserv.mail.message import ListInfo, Role
 
 REMOVED = (
     "List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",

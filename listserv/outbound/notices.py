@@ -5,8 +5,8 @@ from __future__ import annotations
 from email.message import Message
 from email.utils import formataddr, formatdate, make_msgid
 
-from listserv.inbound.parse import clean_header_value
-from listserv.message import ListInfo, ParsedMessage, Role
+from listserv.mail.parse import clean_header_value
+from listserv.mail.message import ListInfo, ParsedMessage, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
 from listserv.outbound.headers import encode_value, list_headers

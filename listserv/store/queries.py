@@ -11,7 +11,7 @@ from sqlalchemy import CursorResult, Result, Table, and_, delete, func, insert, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from listserv.message import ListInfo
+from listserv.mail.message import ListInfo
 from listserv.store.schema import (
     Batch,
     BatchStatus,

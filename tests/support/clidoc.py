@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from listserv.cli import main
+from listserv.cli.main import main
 
 HEADER = """# listserv commands
 

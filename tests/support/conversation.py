@@ -10,7 +10,7 @@ from email.utils import make_msgid, parseaddr
 
 from sqlalchemy import func, select, text
 
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import db
 from listserv.store.schema import Batch, Inbound

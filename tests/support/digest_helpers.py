@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from listserv.digest.run import Outcome, run_digests
 from listserv.membership.cli import set_membership
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.store import admin, db
 from listserv.store.schema import Delivery, Inbound, InboundStatus, Post, utcnow
 from support.mail import lmtp_send, make_post, parse

@@ -11,19 +11,19 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listserv.inbound.parse import parse_bytes
+from listserv.mail.parse import parse_bytes
 from listserv.moderation.approve import ReplyCommand, Verb
 from listserv.moderation.rules import ACTIONS
-from listserv.moderation.text import excerpt, message_text
-from listserv.outbound.render import Templates
-from listserv.review.act import Context, act
-from listserv.review.records import when
+from listserv.mail.text import excerpt, message_text
+from listserv.render import Templates
+from listserv.moderation.act import Context, act
+from listserv.moderation.records import when
 from listserv.store import admin
 from listserv.store.schema import Inbound, MailingList, utcnow
-from listserv.store.schema_moderation import HeldPost, HeldStatus, ModerationLog, SenderRule
+from listserv.moderation.tables import HeldPost, HeldStatus, ModerationLog, SenderRule
 
 if TYPE_CHECKING:
-    from listserv.cli import Context as CliContext
+    from listserv.cli.main import Context as CliContext
 
 STATUSES = tuple(s.value for s in HeldStatus) + ("all",)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container
 
-from listserv.message import Recipient, Role
+from listserv.mail.message import Recipient, Role
 
 SUFFIXES = {f"-{role.value}": role for role in Role if role is not Role.POST}
 

@@ -40,13 +40,13 @@ from listserv.discussions.plan import (
     plan_threads,
 )
 from listserv.discussions.subjects import is_reply_subject
-from listserv.inbound.parse import content_hash, parse_bytes
-from listserv.message import ListInfo
+from listserv.mail.parse import content_hash, parse_bytes
+from listserv.mail.message import ListInfo
 from listserv.store.schema import Inbound, Post, utcnow
-from listserv.store.schema_discussions import Discussion, ThreadContainer
+from listserv.discussions.tables import Discussion, ThreadContainer
 
 if TYPE_CHECKING:
-    from listserv.incoming import Incoming
+    from listserv.received import Incoming
 
 log = logging.getLogger(__name__)
 DISCUSSIONS = cast(Table, Discussion.__table__)

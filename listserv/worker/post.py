@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 
-from listserv.incoming import Incoming, notify_sender
+from listserv.received import Incoming, notify_sender
 from listserv.membership.oneclick import mark_one_click
-from listserv.message import Role
+from listserv.mail.message import Role
 from listserv.moderation.decide import Decision, decide
-from listserv.moderation.authres import trusted_ids_of
+from listserv.inbound.authres import trusted_ids_of
 from listserv.moderation.facts import read_content
 from listserv.moderation.rules import Action, PostFacts
 from listserv.outbound.decorate import decorate
 from listserv.outbound.headers import list_id
-from listserv.review.hold import hold_post
-from listserv.review.policy import load_policy, load_standing
+from listserv.moderation.hold import hold_post
+from listserv.moderation.policy import load_policy, load_standing
 from listserv.store import queries
-from listserv.store.discussions import thread_accepted
+from listserv.discussions.store import thread_accepted
 from listserv.store.schema import Post, utcnow
 
 log = logging.getLogger(__name__)

@@ -8,17 +8,17 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from listserv.incoming import Incoming, notify_sender, queue_message
-from listserv.inbound.parse import parse_bytes
-from listserv.message import ListInfo
+from listserv.received import Incoming, notify_sender, queue_message
+from listserv.mail.parse import parse_bytes
+from listserv.mail.message import ListInfo
 from listserv.moderation.decide import Decision
 from listserv.moderation.mail import attached_message, build_facilitator_mail, moderate_address
 from listserv.moderation.rules import Action
-from listserv.moderation.text import excerpt, message_text
-from listserv.outbound.render import Templates
-from listserv.review.records import audit, facilitators, new_token, render, when
+from listserv.mail.text import excerpt, message_text
+from listserv.render import Templates
+from listserv.moderation.records import audit, facilitators, new_token, render, when
 from listserv.store.schema import Inbound, MailingList, Post, utcnow
-from listserv.store.schema_moderation import HeldPost, HeldStatus, ModerationToken
+from listserv.moderation.tables import HeldPost, HeldStatus, ModerationToken
 
 log = logging.getLogger(__name__)
 PURPOSE = "moderate"

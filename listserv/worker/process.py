@@ -16,16 +16,16 @@ from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
-from listserv.inbound import parse
-from listserv.inbound.addresses import parse_recipient
+from listserv.mail import parse
+from listserv.mail.addresses import parse_recipient
 from listserv.digest.mailin import handle_digest, handle_prompts, handle_reply, handle_vote
-from listserv.incoming import Incoming
+from listserv.received import Incoming
 from listserv.membership.requests import handle_confirm, handle_join, handle_leave, handle_request
-from listserv.message import Recipient, Role
-from listserv.outbound.render import Templates
-from listserv.owner import handle_bounce, handle_owner
-from listserv.posting import handle_post
-from listserv.review.reply import handle_moderate
+from listserv.mail.message import Recipient, Role
+from listserv.render import Templates
+from listserv.worker.owner import handle_bounce, handle_owner
+from listserv.worker.post import handle_post
+from listserv.moderation.reply import handle_moderate
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import Inbound, InboundStatus, utcnow

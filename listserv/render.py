@@ -1,4 +1,9 @@
-"""jinja2 rendering of mail templates (templates/<purpose>.<part>.j2)."""
+"""jinja2 rendering of mail templates (templates/<purpose>.<part>.j2).
+
+The repository's templates/ folder is installed as listserv/templates/ (setup.py); a
+checkout run without installing finds it beside the package. An operator's
+`templates_dir` comes first, so it can override single templates.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,11 @@ from pathlib import Path
 
 import jinja2
 
-from listserv.message import ListInfo, Role
+from listserv.mail.message import ListInfo, Role
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+PACKAGE = Path(__file__).resolve().parent
+DEFAULT_TEMPLATES = next((p for p in (PACKAGE / "templates", PACKAGE.parent / "templates") if p.is_dir()),
+                         PACKAGE / "templates")  # fmt: skip
 
 
 @dataclass(frozen=True)

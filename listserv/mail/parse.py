@@ -17,8 +17,8 @@ from email.message import Message
 from email.parser import BytesHeaderParser, BytesParser
 from email.utils import getaddresses, parseaddr
 
-from listserv.inbound.addresses import normalize_address
-from listserv.message import ParsedMessage
+from listserv.mail.addresses import normalize_address
+from listserv.mail.message import ParsedMessage
 
 MSGID = re.compile(r"<([^<>\s\x00-\x1f\x7f]{1,900})>")  # no controls: PostgreSQL refuses NUL
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")

@@ -25,16 +25,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from listserv.archive.sources import ArchivedMessage
+from listserv.discussions.sources import ArchivedMessage
 from listserv.discussions.headers import first_values, message_date, own_message_id, synthetic_id, thread_input
 from listserv.discussions.jwz import ThreadInput
 from listserv.discussions.mbox import pipermail_address
 from listserv.discussions.plan import Arrival, OnDuplicate
-from listserv.inbound.addresses import normalize_address
+from listserv.mail.addresses import normalize_address
 from listserv.inbound.ingest import dedupe_key
-from listserv.inbound.parse import content_hash, first_message_id, message_ids, sender_of
-from listserv.message import ListInfo, Role
-from listserv.store.discussions import DISCUSSIONS, analyze_threads, plan_arrivals, save_plan
+from listserv.mail.parse import content_hash, first_message_id, message_ids, sender_of
+from listserv.mail.message import ListInfo, Role
+from listserv.discussions.store import DISCUSSIONS, analyze_threads, plan_arrivals, save_plan
 from listserv.store.schema import Inbound, Post, utcnow
 
 log = logging.getLogger(__name__)

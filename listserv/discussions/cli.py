@@ -9,16 +9,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from listserv.archive.importer import import_archive
-from listserv.archive.sources import ArchiveError, find_sources, read_sources
+from listserv.discussions.importer import import_archive
+from listserv.discussions.sources import ArchiveError, find_sources, read_sources
 from listserv.store import admin, db, queries
-from listserv.store.discussions import repair_threads
-from listserv.store.discussion_admin import Entry, Summary, find_discussion, merge, show, split, summaries
-from listserv.store.discussion_admin import thread_orders
-from listserv.message import ListInfo
+from listserv.discussions.store import repair_threads
+from listserv.discussions.admin import Entry, Summary, find_discussion, merge, show, split, summaries
+from listserv.discussions.admin import thread_orders
+from listserv.mail.message import ListInfo
 
 if TYPE_CHECKING:
-    from listserv.cli import Context
+    from listserv.cli.main import Context
 
 
 def _list(ctx: Context, address: str) -> ListInfo:

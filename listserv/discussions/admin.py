@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from listserv.discussions.headers import list_prefixes, subject_key
 from listserv.discussions.tree import Container, Line, link, subtree, tree
 from listserv.store.admin import AdminError
-from listserv.store.discussions import CONTAINERS, chunks, lock_threads
+from listserv.discussions.store import CONTAINERS, chunks, lock_threads
 from listserv.store.schema import Post
-from listserv.store.schema_discussions import Discussion, ThreadContainer
+from listserv.discussions.tables import Discussion, ThreadContainer
 
 MODERATOR = "moderator"  # thread_containers.method of a post a merge or split placed
 

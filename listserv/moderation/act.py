@@ -14,18 +14,18 @@ from typing import cast
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from listserv.inbound.parse import parse_bytes, read_facts
-from listserv.incoming import Incoming, notify_sender
-from listserv.message import Role
+from listserv.mail.parse import parse_bytes, read_facts
+from listserv.received import Incoming, notify_sender
+from listserv.mail.message import Role
 from listserv.moderation.approve import ReplyCommand, Verb
 from listserv.moderation.edit import apply_edit
-from listserv.outbound.render import Templates
-from listserv.posting import distribute
-from listserv.review.records import audit, facilitators, mail_facilitator, render, when
+from listserv.render import Templates
+from listserv.worker.post import distribute
+from listserv.moderation.records import audit, facilitators, mail_facilitator, render, when
 from listserv.settings import Settings
 from listserv.store import admin, queries
 from listserv.store.schema import Delivery, Inbound, MailingList, Member, Outbound, Post, utcnow
-from listserv.store.schema_moderation import HeldPost, HeldStatus, ModerationToken, SenderRule
+from listserv.moderation.tables import HeldPost, HeldStatus, ModerationToken, SenderRule
 
 log = logging.getLogger(__name__)
 HELD = cast(Table, HeldPost.__table__)

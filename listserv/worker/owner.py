@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from listserv.incoming import Incoming, queue_message
-from listserv.message import Role
+from listserv.received import Incoming, queue_message
+from listserv.mail.message import Role
 from listserv.outbound.notices import forward_to_facilitators
 from listserv.store import queries
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from listserv.moderation.rules import ACTIONS, Action, Policy, SenderRule, parse_patterns
 from listserv.store.schema import MailingList, Member
-from listserv.store.schema_moderation import SenderRule as SenderRuleRow
+from listserv.moderation.tables import SenderRule as SenderRuleRow
 
 
 @dataclass(frozen=True)

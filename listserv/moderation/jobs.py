@@ -15,15 +15,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from listserv.moderation.mail import moderate_address
-from listserv.outbound.render import Templates
-from listserv.review.act import Context, claim, incoming_for, reload
-from listserv.review.hold import issue_token
-from listserv.review.records import audit, facilitators, mail_facilitator, render, when
-from listserv.incoming import notify_sender
+from listserv.render import Templates
+from listserv.moderation.act import Context, claim, incoming_for, reload
+from listserv.moderation.hold import issue_token
+from listserv.moderation.records import audit, facilitators, mail_facilitator, render, when
+from listserv.received import notify_sender
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import MailingList, Post, utcnow
-from listserv.store.schema_moderation import HeldPost, HeldStatus, ModerationAttempt
+from listserv.moderation.tables import HeldPost, HeldStatus, ModerationAttempt
 
 log = logging.getLogger(__name__)
 REMIND_AFTER = timedelta(days=1)

@@ -9,9 +9,9 @@ from email.message import Message
 
 from sqlalchemy.orm import Session
 
-from listserv.message import ListInfo, ParsedMessage, Role
+from listserv.mail.message import ListInfo, ParsedMessage, Role
 from listserv.outbound.notices import build_notice, may_answer
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import queries
 from listserv.store.schema import Inbound, utcnow

@@ -18,11 +18,11 @@ import click
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from listserv.inbound.addresses import address_problem, normalize_address, parse_recipient
+from listserv.mail.addresses import address_problem, normalize_address, parse_recipient
 from listserv.inbound.ingest import make_receive
 from listserv.inbound.limits import check_limits
 from listserv.membership.commands import DELIVERY_MODES
-from listserv.replies import Refused
+from listserv.inbound.replies import Refused
 from listserv.settings import Settings, SettingsError, load_settings
 from listserv.store import admin, db, queries
 
@@ -124,7 +124,7 @@ def inject(ctx: Context, list_address: str, sender: str | None, now: bool) -> No
 
 
 def _inject(ctx: Context, address: str, raw: bytes, sender: str | None, now: bool) -> int:
-    from listserv.inbound.parse import parse_bytes, sender_of
+    from listserv.mail.parse import parse_bytes, sender_of
     from listserv.service import limits_of
 
     with ctx.session() as session:
@@ -149,9 +149,9 @@ def _inject(ctx: Context, address: str, raw: bytes, sender: str | None, now: boo
 
 async def _drain(ctx: Context) -> None:
     from listserv.outbound.relay import open_relay
-    from listserv.outbound.render import Templates
+    from listserv.render import Templates
     from listserv.outbound.send import Sender
-    from listserv.process import Worker
+    from listserv.worker.process import Worker
 
     sessions = db.sessions(ctx.engine)
     worker = Worker(sessions, ctx.settings, Templates(ctx.settings.templates_dir))
@@ -481,8 +481,8 @@ def status(ctx: Context, as_json: bool) -> None:
 
 # -- feature command groups ----------------------------------------------------------------------
 # Each feature keeps its commands in its own package and is registered here, one line each.
-from listserv.review.cli import held, sender  # noqa: E402  (moderation, docs/moderation.md)
-from listserv.archive.cli import archive, thread  # noqa: E402  (discussions, docs/threading.md)
+from listserv.moderation.cli import held, sender  # noqa: E402  (moderation, docs/moderation.md)
+from listserv.discussions.cli import archive, thread  # noqa: E402  (discussions, docs/threading.md)
 
 main.add_command(held)
 main.add_command(sender)

@@ -20,15 +20,15 @@ import re
 
 from sqlalchemy import select
 
-from listserv.incoming import Incoming
-from listserv.message import Role
+from listserv.received import Incoming
+from listserv.mail.message import Role
 from listserv.moderation.approve import Verb, parse_reply
-from listserv.moderation.authres import auth_refusal
+from listserv.inbound.authres import auth_refusal
 from listserv.moderation.mail import moderate_address
 from listserv.outbound.notices import may_answer
-from listserv.review.act import Context, act
-from listserv.review.authcheck import reply_verdict
-from listserv.review.records import (
+from listserv.moderation.act import Context, act
+from listserv.inbound.authcheck import reply_verdict
+from listserv.moderation.records import (
     audit,
     is_facilitator,
     mail_facilitator,
@@ -39,7 +39,7 @@ from listserv.review.records import (
 )
 from listserv.store import queries
 from listserv.store.schema import utcnow
-from listserv.store.schema_moderation import HeldPost, HeldStatus, ModerationToken
+from listserv.moderation.tables import HeldPost, HeldStatus, ModerationToken
 
 log = logging.getLogger(__name__)
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from listserv.digest.jobs import digest_job, prompt_job
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
-from listserv.outbound.render import Templates
-from listserv.review.jobs import expire_held, send_reminders
+from listserv.render import Templates
+from listserv.moderation.jobs import expire_held, send_reminders
 from listserv.settings import Settings
 
 

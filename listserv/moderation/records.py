@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listserv.incoming import queue_message
-from listserv.message import ListInfo, Role
+from listserv.received import queue_message
+from listserv.mail.message import ListInfo, Role
 from listserv.moderation.mail import build_facilitator_mail
-from listserv.outbound.render import Templates
+from listserv.render import Templates
 from listserv.store import queries
 from listserv.store.schema import Member, utcnow
-from listserv.store.schema_moderation import ModerationAttempt, ModerationLog
+from listserv.moderation.tables import ModerationAttempt, ModerationLog
 
 TOKEN_BYTES = 20  # 160 bits from the operating system's CSPRNG
 
