@@ -17,7 +17,15 @@ import subprocess
 import sys
 import time
 
-from bench.run import ROOT, SinkClient, cpu_seconds, free_port, make_post, stop, wait_for_port
+from bench.run import (
+    ROOT,
+    SinkClient,
+    cpu_seconds,
+    free_port,
+    make_post,
+    stop,
+    wait_for_port,
+)
 from listserv.outbound.smtp_client import SMTPConnection, Transaction
 
 CHUNK = 100

@@ -17,21 +17,23 @@ import argparse
 import resource
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import Message
 
 from sqlalchemy import func, insert, select, update
 
+from listserv.clock import system_clock
 from listserv.digest.run import run_digests
-from listserv.mail.parse import parse_bytes
+from listserv.digest.tables import DigestReceipt
+from listserv.discussions.store import thread_post
 from listserv.mail.message import Role
+from listserv.mail.parse import parse_bytes
 from listserv.outbound.decorate import serialize
 from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import admin, db, queries
-from listserv.discussions.store import thread_post
-from listserv.store.schema import Inbound, Member, Outbound, Post, utcnow
-from listserv.digest.tables import DigestReceipt
+from listserv.store.schema import Inbound, Member, Outbound, Post
+from listserv.work import Work
 
 BODY = ("Hi all,\n\nHere is what we tried this week: {n}. It worked better than expected, "
         "see https://example.org/notes/{n} for the details.\n\n" + "Some more words about it. " * 30 +
@@ -51,21 +53,21 @@ def raw_post(n: int, sender: str, parent: int | None) -> bytes:
     return serialize(message)
 
 
-def setup(sessions: db.sessionmaker, members: int, posts: int) -> None:  # type: ignore[name-defined]
+def setup(sessions: db.sessionmaker, members: int, posts: int, now: datetime) -> None:  # type: ignore[name-defined]
     with sessions() as session, session.begin():
-        row = admin.create_list(session, "bench@lists.example.test", "Bench", "")
+        row = admin.create_list(session, "bench@lists.example.test", "Bench", "", now)
         list_id = row.id
         modes = ("summary", "mime-digest", "plain-digest")
-        admin.insert_members(session, list_id, [(f"m{i}@example.org", f"Member {i}") for i in range(members)])
+        admin.insert_members(session, list_id, [(f"m{i}@example.org", f"Member {i}") for i in range(members)], now)
         for index, mode in enumerate(modes):
             session.execute(update(Member).where(Member.list_id == list_id, (Member.id % 3) == index)
                             .values(delivery=mode))  # fmt: skip
-        session.execute(update(Member).values(created_at=utcnow() - timedelta(days=60)))
-        row.created_at = utcnow() - timedelta(days=60)
+        session.execute(update(Member).values(created_at=now - timedelta(days=60)))
+        row.created_at = now - timedelta(days=60)
     lst = None
     with sessions() as session:
         lst = queries.load_list_by_id(session, list_id)
-    start = utcnow() - timedelta(days=6)
+    start = now - timedelta(days=6)
     for n in range(posts):
         parent = None if n % 10 == 0 else n - n % 10
         raw = raw_post(n, f"m{n % 300}@example.org", parent)
@@ -73,14 +75,22 @@ def setup(sessions: db.sessionmaker, members: int, posts: int) -> None:  # type:
             inbound_id = session.execute(insert(Inbound).values(
                 list_id=list_id, role="post", mail_from=f"m{n % 300}@example.org", rcpt=lst.address,
                 message_id=f"<p{n}@bench.example>", dedupe_key=f"k{n}", raw=raw, status="done", attempts=1,
-                error="").returning(Inbound.id)).scalar_one()  # fmt: skip
+                error="", received_at=now).returning(Inbound.id)).scalar_one()  # fmt: skip
             at = start + timedelta(minutes=5 * n)
             post_id = session.execute(insert(Post).values(
                 list_id=list_id, inbound_id=inbound_id, message_id=f"<p{n}@bench.example>",
                 sender=f"m{n % 300}@example.org", subject=f"Topic {n}", decision="accept", created_at=at,
             ).returning(Post.id)).scalar_one()  # fmt: skip
-            session.execute(insert(Outbound).values(list_id=list_id, post_id=post_id, kind="post",
-                                                    mail_from=lst.service(Role.BOUNCES), raw=raw, created_at=at))
+            session.execute(
+                insert(Outbound).values(
+                    list_id=list_id,
+                    post_id=post_id,
+                    kind="post",
+                    mail_from=lst.service(Role.BOUNCES),
+                    raw=raw,
+                    created_at=at,
+                )
+            )
             thread_post(session, lst, post_id, f"m{n % 300}@example.org", parse_bytes(raw), raw, at)
 
 
@@ -96,20 +106,24 @@ def main() -> None:
         db.upgrade(engine)
         sessions = db.sessions(engine)
         began = time.monotonic()
-        setup(sessions, args.members, args.posts)
+        now = system_clock()
+        setup(sessions, args.members, args.posts, now)
         print(f"setup: {args.members} members, {args.posts} posts threaded in {time.monotonic() - began:.1f} s")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         began = time.monotonic()
-        outcomes = run_digests(sessions, Settings(database_url=url), Templates(), utcnow() + timedelta(days=8))
+        later = now + timedelta(days=8)
+        outcomes = run_digests(Work(sessions, Settings(database_url=url), Templates(), lambda: later))
         took = time.monotonic() - began
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         with sessions() as session:
             receipts = session.scalar(select(func.count()).select_from(DigestReceipt))
         assert receipts == args.members, receipts
         assert outcomes[0].recipients == args.members, outcomes
-        print(f"digest run: {took:.2f} s for {args.members} members and {args.posts} posts "
-              f"(peak RSS {rss_before // 1024} MiB before, {rss_after // 1024} MiB after); "
-              f"{receipts} receipts, {outcomes[0].recipients} deliveries; database {engine.dialect.name}")
+        print(
+            f"digest run: {took:.2f} s for {args.members} members and {args.posts} posts "
+            f"(peak RSS {rss_before // 1024} MiB before, {rss_after // 1024} MiB after); "
+            f"{receipts} receipts, {outcomes[0].recipients} deliveries; database {engine.dialect.name}"
+        )
         engine.dispose()
 
 

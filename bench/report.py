@@ -1,6 +1,6 @@
 """Merge the --json files of several `bench.run` runs into one table (medians over all runs).
 
-    python3 -m bench.report results/sqlite-1.json results/sqlite-2.json
+python3 -m bench.report results/sqlite-1.json results/sqlite-2.json
 """
 
 from __future__ import annotations

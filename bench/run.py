@@ -181,8 +181,9 @@ class Engine:
         return env
 
     def cli(self, *args: str, stdin: bytes | None = None) -> str:
-        result = subprocess.run([sys.executable, "-m", "listserv", *args], env=self.environ(), input=stdin,
-                                capture_output=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "listserv", *args], env=self.environ(), input=stdin, capture_output=True, timeout=600
+        )
         if result.returncode != 0:
             raise BenchError(f"listserv {' '.join(args)}: {result.stderr.decode(errors='replace')[-2000:]}")
         return result.stdout.decode()
@@ -328,8 +329,11 @@ def check_ledger(engine: Engine, sent: int, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         ledger = engine.ledger()
-        waiting = sum(v for k, v in ledger.items() if k in ("delivery-pending", "delivery-deferred", "batch-sending",
-                                                            "batch-pending", "inbound-received"))
+        waiting = sum(
+            v
+            for k, v in ledger.items()
+            if k in ("delivery-pending", "delivery-deferred", "batch-sending", "batch-pending", "inbound-received")
+        )
         if ledger.get("delivery-sent", 0) == sent and not waiting and not ledger.get("delivery-failed"):
             return
         if time.monotonic() > deadline:

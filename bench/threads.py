@@ -40,7 +40,7 @@ LIST = "bench@lists.bench.test"
 LOG_LINE = re.compile(r"archive import list=\S+ read=(\d+) imported=(\d+)")
 SUMMARY = re.compile(r"read (\d+) messages .*: (\d+) imported, (\d+) already stored, (\d+) duplicate Message-IDs, "
                      r"(\d+) malformed .* has (\d+) discussions")  # fmt: skip
-BODY = ("We tried a new format for our retrospective this week and it went better than expected.\n" * 14)
+BODY = "We tried a new format for our retrospective this week and it went better than expected.\n" * 14
 
 
 class BenchError(RuntimeError):
@@ -124,8 +124,12 @@ def timed_import(database_url: str, mbox: Path, count: int) -> Run:
     """`listserv archive import` with INFO logging: one line per committed run of 1,000."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
-    process = subprocess.Popen([sys.executable, "-m", "listserv", "archive", "import", "bench", str(mbox)],
-                               env=environ(database_url, "INFO"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "listserv", "archive", "import", "bench", str(mbox)],
+        env=environ(database_url, "INFO"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     marks: list[tuple[int, float]] = []
     assert process.stderr is not None and process.stdout is not None
     for line in process.stderr:
@@ -176,8 +180,10 @@ def main() -> None:
     parser.add_argument("--messages", default="100000", help="comma-separated sizes (default 100000)")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL URL (default: SQLite in a temp dir)")
     args = parser.parse_args()
-    print("| messages | mbox MiB | import s | messages/s | first 10% /s | last 10% /s | peak RSS MiB | "
-          "discussions | re-run s |")
+    print(
+        "| messages | mbox MiB | import s | messages/s | first 10% /s | last 10% /s | peak RSS MiB | "
+        "discussions | re-run s |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for count in (int(n) for n in args.messages.split(",")):
         with tempfile.TemporaryDirectory(prefix="listserv-threads-") as workdir:

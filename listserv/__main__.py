@@ -1,3 +1,3 @@
-from listserv.cli.main import main
+from listserv.cli.main import run
 
-main()
+run()

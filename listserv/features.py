@@ -1,7 +1,8 @@
-"""Periodic work `listserv serve` runs (reminders, expiries, digests, prompts).
+"""What each capability plugs into the engine: its periodic jobs and the settings an operator
+may change per list (`listserv list set`) and per member (`listserv member set`).
 
-A job is a plain function over a session factory that returns how many things it did;
-it must be safe to run on several nodes at once (claim with the database, not memory).
+A job is a plain function over the work context that returns how many things it did; it
+must be safe to run on several nodes at once (claim with the database, not memory).
 """
 
 from __future__ import annotations
@@ -10,29 +11,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.orm import Session
-
+from listserv.digest.gather import DIGEST_SETTINGS
 from listserv.digest.jobs import digest_job, prompt_job
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
-from listserv.render import Templates
-from listserv.moderation.jobs import expire_held, send_reminders
-from listserv.settings import Settings
+from listserv.membership.store import MEMBERSHIP_SETTINGS
+from listserv.moderation.jobs import expire_held, remind_facilitators
+from listserv.moderation.policy import MODERATION_MEMBER_SETTINGS, MODERATION_SETTINGS
+from listserv.store.admin import CORE_LIST_SETTINGS, CORE_MEMBER_SETTINGS, ListSetting
+from listserv.work import Work
 
 
 @dataclass(frozen=True)
 class Job:
     name: str
     every: timedelta
-    run: Callable[[Callable[[], Session], Settings, Templates], int]
+    run: Callable[[Work], int]
 
 
-# Features add their jobs here, e.g. Job("held-reminders", timedelta(hours=1), send_reminders).
 JOBS: tuple[Job, ...] = (
-    Job("held-reminders", timedelta(hours=1), send_reminders),
+    Job("held-reminders", timedelta(hours=1), remind_facilitators),
     Job("held-expiry", timedelta(hours=1), expire_held),
     Job("onboarding", timedelta(minutes=15), run_onboarding),
     Job("membership-expiry", timedelta(minutes=15), run_expiry),
     Job("digests", timedelta(minutes=5), digest_job),
     Job("prompts-and-polls", timedelta(minutes=1), prompt_job),
 )
+
+LIST_SETTINGS: dict[str, ListSetting] = CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS
+MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS

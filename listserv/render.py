@@ -36,6 +36,21 @@ class Templates:
         env = self._html if name.endswith(".html.j2") else self._text
         return env.get_template(name).render(**context)
 
+    def render_for(self, lst: ListInfo, name: str, **context: object) -> str:
+        """A template for a list's mail: templates_dir/lists/LIST@DOMAIN/NAME first (that list's
+        own), else NAME; the list and its service addresses are in the context."""
+        base: dict[str, object] = dict(
+            list=lst, post=lst.address, request=lst.service(Role.REQUEST), owner=lst.service(Role.OWNER),
+            join=lst.service(Role.JOIN), leave=lst.service(Role.LEAVE),
+        )  # fmt: skip
+        own = f"lists/{lst.address}/{name}"
+        try:
+            return self.render(own, **(base | context))
+        except jinja2.TemplateNotFound as missing:
+            if missing.name != own:
+                raise
+        return self.render(name, **(base | context))
+
     def render_footer(self, lst: ListInfo) -> Footer:
         context = {"list": lst, "request": lst.service(Role.REQUEST)}
         return Footer(self.render("footer.txt.j2", **context), self.render("footer.html.j2", **context))

@@ -1,4 +1,5 @@
-"""`listserv serve`: LMTP and SMTP listeners, the worker and the senders, in one process."""
+"""`listserv serve`: the LMTP and SMTP listeners, the worker, the senders, the jobs and the
+HTTP listener, in one process; and `drain`, the same work done once for `inject --now`."""
 
 from __future__ import annotations
 
@@ -9,27 +10,27 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
 
-from listserv.inbound.ingest import GroupCommit
-from listserv.inbound.limits import Limits
-from listserv.inbound.server import IngestHandler, KnownLists, ListLMTP, ListSMTP
-from listserv.outbound.relay import Relay, open_relay
-from listserv.render import Templates
-from listserv.outbound.send import Sender
 from listserv.features import JOBS, Job
+from listserv.inbound.ingest import GroupCommit
+from listserv.inbound.server import (
+    IngestHandler,
+    KnownLists,
+    ListLMTP,
+    ListSMTP,
+    limits_of,
+)
 from listserv.membership.web import WebServer
+from listserv.outbound.relay import Relay, open_relay
+from listserv.outbound.send import Sender
+from listserv.settings import HostPort
+from listserv.store import queries
+from listserv.work import Work
 from listserv.worker.process import Worker
-from listserv.settings import HostPort, Settings
-from listserv.store import db, queries
 
 log = logging.getLogger(__name__)
 PLAN_CHECK_SECONDS = 0.02
 STOP_WAIT_SECONDS = 10
 INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
-
-
-def limits_of(settings: Settings) -> Limits:
-    return Limits(settings.max_message_size, settings.max_header_bytes, settings.max_mime_parts,
-                  settings.max_mime_depth)  # fmt: skip
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -52,19 +53,18 @@ async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Ev
 
 
 class Service:
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings, self.engine = settings, engine
-        self.sessions = db.sessions(engine)
-        self.worker = Worker(self.sessions, settings, Templates(settings.templates_dir))
+    def __init__(self, work: Work, engine: Engine) -> None:
+        self.work, self.settings, self.engine = work, work.settings, engine
+        self.worker = Worker(work)
         self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
         self.servers: list[asyncio.AbstractServer] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.relays: list[Relay] = []
         self.intake: GroupCommit | None = None
-        self.web = WebServer(settings, self.sessions, self.worker.templates, self.wake_senders.set)
+        self.web = WebServer(work, self.wake_senders.set)
 
     async def _listen(self, address: HostPort, lmtp: bool) -> None:
-        lists = KnownLists(lambda: _load_lists(self.sessions))
+        lists = KnownLists(self._load_lists)
         assert self.intake is not None
         receive = self.intake.receive
         handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
@@ -75,6 +75,10 @@ class Service:
         )  # fmt: skip
         self.servers.append(server)
         log.info("listening %s on %s", "LMTP" if lmtp else "SMTP", address)
+
+    def _load_lists(self) -> frozenset[str]:
+        with self.work.sessions() as session:
+            return queries.load_list_addresses(session)
 
     async def _process(self) -> bool:
         await self._give_way_to_intake()
@@ -95,7 +99,7 @@ class Service:
 
     def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def step() -> bool:
-            done = await asyncio.to_thread(job.run, self.sessions, self.settings, self.worker.templates)
+            done = await asyncio.to_thread(job.run, self.work)
             if done:
                 log.info("job %s did %d", job.name, done)
                 self.wake_senders.set()
@@ -104,9 +108,9 @@ class Service:
         return step
 
     async def start(self) -> None:
-        self.intake = GroupCommit(self.sessions, self.settings.max_message_size)
+        self.intake = GroupCommit(self.work.sessions, self.settings.max_message_size, self.work.clock)
         if self.engine.dialect.name == "sqlite":
-            with self.sessions() as session, session.begin():
+            with self.work.sessions() as session, session.begin():
                 queries.release_leases(session)
         await self._listen(self.settings.lmtp_listen, lmtp=True)
         await self._listen(self.settings.smtp_listen, lmtp=False)
@@ -115,7 +119,7 @@ class Service:
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
         for index in range(self.settings.connections):
             self.relays.append(open_relay(self.settings.relay))
-            sender = Sender(self.sessions, self.settings, self.relays[-1])
+            sender = Sender(self.work, self.relays[-1])
             loop = _loop_until_idle(sender.send_next, self.wake_senders, poll, f"sender-{index}")
             self.tasks.append(asyncio.create_task(loop))
         for job in JOBS:
@@ -140,13 +144,8 @@ class Service:
             await asyncio.to_thread(self.intake.close)
 
 
-def _load_lists(sessions: Callable[[], object]) -> frozenset[str]:
-    with sessions() as session:  # type: ignore[attr-defined]
-        return queries.load_list_addresses(session)
-
-
-async def run(settings: Settings, engine: Engine) -> None:
-    service = Service(settings, engine)
+async def serve_until_stopped(work: Work, engine: Engine) -> None:
+    service = Service(work, engine)
     await service.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -155,3 +154,17 @@ async def run(settings: Settings, engine: Engine) -> None:
     await stopping.wait()
     log.info("stopping")
     await service.stop()
+
+
+async def drain(work: Work) -> None:
+    """Process every waiting message, then send everything due, once (no listeners, no jobs)."""
+    worker = Worker(work)
+    while worker.process_next():
+        pass
+    relay = open_relay(work.settings.relay)
+    sender = Sender(work, relay)
+    try:
+        while await sender.send_next():
+            pass
+    finally:
+        await relay.close()

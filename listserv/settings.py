@@ -11,13 +11,11 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from listserv.errors import ConfigError
+
 ENV_PREFIX = "LISTSERV_"
 # Variables with our prefix that are not settings keys.
 ENV_NOT_SETTINGS = frozenset({"LISTSERV_CONFIG", "LISTSERV_TEST_PG_URL", "LISTSERV_CORPORA"})
-
-
-class SettingsError(ValueError):
-    """A configuration problem, worded for the operator."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class HostPort:
 
 
 @dataclass(frozen=True)
-class Relay:
+class RelaySetting:
     """Where outbound mail goes: an SMTP server, or a Maildir folder to look at."""
 
     kind: str  # "smtp" or "maildir"
@@ -47,7 +45,7 @@ class Settings:
     database_url: str = "sqlite:///listserv.db"
     lmtp_listen: HostPort = HostPort("127.0.0.1", 8024)
     smtp_listen: HostPort = HostPort("127.0.0.1", 8025)
-    relay: Relay = Relay("maildir", path="./outbox")
+    relay: RelaySetting = RelaySetting("maildir", path="./outbox")
     domain: str = "lists.example.org"
     public_url: str = ""
     batch_size: int = 100
@@ -79,23 +77,23 @@ class Settings:
 def parse_host_port(value: str) -> HostPort:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise SettingsError(f"expected host:port, got {value!r}")
+        raise ConfigError(f"expected host:port, got {value!r}")
     return HostPort(host.strip("[]"), int(port))
 
 
-def parse_relay(value: str) -> Relay:
+def parse_relay(value: str) -> RelaySetting:
     if value.startswith("maildir:"):
         path = value.removeprefix("maildir:")
         if not path:
-            raise SettingsError("maildir relay needs a path, e.g. maildir:./outbox")
-        return Relay("maildir", path=path)
+            raise ConfigError("maildir relay needs a path, e.g. maildir:./outbox")
+        return RelaySetting("maildir", path=path)
     url = urlsplit(value)
     if url.scheme != "smtp" or not url.hostname:
-        raise SettingsError(f"relay must be smtp://host:port or maildir:/path, got {value!r}")
+        raise ConfigError(f"relay must be smtp://host:port or maildir:/path, got {value!r}")
     try:
-        return Relay("smtp", host=url.hostname, port=url.port or 25)
+        return RelaySetting("smtp", host=url.hostname, port=url.port or 25)
     except ValueError:  # urlsplit's port: not a number, or over 65535
-        raise SettingsError(f"relay port must be a number below 65536, got {value!r}") from None
+        raise ConfigError(f"relay port must be a number below 65536, got {value!r}") from None
 
 
 def _convert(name: str, raw: object) -> object:
@@ -120,9 +118,9 @@ def _convert(name: str, raw: object) -> object:
                 raise ValueError
             return number
     except ValueError:
-        raise SettingsError(f"{name}: expected a positive number, got {raw!r}") from None
+        raise ConfigError(f"{name}: expected a positive number, got {raw!r}") from None
     if not isinstance(raw, str):
-        raise SettingsError(f"{name}: expected a string, got {raw!r}")
+        raise ConfigError(f"{name}: expected a string, got {raw!r}")
     return raw
 
 
@@ -139,25 +137,25 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str]) -> Settin
             with open(path, "rb") as handle:
                 data = tomllib.load(handle)
         except OSError as error:
-            raise SettingsError(f"cannot read config {path}: {error.strerror}") from None
+            raise ConfigError(f"cannot read config {path}: {error.strerror}") from None
         except tomllib.TOMLDecodeError as error:
-            raise SettingsError(f"config {path} is not valid TOML: {error}") from None
+            raise ConfigError(f"config {path} is not valid TOML: {error}") from None
         unknown = sorted(set(data) - _keys())
         if unknown:
-            raise SettingsError(f"unknown key(s) in {path}: {', '.join(unknown)}")
+            raise ConfigError(f"unknown key(s) in {path}: {', '.join(unknown)}")
         values.update(data)
     for name, value in environ.items():
         key = name.removeprefix(ENV_PREFIX).lower()
         if name.startswith(ENV_PREFIX) and name not in ENV_NOT_SETTINGS:
             if key not in _keys():
-                raise SettingsError(f"unknown setting in environment: {name}")
+                raise ConfigError(f"unknown setting in environment: {name}")
             values[key] = value
     converted = {name: _convert(name, raw) for name, raw in values.items()}
     settings = Settings(**converted)  # type: ignore[arg-type]
     if settings.moderation_auth not in ("off", "check", "require"):
-        raise SettingsError(f"moderation_auth must be off, check or require, got {settings.moderation_auth!r}")
+        raise ConfigError(f"moderation_auth must be off, check or require, got {settings.moderation_auth!r}")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise SettingsError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+        raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if not settings.database_url.partition(":")[0].startswith(("sqlite", "postgresql")):
-        raise SettingsError("database_url must be a sqlite:/// or postgresql:// URL")
+        raise ConfigError("database_url must be a sqlite:/// or postgresql:// URL")
     return settings

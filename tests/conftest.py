@@ -14,9 +14,14 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from listserv.cli.main import main
+from listserv.cli_context import CliContext
+from listserv.features import LIST_SETTINGS
 from listserv.mail.addresses import normalize_address
-from listserv.settings import HostPort, Relay, Settings
+from listserv.render import Templates
+from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
+from listserv.work import Work
+from support.clock import TestClock
 from support.engine import RunningEngine
 from support.sink import Sink
 
@@ -63,7 +68,7 @@ def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
         smtp_listen=HostPort("127.0.0.1", 0),
         http_listen=HostPort("127.0.0.1", 0),  # the one-click unsubscribe endpoint
         secret_file=str(tmp_path / "listserv.secret"),
-        relay=Relay("smtp", host="127.0.0.1", port=sink.port),
+        relay=RelaySetting("smtp", host="127.0.0.1", port=sink.port),
         domain=DOMAIN,
         poll_seconds=0.2,
         retry_seconds=1,
@@ -72,8 +77,22 @@ def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def engine(settings: Settings) -> Iterator[RunningEngine]:
-    running = RunningEngine(settings).start()
+def clock() -> TestClock:
+    """The clock of everything under test (see support/clock.py)."""
+    return TestClock()
+
+
+@pytest.fixture
+def work(settings: Settings, clock: TestClock) -> Iterator[Work]:
+    """The work context jobs and handlers take: the test database, settings, templates, clock."""
+    sql = db.open_engine(settings.database_url)
+    yield Work(db.sessions(sql), settings, Templates(settings.templates_dir), clock)
+    sql.dispose()
+
+
+@pytest.fixture
+def engine(settings: Settings, clock: TestClock) -> Iterator[RunningEngine]:
+    running = RunningEngine(settings, clock).start()
     yield running
     running.stop()
 
@@ -82,22 +101,26 @@ ListMaker = Callable[..., str]
 
 
 @pytest.fixture
-def make_list(settings: Settings) -> Iterator[ListMaker]:
+def make_list(settings: Settings, clock: TestClock) -> Iterator[ListMaker]:
     """make_list("team", members=[...], facilitators=[...], **settings) -> the list address."""
     sql = db.open_engine(settings.database_url)
     sessions = db.sessions(sql)
 
-    def make(name: str = "team", members: tuple[str, ...] | list[str] = (), facilitators: tuple[str, ...] = (),
-             **changes: str) -> str:
+    def make(
+        name: str = "team",
+        members: tuple[str, ...] | list[str] = (),
+        facilitators: tuple[str, ...] = (),
+        **changes: str,
+    ) -> str:
         address = f"{name}@{DOMAIN}"
         with sessions() as session, session.begin():
-            row = admin.create_list(session, address, name.title(), "A test community")
+            row = admin.create_list(session, address, name.title(), "A test community", clock())
             for email in members:
-                admin.add_member(session, row.id, normalize_address(email))
+                admin.add_member(session, row.id, normalize_address(email), clock())
             for email in facilitators:
-                admin.add_member(session, row.id, normalize_address(email), role="facilitator")
+                admin.add_member(session, row.id, normalize_address(email), clock(), role="facilitator")
             for key, value in changes.items():
-                admin.set_list(session, address, key, value)
+                admin.set_list(session, address, key, value, LIST_SETTINGS)
         return address
 
     yield make
@@ -112,7 +135,7 @@ def corpora() -> Path:
 
 
 @pytest.fixture
-def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: TestClock) -> Callable[..., str]:
     """cli("list", "ls", input=..., code=0) -> output: the real `listserv` command on a fresh database."""
     monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
     monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
@@ -121,7 +144,7 @@ def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> C
     runner = CliRunner()
 
     def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:
-        result = runner.invoke(main, list(args), input=input)
+        result = runner.invoke(main, list(args), input=input, obj=CliContext(None, clock=clock))
         assert result.exit_code == code, (result.output, result.exception)
         return result.output
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from listserv.settings import HostPort, Relay, Settings, SettingsError, load_settings
+from listserv.errors import ConfigError
+from listserv.settings import HostPort, RelaySetting, Settings, load_settings
 
 
 def toml(tmp_path: Path, text: str) -> Path:
@@ -22,7 +23,7 @@ def test_with_no_file_and_no_variables_the_defaults_apply():
 def test_the_defaults_are_safe_to_run_locally():
     settings = Settings()
     assert settings.lmtp_listen == HostPort("127.0.0.1", 8024) and settings.smtp_listen.host == "127.0.0.1"
-    assert settings.relay == Relay("maildir", path="./outbox")
+    assert settings.relay == RelaySetting("maildir", path="./outbox")
     assert settings.database_url.startswith("sqlite:///")
     assert settings.max_message_size > settings.max_header_bytes > 0
     assert settings.max_mime_parts > 0 and settings.max_mime_depth > 0 and settings.batch_size > 0
@@ -34,7 +35,9 @@ def test_variables_that_are_not_settings_are_ignored():
 
 
 def test_a_toml_file_sets_values_of_every_type(tmp_path):
-    path = toml(tmp_path, """
+    path = toml(
+        tmp_path,
+        """
 database_url = "postgresql://listserv@db/listserv"
 lmtp_listen = "0.0.0.0:24"
 smtp_listen = "[::1]:2525"
@@ -44,11 +47,12 @@ batch_size = 50
 poll_seconds = 0.5
 max_mime_depth = 10
 log_level = "DEBUG"
-""")
+""",
+    )
     settings = load_settings(path, {})
     assert settings.database_url == "postgresql://listserv@db/listserv"
     assert settings.lmtp_listen == HostPort("0.0.0.0", 24) and settings.smtp_listen == HostPort("::1", 2525)
-    assert settings.relay == Relay("smtp", host="mail.example.org", port=587)
+    assert settings.relay == RelaySetting("smtp", host="mail.example.org", port=587)
     assert settings.domain == "lists.example.com" and settings.batch_size == 50
     assert settings.poll_seconds == 0.5 and settings.max_mime_depth == 10 and settings.log_level == "DEBUG"
     assert settings.connections == Settings().connections  # untouched keys keep their defaults
@@ -68,10 +72,10 @@ def test_the_config_file_can_be_named_by_listserv_config(tmp_path):
         ("LISTSERV_LMTP_LISTEN", "127.0.0.1:10024", "lmtp_listen", HostPort("127.0.0.1", 10024)),
         ("LISTSERV_SMTP_LISTEN", "0.0.0.0:25", "smtp_listen", HostPort("0.0.0.0", 25)),
         ("LISTSERV_SMTP_LISTEN", "localhost:0", "smtp_listen", HostPort("localhost", 0)),
-        ("LISTSERV_RELAY", "smtp://relay.example.org:2525", "relay", Relay("smtp", host="relay.example.org", port=2525)),
-        ("LISTSERV_RELAY", "smtp://relay.example.org", "relay", Relay("smtp", host="relay.example.org", port=25)),
-        ("LISTSERV_RELAY", "maildir:/var/spool/listserv/out", "relay", Relay("maildir", path="/var/spool/listserv/out")),
-        ("LISTSERV_RELAY", "maildir:./outbox", "relay", Relay("maildir", path="./outbox")),
+        ("LISTSERV_RELAY", "smtp://relay.example.org:2525", "relay", RelaySetting("smtp", host="relay.example.org", port=2525)),
+        ("LISTSERV_RELAY", "smtp://relay.example.org", "relay", RelaySetting("smtp", host="relay.example.org", port=25)),
+        ("LISTSERV_RELAY", "maildir:/var/spool/listserv/out", "relay", RelaySetting("maildir", path="/var/spool/listserv/out")),
+        ("LISTSERV_RELAY", "maildir:./outbox", "relay", RelaySetting("maildir", path="./outbox")),
         ("LISTSERV_DOMAIN", "lists.example.net", "domain", "lists.example.net"),
         ("LISTSERV_BATCH_SIZE", "25", "batch_size", 25),
         ("LISTSERV_POLL_SECONDS", "2.5", "poll_seconds", 2.5),
@@ -84,7 +88,7 @@ def test_environment_variables_set_values(name, value, field, expected):
 def test_environment_variables_override_the_file(tmp_path):
     path = toml(tmp_path, 'domain = "file.example.org"\nbatch_size = 10\nrelay = "maildir:/file"\n')
     settings = load_settings(path, {"LISTSERV_DOMAIN": "env.example.org", "LISTSERV_RELAY": "smtp://env:26"})
-    assert settings.domain == "env.example.org" and settings.relay == Relay("smtp", host="env", port=26)
+    assert settings.domain == "env.example.org" and settings.relay == RelaySetting("smtp", host="env", port=26)
     assert settings.batch_size == 10
 
 
@@ -96,13 +100,13 @@ def test_relays_print_back_as_they_were_configured():
 
 def test_an_unknown_toml_key_fails_naming_the_key_and_the_file(tmp_path):
     path = toml(tmp_path, 'domain = "x.example.org"\nbatchsize = 10\nrelay_url = "smtp://x"\n')
-    with pytest.raises(SettingsError) as error:
+    with pytest.raises(ConfigError) as error:
         load_settings(path, {})
     assert "batchsize" in str(error.value) and "relay_url" in str(error.value) and str(path) in str(error.value)
 
 
 def test_an_unknown_listserv_variable_fails_naming_it():
-    with pytest.raises(SettingsError, match="LISTSERV_DATABSE_URL"):
+    with pytest.raises(ConfigError, match="LISTSERV_DATABSE_URL"):
         load_settings(None, {"LISTSERV_DATABSE_URL": "sqlite:///x"})
 
 
@@ -132,7 +136,7 @@ def test_an_unknown_listserv_variable_fails_naming_it():
     ],
 )
 def test_bad_values_fail_with_a_message_that_names_the_problem(environ, words):
-    with pytest.raises(SettingsError) as error:
+    with pytest.raises(ConfigError) as error:
         load_settings(None, environ)
     for word in words:
         assert word in str(error.value)
@@ -152,14 +156,14 @@ def test_bad_values_fail_with_a_message_that_names_the_problem(environ, words):
     ],
 )  # fmt: skip
 def test_bad_values_in_the_file_fail_clearly_too(tmp_path, text, words):
-    with pytest.raises(SettingsError) as error:
+    with pytest.raises(ConfigError) as error:
         load_settings(toml(tmp_path, text), {})
     for word in words:
         assert word in str(error.value)
 
 
 def test_a_missing_config_file_fails_naming_it(tmp_path):
-    with pytest.raises(SettingsError, match="cannot read config"):
+    with pytest.raises(ConfigError, match="cannot read config"):
         load_settings(tmp_path / "nope.toml", {})
 
 

@@ -2,45 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listserv.cli_context import CliContext, echo_json, pass_cli
 from listserv.digest import gather
+from listserv.digest.issue import IssuePlan, build_issue, plan_issue
 from listserv.digest.model import DIGEST_MODES, SUMMARY
 from listserv.digest.orders import read_every, read_options
 from listserv.digest.polls import add_poll, options_of, tally
 from listserv.digest.prompts import add_prompt
 from listserv.digest.render import build_message, render_summary
-from listserv.digest.run import Plan, build_issue, plan_issue, run_digests
+from listserv.digest.run import run_digests
 from listserv.digest.schedule import local_text, parse_local
-from listserv.render import Templates
-from listserv.store import admin, db
-from listserv.store.schema import Member, MailingList, utcnow
-from listserv.digest.tables import DigestIssue, DigestPoll, DigestPrompt, PollStatus, PromptStatus
-
-if TYPE_CHECKING:
-    from listserv.cli.main import Context
-
-
-def list_row(ctx: Context, session: Session, address: str) -> MailingList:
-    try:
-        return admin.get_list(session, ctx.address(address))
-    except admin.AdminError as error:
-        raise click.ClickException(str(error)) from None
+from listserv.digest.tables import (
+    DigestIssue,
+    DigestPoll,
+    DigestPrompt,
+    PollStatus,
+    PromptStatus,
+)
+from listserv.errors import Invalid, NotFound
+from listserv.store.schema import Member
 
 
-def when_option(session: Session, list_id: int, value: str | None) -> datetime:
-    config = gather.load_settings(session, list_id)
+def when_option(session: Session, list_id: int, value: str | None, now: datetime) -> datetime:
+    config = gather.load_digest_settings(session, list_id)
     if value is None:
-        return utcnow()
+        return now
     try:
         return parse_local(value, config.schedule)
     except ValueError as error:
@@ -52,10 +47,10 @@ def facilitator_of(session: Session, list_id: int, given: str | None) -> str:
     facilitators = list(session.scalars(query))
     if given:
         if given.lower() not in facilitators:
-            raise click.ClickException(f"{given} is not a facilitator of this list")
+            raise Invalid(f"{given} is not a facilitator of this list")
         return given.lower()
     if not facilitators:
-        raise click.ClickException("the list has no facilitator to post it (listserv member add ... --role facilitator)")
+        raise Invalid("the list has no facilitator to post it (listserv member add ... --role facilitator)")
     return facilitators[0]
 
 
@@ -71,21 +66,18 @@ def digest() -> None:
 @click.option("--list", "list_address", default=None, help="Only this list.")
 @click.option("--now", "force", is_flag=True, help="Send the current period's issue now, even if not due.")
 @click.option("--deliver", is_flag=True, help="Also hand the queued mail to the relay (without `listserv serve`).")
-@click.pass_obj
-def digest_run(ctx: Context, list_address: str | None, force: bool, deliver: bool) -> None:
+@pass_cli
+def digest_run(ctx: CliContext, list_address: str | None, force: bool, deliver: bool) -> None:
     """Send every digest that is due (cron-friendly; `listserv serve` runs the same schedule)."""
     address = ctx.address(list_address) if list_address else None
-    templates = Templates(ctx.settings.templates_dir)
-    outcomes = run_digests(db.sessions(ctx.engine), ctx.settings, templates, utcnow(), address, force)
+    outcomes = run_digests(ctx.work, address, force)
     if address and not outcomes:
-        raise click.ClickException(f"no list {address}")
+        raise NotFound(f"no list {address}")
     for o in outcomes:
         issue = f"vol {o.volume} no {o.number}" if o.number else f"issue {o.issue_id or '-'}"
         click.echo(f"{o.list_address}\t{o.action}\t{issue}\tposts={o.posts}\trecipients={o.recipients}")
     if deliver:
-        from listserv.cli.main import _drain
-
-        asyncio.run(_drain(ctx))
+        ctx.deliver(ctx.work)
 
 
 @digest.command("preview")
@@ -94,14 +86,12 @@ def digest_run(ctx: Context, list_address: str | None, force: bool, deliver: boo
 @click.option("--html", "as_html", is_flag=True, help="The summary's HTML part instead of its text.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the whole message (.eml) to this file instead.")  # fmt: skip
-@click.pass_obj
-def digest_preview(ctx: Context, list_address: str, mode: str, as_html: bool, output: Path | None) -> None:
+@pass_cli
+def digest_preview(ctx: CliContext, list_address: str, mode: str, as_html: bool, output: Path | None) -> None:
     """Render this period's issue as it stands, without sending anything."""
-    sessions = db.sessions(ctx.engine)
-    templates = Templates(ctx.settings.templates_dir)
-    now = utcnow()
+    sessions, templates, now = ctx.work.sessions, ctx.work.templates, ctx.now()
     with sessions() as session:
-        row = list_row(ctx, session, list_address)
+        row = ctx.list_row(session, list_address)
         plan = plan_issue(session, row.id, now, force=True)
     built = build_issue(sessions, templates, plan, max(now, plan.start), now)
     lst = plan.config.lst
@@ -110,14 +100,15 @@ def digest_preview(ctx: Context, list_address: str, mode: str, as_html: bool, ou
         click.echo(f"wrote {output}")
         return
     if mode != SUMMARY:
-        click.echo(build_message(templates, lst, built.digest, mode, raws_of(sessions, plan, now)).decode("utf-8",
-                                                                                                        "replace"))
+        click.echo(
+            build_message(templates, lst, built.digest, mode, raws_of(sessions, plan, now)).decode("utf-8", "replace")
+        )
         return
     text, html = render_summary(templates, lst, built.digest)
     click.echo(html if as_html else text)
 
 
-def raws_of(sessions: Callable[[], Session], plan: Plan, now: datetime) -> list[bytes]:
+def raws_of(sessions: Callable[[], Session], plan: IssuePlan, now: datetime) -> list[bytes]:
     with sessions() as session:
         return gather.period_posts(session, plan.config.lst.id, plan.start, now).raws
 
@@ -125,18 +116,18 @@ def raws_of(sessions: Callable[[], Session], plan: Plan, now: datetime) -> list[
 @digest.command("ls")
 @click.argument("list_address")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def digest_ls(ctx: Context, list_address: str, as_json: bool) -> None:
+@pass_cli
+def digest_ls(ctx: CliContext, list_address: str, as_json: bool) -> None:
     """The list's issues: period, status, number, posts and recipients."""
     with ctx.session() as session:
-        row = list_row(ctx, session, list_address)
+        row = ctx.list_row(session, list_address)
         issues = session.scalars(select(DigestIssue).where(DigestIssue.list_id == row.id)
                                  .order_by(DigestIssue.period_start)).all()  # fmt: skip
         rows = [dict(id=i.id, status=i.status, volume=i.volume, number=i.number, period_start=i.period_start,
                      period_end=i.period_end, posts=i.posts, recipients=i.recipients, note_state=i.note_state,
                      sent_at=i.sent_at) for i in issues]  # fmt: skip
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+        echo_json(rows)
         return
     for r in rows:
         click.echo(f"{r['id']}\t{r['status']}\tvol {r['volume']} no {r['number']}\t{r['period_start']} - "
@@ -159,8 +150,8 @@ def prompt() -> None:
 @click.option("--subject", default=None, help="The post's subject (default: the file's first line).")
 @click.option("--kind", type=click.Choice(("prompt", "announcement")), default="prompt", show_default=True)
 @click.option("--from", "author", default=None, help="The facilitator it comes from (default: the first one).")
-@click.pass_obj
-def prompt_add(ctx: Context, list_address: str, file: click.utils.LazyFile, at: str | None, every: str,
+@pass_cli
+def prompt_add(ctx: CliContext, list_address: str, file: click.utils.LazyFile, at: str | None, every: str,
                subject: str | None, kind: str, author: str | None) -> None:  # fmt: skip
     """Schedule a prompt: FILE holds its text ('-' for standard input)."""
     text = file.read()
@@ -171,13 +162,13 @@ def prompt_add(ctx: Context, list_address: str, file: click.utils.LazyFile, at: 
     if repeat is None:
         raise click.BadParameter("expected day, week, fortnight or month", param_hint="--every")
     if not subject:
-        raise click.ClickException("the prompt needs a subject (--subject, or the file's first line)")
+        raise Invalid("the prompt needs a subject (--subject, or the file's first line)")
     with ctx.session() as session, session.begin():
-        row = list_row(ctx, session, list_address)
-        when = when_option(session, row.id, at)
+        row = ctx.list_row(session, list_address)
+        when = when_option(session, row.id, at, ctx.now())
         sender = facilitator_of(session, row.id, author)
-        item = add_prompt(session, row.id, sender, subject, text.strip("\n"), when, repeat, kind)
-        config = gather.load_settings(session, row.id)
+        item = add_prompt(session, row.id, sender, subject, text.strip("\n"), when, ctx.now(), repeat, kind)
+        config = gather.load_digest_settings(session, row.id)
         click.echo(f"prompt {item.id} scheduled for {local_text(when, config.schedule)}"
                    + (f", then {repeat}" if repeat else ""))  # fmt: skip
 
@@ -186,12 +177,12 @@ def prompt_add(ctx: Context, list_address: str, file: click.utils.LazyFile, at: 
 @click.argument("list_address")
 @click.option("--all", "show_all", is_flag=True, help="Also those posted or removed.")
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def prompt_ls(ctx: Context, list_address: str, show_all: bool, as_json: bool) -> None:
+@pass_cli
+def prompt_ls(ctx: CliContext, list_address: str, show_all: bool, as_json: bool) -> None:
     """Scheduled prompts and announcements (and polls)."""
     with ctx.session() as session:
-        row = list_row(ctx, session, list_address)
-        config = gather.load_settings(session, row.id)
+        row = ctx.list_row(session, list_address)
+        config = gather.load_digest_settings(session, row.id)
         query = select(DigestPrompt).where(DigestPrompt.list_id == row.id).order_by(DigestPrompt.next_at)
         if not show_all:
             query = query.where(DigestPrompt.status.in_((PromptStatus.SCHEDULED, PromptStatus.CONFIRMING)))
@@ -205,7 +196,7 @@ def prompt_ls(ctx: Context, list_address: str, show_all: bool, as_json: bool) ->
                       next_at=local_text(p.opens_at, config.schedule), posted=int(p.status != PollStatus.SCHEDULED))
                  for p in session.scalars(polls)]  # fmt: skip
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+        echo_json(rows)
         return
     for r in rows:
         click.echo(f"{r['kind']} {r['id']}\t{r['status']}\t{r['next_at']}\t{r['every'] or '-'}\t{r['subject']}")
@@ -213,13 +204,13 @@ def prompt_ls(ctx: Context, list_address: str, show_all: bool, as_json: bool) ->
 
 @prompt.command("rm")
 @click.argument("prompt_id", type=int)
-@click.pass_obj
-def prompt_rm(ctx: Context, prompt_id: int) -> None:
+@pass_cli
+def prompt_rm(ctx: CliContext, prompt_id: int) -> None:
     """Remove a scheduled prompt (what was posted stays posted)."""
     with ctx.session() as session, session.begin():
         item = session.get(DigestPrompt, prompt_id)
         if item is None or item.status == PromptStatus.REMOVED:
-            raise click.ClickException(f"no prompt {prompt_id}")
+            raise NotFound(f"no prompt {prompt_id}")
         item.status = PromptStatus.REMOVED
     click.echo(f"prompt {prompt_id} removed")
 
@@ -241,35 +232,36 @@ def poll() -> None:
 @click.option("--at", "at", default=None, help="When to post it, in the list's time zone (default: now).")
 @click.option("--closes", required=True, help="When voting ends, in the list's time zone.")
 @click.option("--from", "author", default=None, help="The facilitator it comes from (default: the first one).")
-@click.pass_obj
-def poll_add(ctx: Context, list_address: str, question: str, options: tuple[str, ...], file: click.utils.LazyFile | None,
+@pass_cli
+def poll_add(ctx: CliContext, list_address: str, question: str, options: tuple[str, ...], file: click.utils.LazyFile | None,
              at: str | None, closes: str, author: str | None) -> None:  # fmt: skip
     """Schedule a poll: QUESTION with --option choices, posted at --at, closing at --closes."""
     body, more = read_options(file.read()) if file is not None else ("", ())
     choices = tuple(options) + more
     if len(choices) < 2:
-        raise click.ClickException("a poll needs at least two --option choices")
+        raise Invalid("a poll needs at least two --option choices")
     with ctx.session() as session, session.begin():
-        row = list_row(ctx, session, list_address)
-        opens = when_option(session, row.id, at)
-        ends = when_option(session, row.id, closes)
+        row = ctx.list_row(session, list_address)
+        opens = when_option(session, row.id, at, ctx.now())
+        ends = when_option(session, row.id, closes, ctx.now())
         if ends <= opens:
-            raise click.ClickException("--closes must be after the poll opens")
-        item = add_poll(session, row.id, facilitator_of(session, row.id, author), question, body, choices,
-                        opens, ends)
+            raise Invalid("--closes must be after the poll opens")
+        item = add_poll(
+            session, row.id, facilitator_of(session, row.id, author), question, body, choices, opens, ends, ctx.now()
+        )
     click.echo(f"poll {item.id} scheduled")
 
 
 @poll.command("results")
 @click.argument("poll_id", type=int)
 @click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def poll_results(ctx: Context, poll_id: int, as_json: bool) -> None:
+@pass_cli
+def poll_results(ctx: CliContext, poll_id: int, as_json: bool) -> None:
     """Votes so far (or final) for each choice."""
     with ctx.session() as session:
         item = session.get(DigestPoll, poll_id)
         if item is None:
-            raise click.ClickException(f"no poll {poll_id}")
+            raise NotFound(f"no poll {poll_id}")
         counts = tally(session, poll_id)
         rows = [dict(option=n, text=t, votes=counts.get(n, 0)) for n, t in enumerate(options_of(item), start=1)]
         status, question = item.status, item.question
@@ -283,13 +275,12 @@ def poll_results(ctx: Context, poll_id: int, as_json: bool) -> None:
 
 @poll.command("rm")
 @click.argument("poll_id", type=int)
-@click.pass_obj
-def poll_rm(ctx: Context, poll_id: int) -> None:
+@pass_cli
+def poll_rm(ctx: CliContext, poll_id: int) -> None:
     """Remove a poll that has not closed (its votes are kept, no results are sent)."""
     with ctx.session() as session, session.begin():
         item = session.get(DigestPoll, poll_id)
         if item is None or item.status in (PollStatus.REMOVED, PollStatus.CLOSED):
-            raise click.ClickException(f"no open or scheduled poll {poll_id}")
+            raise NotFound(f"no open or scheduled poll {poll_id}")
         item.status = PollStatus.REMOVED
     click.echo(f"poll {poll_id} removed")
-

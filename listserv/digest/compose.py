@@ -31,7 +31,7 @@ from listserv.digest.model import (
 from listserv.digest.questions import bare_subject, looks_like_question
 from listserv.digest.reading import url_key
 from listserv.digest.schedule import Schedule, local_day, to_local, zone_of
-from listserv.digest.trim import excerpt
+from listserv.digest.trim import digest_excerpt
 from listserv.mail.message import ListInfo, Role
 
 MAX_NEW = 15
@@ -43,7 +43,7 @@ QUESTION_LOOKBACK = timedelta(days=28)
 
 
 @dataclass(frozen=True)
-class Thread:
+class PeriodThread:
     """A discussion's posts in the period."""
 
     key: int
@@ -69,32 +69,32 @@ class Thread:
         return len({p.author for p in self.posts})
 
 
-def threads_of(posts: Sequence[PostItem], discussions: dict[int, DiscussionInfo]) -> list[Thread]:
+def threads_of(posts: Sequence[PostItem], discussions: dict[int, DiscussionInfo]) -> list[PeriodThread]:
     grouped: dict[int, list[PostItem]] = defaultdict(list)
     for post in sorted(posts, key=lambda p: (p.date, p.post_id)):
         grouped[post.discussion_id].append(post)
-    return [Thread(key, tuple(items), discussions.get(key)) for key, items in grouped.items()]
+    return [PeriodThread(key, tuple(items), discussions.get(key)) for key, items in grouped.items()]
 
 
-def item_of(lst: ListInfo, schedule: Schedule, thread: Thread, reply_to: PostItem, replies: int) -> Item:
+def discussion_item(lst: ListInfo, schedule: Schedule, thread: PeriodThread, reply_to: PostItem, replies: int) -> Item:
     opening = thread.opening
     started = thread.info.started_at if thread.info and thread.info.started_at else opening.date
     latest = thread.posts[-1]
     return Item(
         discussion_id=thread.key, subject=thread.subject, started_by=opening.who, started=local_day(started, schedule),
-        replies=replies, participants=thread.participants, excerpt=excerpt(opening.text),
+        replies=replies, participants=thread.participants, excerpt=digest_excerpt(opening.text),
         reply_mailto=reply_mailto(lst, reply_to.post_id, thread.subject),
         reply_address=reply_address(lst, reply_to.post_id), latest_by=latest.who,
     )  # fmt: skip
 
 
-def new_and_active(lst: ListInfo, schedule: Schedule, threads: list[Thread]) -> tuple[list[Item], list[Item]]:
+def new_and_active(lst: ListInfo, schedule: Schedule, threads: list[PeriodThread]) -> tuple[list[Item], list[Item]]:
     new = [t for t in threads if t.started_in_period]
     ongoing = [t for t in threads if not t.started_in_period]
     new.sort(key=lambda t: (t.posts[0].date, t.key))
     ongoing.sort(key=lambda t: (-len(t.posts), -t.participants, -t.posts[-1].date.timestamp(), t.key))
-    new_items = [item_of(lst, schedule, t, t.posts[0], len(t.posts) - 1) for t in new]
-    active_items = [item_of(lst, schedule, t, t.posts[-1], len(t.posts)) for t in ongoing]
+    new_items = [discussion_item(lst, schedule, t, t.posts[0], len(t.posts) - 1) for t in new]
+    active_items = [discussion_item(lst, schedule, t, t.posts[-1], len(t.posts)) for t in ongoing]
     return new_items, active_items
 
 
@@ -110,14 +110,14 @@ def unanswered(lst: ListInfo, schedule: Schedule, gathered: Gathered, days: int)
         subject = bare_subject(post.subject) or "(no subject)"
         items.append(Item(
             discussion_id=post.discussion_id, subject=subject, started_by=post.who,
-            started=local_day(post.date, schedule), replies=0, participants=1, excerpt=excerpt(post.text),
+            started=local_day(post.date, schedule), replies=0, participants=1, excerpt=digest_excerpt(post.text),
             reply_mailto=reply_mailto(lst, post.post_id, subject), reply_address=reply_address(lst, post.post_id),
             asked_days=(end - post.date).days,
         ))  # fmt: skip
     return items[:MAX_UNANSWERED]
 
 
-def welcome(gathered: Gathered) -> tuple[list[str], int]:
+def welcome_names(gathered: Gathered) -> tuple[list[str], int]:
     """Names of newcomers: first-time posters, and members who joined (by display name; the
     others only counted: a digest does not publish addresses)."""
     names: dict[str, str] = {}
@@ -136,7 +136,7 @@ def welcome(gathered: Gathered) -> tuple[list[str], int]:
     return ordered[:MAX_WELCOME], max(0, len(ordered) - MAX_WELCOME) + unnamed
 
 
-def resources(lst: ListInfo, threads: list[Thread]) -> list[Resource]:
+def resources(lst: ListInfo, threads: list[PeriodThread]) -> list[Resource]:
     seen: set[str] = set()
     found: list[tuple[datetime, Resource]] = []
     for thread in threads:
@@ -166,16 +166,17 @@ def period_text(start: datetime, end: datetime, schedule: Schedule) -> str:
     return f"{left} – {last.day} {last:%b %Y}"
 
 
-def compose(gathered: Gathered, schedule: Schedule, volume: int, number: int, unanswered_days: int) -> Digest:
+def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: int, unanswered_days: int) -> Digest:
     lst = gathered.lst
     threads = threads_of(gathered.posts, gathered.discussions)
     new, active = new_and_active(lst, schedule, threads)
-    names, more_names = welcome(gathered)
+    names, more_names = welcome_names(gathered)
     found = resources(lst, threads)
     prompts = tuple(sorted(gathered.prompts, key=lambda p: p.posted_at))
     return Digest(
         list_name=lst.name, list_address=lst.address, digest_address=lst.service(Role.DIGEST), volume=volume,
         number=number, period=period_text(gathered.period_start, gathered.period_end, schedule),
+        date=gathered.period_end,
         note=gathered.note.strip(), note_by=gathered.note_by, prompts=prompts,
         prompt_mailtos=tuple(reply_mailto(lst, p.post_id, p.subject) if p.post_id else "" for p in prompts),
         new=tuple(new[:MAX_NEW]), more_new=max(0, len(new) - MAX_NEW),

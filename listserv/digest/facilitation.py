@@ -11,33 +11,26 @@ facilitator they were sent to, and expire a day after the issue was due.
 
 from __future__ import annotations
 
-import hmac
 import logging
-import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from listserv.digest.issue import IssueOutcome, IssuePlan, build_issue
 from listserv.digest.mime import build_service_mail
 from listserv.digest.render import render_summary
 from listserv.digest.schedule import local_text
-from listserv.received import queue_message
+from listserv.digest.tables import DigestIssue, IssueStatus
 from listserv.mail.message import ListInfo, Role
-from listserv.render import Templates
-from listserv.moderation.records import new_token, token_hash
+from listserv.outbound.queue import queue_message
 from listserv.store import queries
-from listserv.store.schema import utcnow
-from listserv.digest.tables import DigestIssue, DigestToken, IssueStatus
-
-if TYPE_CHECKING:
-    from listserv.digest.run import Outcome, Plan
+from listserv.store import tokens as store_tokens
+from listserv.store.schema import Token
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
-TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_NOTE = 4000
 
 
@@ -46,26 +39,18 @@ def service_address(lst: ListInfo, role: Role, token: str = "") -> str:
     return f"{lst.local_part}-{role.value}{'+' + token if token else ''}@{lst.domain}"
 
 
-def issue_token(session: Session, lst: ListInfo, purpose: str, target_id: int, facilitator: str,
-                expires: datetime) -> str:  # fmt: skip
-    token, digest = new_token()
-    session.add(DigestToken(token_hash=digest, list_id=lst.id, purpose=purpose, target_id=target_id,
-                            facilitator=facilitator, created_at=utcnow(), expires_at=expires, used_at=None))  # fmt: skip
-    return token
+def issue_token(session: Session, secret: bytes, lst: ListInfo, purpose: str, target_id: int, facilitator: str,
+                now: datetime, expires: datetime) -> str:  # fmt: skip
+    return store_tokens.issue_token(session, secret, purpose=purpose, list_id=lst.id, address=facilitator, now=now,
+                                    expires=expires, target_id=target_id)  # fmt: skip
 
 
-def find_token(session: Session, lst: ListInfo, tag: str, purposes: tuple[str, ...]) -> DigestToken | None:
-    """Our token for this list and purpose, by the hash of the recipient's +TAG."""
-    if not TOKEN_SHAPE.match(tag):
-        return None
-    digest = token_hash(tag)
-    row = session.scalar(select(DigestToken).where(DigestToken.token_hash == digest))
-    if row is None or not hmac.compare_digest(row.token_hash, digest):
-        return None
-    return row if row.list_id == lst.id and row.purpose in purposes else None
+def find_token(session: Session, secret: bytes, lst: ListInfo, tag: str, purposes: tuple[str, ...]) -> Token | None:
+    """Our token for this list and purpose, named by the recipient's +TAG."""
+    return store_tokens.find_token(session, secret, tag, lst.id, purposes)
 
 
-def draft_for(session: Session, plan: "Plan", now: datetime) -> DigestIssue | None:
+def draft_for(session: Session, plan: IssuePlan, now: datetime) -> DigestIssue | None:
     """The draft row of the coming issue (made now if need be); None if another node is making it."""
     lst = plan.config.lst
     draft = session.scalar(select(DigestIssue).where(DigestIssue.list_id == lst.id,
@@ -84,25 +69,25 @@ def draft_for(session: Session, plan: "Plan", now: datetime) -> DigestIssue | No
     return draft
 
 
-def send_preview(sessions: Callable[[], Session], templates: Templates, plan: "Plan", now: datetime) -> "Outcome":
+def send_preview(work: Work, plan: IssuePlan, now: datetime) -> IssueOutcome:
     """The coming summary as it stands, to each facilitator, with a reply address for the note."""
-    from listserv.digest.run import Outcome, build_issue
-
-    lst = plan.config.lst
-    built = build_issue(sessions, templates, plan, now, now)
+    lst, templates = plan.config.lst, work.templates
+    built = build_issue(work.sessions, templates, plan, now, now)
     text, _ = render_summary(templates, lst, built.digest)
-    with sessions() as session, session.begin():
+    with work.sessions() as session, session.begin():
         draft = draft_for(session, plan, now)
         if draft is None or draft.preview_sent_at is not None:
-            return Outcome(lst.address, "waiting")
+            return IssueOutcome(lst.address, "waiting")
         rcpts = queries.facilitators(session, lst.id)
         for facilitator in rcpts:
-            token = issue_token(session, lst, "note", draft.id, facilitator, plan.due + timedelta(days=1))
+            token = issue_token(
+                session, work.secret(), lst, "note", draft.id, facilitator, now, plan.due + timedelta(days=1)
+            )
             body = templates.render("digest-preview.txt.j2", list=lst, summary=text, due=local_text(plan.due, plan.config.schedule),
                                     posts=built.posts, note=draft.note, note_state=draft.note_state)  # fmt: skip
             raw = build_service_mail(lst, facilitator, f"Preview: {built.digest.title}", body,
-                                     service_address(lst, Role.DIGEST, token))  # fmt: skip
-            queue_message(session, lst, "notice", raw, [facilitator])
+                                     service_address(lst, Role.DIGEST, token), now)  # fmt: skip
+            queue_message(session, lst, "notice", raw, [facilitator], now)
         draft.preview_sent_at = now
     log.info("digest preview list=%s issue=%s facilitators=%d", lst.address, draft.id, len(rcpts))
-    return Outcome(lst.address, "preview", draft.id, posts=built.posts)
+    return IssueOutcome(lst.address, "preview", draft.id, posts=built.posts)

@@ -8,7 +8,7 @@ the period it was approved in. Their raw bytes are the message as members receiv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,15 +19,32 @@ from sqlalchemy.orm import Session
 from listserv.digest.compose import QUESTION_LOOKBACK
 from listserv.digest.model import DiscussionInfo, Newcomer, PostItem
 from listserv.digest.reading import read_body
-from listserv.digest.schedule import Schedule
-from listserv.mail.parse import decode_value, header_value, parse_bytes, sender_of
-from listserv.mail.message import ListInfo
-from listserv.store import queries
-from listserv.store.schema import Inbound, MailingList, Member, Outbound, Post
+from listserv.digest.schedule import (
+    DAYS,
+    PERIODS,
+    Schedule,
+    hour_problem,
+    timezone_problem,
+)
 from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.mail.message import ListInfo
+from listserv.mail.parse import decode_value, header_value, parse_bytes, sender_of
+from listserv.store import queries
+from listserv.store.admin import ListSetting
+from listserv.store.schema import Inbound, MailingList, Member, Outbound, Post
 
 CHUNK = 500
 ACCEPTED = ("accept", "imported")
+DIGEST_SETTINGS = {
+    "digest_period": ListSetting(str, PERIODS, help="daily or weekly"),
+    "digest_day": ListSetting(str, DAYS, help="the day a weekly digest goes out"),
+    "digest_hour": ListSetting(int, check=hour_problem, help="the hour it goes out, 0-23, in the list's timezone"),
+    "timezone": ListSetting(str, check=timezone_problem, help="an IANA name, e.g. Europe/Paris"),
+    "digest_size_threshold": ListSetting(int, help="posts in a period that send the digest early; 0: off"),
+    "digest_preview_hours": ListSetting(int, help="hours before the digest the facilitators' preview goes; 0: none"),
+    "unanswered_days": ListSetting(int, help="days after which a question counts as unanswered"),
+    "nudge_weeks": ListSetting(int, help="weeks of silence after which a member is nudged; 0: off"),
+}
 
 
 @dataclass(frozen=True)
@@ -39,14 +56,14 @@ class ListDigestSettings:
     created_at: datetime
 
 
-def load_settings(session: Session, list_id: int) -> ListDigestSettings:
+def load_digest_settings(session: Session, list_id: int) -> ListDigestSettings:
     row = session.get_one(MailingList, list_id)
     schedule = Schedule(row.digest_period, row.digest_day, row.digest_hour, row.timezone, row.digest_size_threshold,
                         row.digest_preview_hours)  # fmt: skip
     return ListDigestSettings(queries.list_info(row), schedule, row.unanswered_days, row.nudge_weeks, row.created_at)
 
 
-def item_of(post_id: int, discussion_id: int | None, date: datetime, raw: bytes) -> PostItem:
+def post_item(post_id: int, discussion_id: int | None, date: datetime, raw: bytes) -> PostItem:
     """Parse one post's raw message into what the digest shows of it."""
     message = parse_bytes(raw)
     author, name = sender_of(message)
@@ -88,21 +105,16 @@ class PeriodPosts:
 def period_posts(session: Session, list_id: int, start: datetime, end: datetime) -> PeriodPosts:
     found = PeriodPosts([], [], [])
     for post_id, discussion_id, created, raw, outbound_id in period_rows(session, list_id, start, end):
-        found.items.append(item_of(int(post_id), discussion_id, created, raw))
+        found.items.append(post_item(int(post_id), discussion_id, created, raw))
         found.raws.append(raw)
         found.outbound_ids.append(outbound_id)
     return found
 
 
-def chunks(values: Sequence[int]) -> Iterator[Sequence[int]]:
-    for index in range(0, len(values), CHUNK):
-        yield values[index : index + CHUNK]
-
-
 def raw_of_posts(session: Session, post_ids: Iterable[int]) -> dict[int, tuple[datetime, bytes]]:
     """Each post's message as distributed (or, for imported history, as received)."""
     found: dict[int, tuple[datetime, bytes]] = {}
-    for batch in chunks(sorted(set(post_ids))):
+    for batch in queries.in_chunks(sorted(set(post_ids)), CHUNK):
         query = (
             select(Post.id, func.coalesce(Outbound.created_at, Post.created_at), func.coalesce(Outbound.raw, Inbound.raw))
             .join(Inbound, Inbound.id == Post.inbound_id)
@@ -118,7 +130,7 @@ def discussions_of(session: Session, ids: Iterable[int]) -> dict[int, Discussion
     wanted = sorted(i for i in set(ids) if i > 0)
     rows: dict[int, Discussion] = {}
     openings: dict[int, int] = {}
-    for batch in chunks(wanted):
+    for batch in queries.in_chunks(wanted, CHUNK):
         rows.update((d.id, d) for d in session.scalars(select(Discussion).where(Discussion.id.in_(batch))))
         first = (
             select(ThreadContainer.discussion_id, func.min(ThreadContainer.post_id))
@@ -130,7 +142,7 @@ def discussions_of(session: Session, ids: Iterable[int]) -> dict[int, Discussion
     infos = {}
     for ident, row in rows.items():
         post_id = openings.get(ident)
-        opening = item_of(post_id, ident, *raws[post_id]) if post_id in raws and post_id is not None else None
+        opening = post_item(post_id, ident, *raws[post_id]) if post_id in raws and post_id is not None else None
         infos[ident] = DiscussionInfo(ident, row.subject, row.started_by, row.first_activity, row.post_count, opening)
     return infos
 

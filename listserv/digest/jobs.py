@@ -1,34 +1,30 @@
-"""The digest's periodic work for `listserv serve` (listserv/jobs.py registers these)."""
+"""The digest's periodic work for `listserv serve` (listserv/features.py registers these)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from listserv.digest.nudges import send_nudges
 from listserv.digest.polls import close_due_polls, open_due_polls
 from listserv.digest.prompts import post_due_prompts
 from listserv.digest.run import run_digests
-from listserv.render import Templates
-from listserv.settings import Settings
-from listserv.store.schema import MailingList, utcnow
+from listserv.store.schema import MailingList
+from listserv.work import Work
 
 
-def digest_job(sessions: Callable[[], Session], settings: Settings, templates: Templates) -> int:
+def digest_job(work: Work) -> int:
     """Send due issues and previews, then nudges for lists whose issue went out."""
-    now = utcnow()
-    outcomes = run_digests(sessions, settings, templates, now)
+    outcomes = run_digests(work)
     done = [o for o in outcomes if o.action in ("sent", "preview")]
-    with sessions() as session:
+    with work.sessions() as session:
         ids = {o.list_address for o in outcomes if o.action in ("sent", "empty")}
-        list_ids = list(session.scalars(select(MailingList.id).where(MailingList.address.in_(sorted(ids))))) if ids else []
-    return len(done) + send_nudges(sessions, templates, now, list_ids)
+        query = select(MailingList.id).where(MailingList.address.in_(sorted(ids)))
+        list_ids = list(session.scalars(query)) if ids else []
+    return len(done) + send_nudges(work, work.now(), list_ids)
 
 
-def prompt_job(sessions: Callable[[], Session], settings: Settings, templates: Templates) -> int:
+def prompt_job(work: Work) -> int:
     """Post due prompts and polls, close polls whose time is up."""
-    now = utcnow()
-    return post_due_prompts(sessions, now) + open_due_polls(sessions, templates, now) + close_due_polls(
-        sessions, templates, now)
+    now = work.now()
+    return (post_due_prompts(work.sessions, now) + open_due_polls(work.sessions, work.templates, now)
+            + close_due_polls(work.sessions, work.templates, now))  # fmt: skip

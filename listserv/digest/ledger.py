@@ -22,14 +22,24 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, and_, exists, func, insert, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from listserv.digest.model import DIGEST_MODES
-from listserv.store import queries
-from listserv.store.schema import DeliveryStatus, utcnow
 from listserv.digest.tables import DigestReceipt
 from listserv.membership.tables import MembershipEvent
+from listserv.store import queries
+from listserv.store.schema import DeliveryStatus
 
 RECEIPTS = cast(Table, DigestReceipt.__table__)
 MEMBERS = queries.MEMBERS
@@ -84,8 +94,11 @@ def former_readers(session: Session, list_id: int, start: datetime, end: datetim
                                                   MembershipEvent.event == "delivery", MembershipEvent.at >= start,
                                                   MembershipEvent.at < end)  # fmt: skip
     got_last = select(RECEIPTS.c.email).where(RECEIPTS.c.issue_id == (previous_issue or 0))
-    candidates = list(session.scalars(select(MEMBERS.c.email).where(each, or_(MEMBERS.c.email.in_(changed),
-                                                                              MEMBERS.c.email.in_(got_last)))))
+    candidates = list(
+        session.scalars(
+            select(MEMBERS.c.email).where(each, or_(MEMBERS.c.email.in_(changed), MEMBERS.c.email.in_(got_last)))
+        )
+    )
     previous = {row[0]: row[1] for row in session.execute(
         select(RECEIPTS.c.email, RECEIPTS.c.mode).where(RECEIPTS.c.issue_id == (previous_issue or 0),
                                                        RECEIPTS.c.email.in_(candidates)))} if candidates else {}  # fmt: skip
@@ -112,8 +125,15 @@ def insert_shared_receipts(session: Session, issue_id: int, list_id: int, mode: 
                            excluded: Iterable[str], now: datetime) -> int:  # fmt: skip
     """One receipt per reader in `mode`, but those handled one by one, and those already served."""
     served = exists().where(RECEIPTS.c.issue_id == issue_id, RECEIPTS.c.email == MEMBERS.c.email)
-    rows = select(literal(issue_id), MEMBERS.c.list_id, MEMBERS.c.email, MEMBERS.c.delivery, literal(outbound_id),
-                  literal(0), literal(now)).where(receiving(list_id, now), MEMBERS.c.delivery == mode, ~served)
+    rows = select(
+        literal(issue_id),
+        MEMBERS.c.list_id,
+        MEMBERS.c.email,
+        MEMBERS.c.delivery,
+        literal(outbound_id),
+        literal(0),
+        literal(now),
+    ).where(receiving(list_id, now), MEMBERS.c.delivery == mode, ~served)
     left_out = sorted(set(excluded))
     if left_out:
         rows = rows.where(MEMBERS.c.email.not_in(left_out))
@@ -129,10 +149,8 @@ def insert_receipt(session: Session, issue_id: int, list_id: int, email: str, mo
                                             outbound_id=outbound_id, partial=1, created_at=now))  # fmt: skip
 
 
-def plan_deliveries(session: Session, issue_id: int, outbound_id: int, batch_size: int) -> int:
-    """One pending delivery per receipt of this outbound message, in batches, inside the database.
-    Due at once (the clock here is the real one, whatever `now` the run was given)."""
-    now = utcnow()
+def plan_deliveries(session: Session, issue_id: int, outbound_id: int, batch_size: int, now: datetime) -> int:
+    """One pending delivery per receipt of this outbound message, in batches, inside the database; due now."""
     seq = (func.row_number().over(order_by=RECEIPTS.c.id) - 1) // batch_size
     rows = select(literal(outbound_id), seq, RECEIPTS.c.email, literal(DeliveryStatus.PENDING.value), literal(0),
                   literal(""), literal(now)).where(RECEIPTS.c.issue_id == issue_id,
@@ -146,4 +164,3 @@ def plan_deliveries(session: Session, issue_id: int, outbound_id: int, batch_siz
 def receipts_of(session: Session, issue_id: int) -> dict[str, str]:
     return {row[0]: row[1] for row in session.execute(
         select(RECEIPTS.c.email, RECEIPTS.c.mode).where(RECEIPTS.c.issue_id == issue_id))}  # fmt: skip
-

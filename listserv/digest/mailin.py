@@ -19,7 +19,13 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from listserv.digest.facilitation import MAX_NOTE, find_token, issue_token, service_address
+from listserv.digest import gather
+from listserv.digest.facilitation import (
+    MAX_NOTE,
+    find_token,
+    issue_token,
+    service_address,
+)
 from listserv.digest.mime import build_service_mail
 from listserv.digest.model import reply_subject
 from listserv.digest.orders import Order, read_order, read_vote
@@ -27,22 +33,28 @@ from listserv.digest.polls import add_poll, options_of, record_vote
 from listserv.digest.prompts import add_prompt
 from listserv.digest.rethread import needs_subject, rethread
 from listserv.digest.schedule import Schedule, local_text
+from listserv.digest.tables import (
+    DigestIssue,
+    DigestPoll,
+    DigestPrompt,
+    IssueStatus,
+    PollStatus,
+    PromptStatus,
+)
 from listserv.digest.trim import own_text
-from listserv.digest import gather
-from listserv.inbound.ingest import dedupe_key
-from listserv.mail.parse import read_message_id
-from listserv.received import Incoming, notify_sender, queue_message
-from listserv.mail.message import Role
-from listserv.inbound.authres import auth_refusal
-from listserv.mail.text import message_text
-from listserv.outbound.notices import forward_to_facilitators, may_answer
 from listserv.inbound.authcheck import reply_verdict
+from listserv.inbound.authres import auth_refusal
+from listserv.inbound.ingest import dedupe_key
+from listserv.mail.message import Role
+from listserv.mail.parse import read_message_id
+from listserv.mail.text import message_text
 from listserv.moderation.records import is_facilitator
 from listserv.moderation.reply import AUTOMATIC_SUBJECTS
+from listserv.outbound.notices import forward_to_facilitators, may_answer
+from listserv.outbound.queue import queue_message
+from listserv.received import Received, notify_sender
 from listserv.store import queries
-from listserv.store.schema import InboundStatus, Post, utcnow
-from listserv.digest.tables import DigestIssue, DigestPoll, DigestPrompt, DigestToken, IssueStatus, PollStatus
-from listserv.digest.tables import PromptStatus
+from listserv.store.schema import InboundStatus, Post, Token
 
 log = logging.getLogger(__name__)
 YES = ("", "yes", "y", "ok", "okay", "confirm", "confirmed", "schedule", "go", "approve", "sure")
@@ -50,48 +62,48 @@ NO = ("no", "cancel", "stop", "drop", "delete", "remove")
 CONFIRM_DAYS = 7
 
 
-def automatic(incoming: Incoming) -> bool:
+def automatic(received: Received) -> bool:
     """Bounces, null senders, Auto-Submitted or bulk mail, and out-of-office replies by subject."""
-    if may_answer(incoming.inbound.mail_from, incoming.facts) and not AUTOMATIC_SUBJECTS.match(incoming.facts.subject):
+    if may_answer(received.inbound.mail_from, received.facts) and not AUTOMATIC_SUBJECTS.match(received.facts.subject):
         return False
-    log.info("digest mail ignored list=%s role=%s reason=automatic msgid=%s", incoming.lst.address,
-             incoming.role.value, incoming.facts.message_id)  # fmt: skip
+    log.info("digest mail ignored list=%s role=%s reason=automatic msgid=%s", received.lst.address,
+             received.role.value, received.facts.message_id)  # fmt: skip
     return True
 
 
-def own_words(incoming: Incoming) -> str:
-    return own_text(message_text(incoming.message, keep_quotes=False))
+def own_words(received: Received) -> str:
+    return own_text(message_text(received.message, keep_quotes=False))
 
 
-def authenticated(incoming: Incoming, address: str) -> bool:
+def authenticated(received: Received, address: str) -> bool:
     """The sender's domain does not fail authentication (moderation_auth, as for held posts)."""
     domain = address.rpartition("@")[2]
-    verdict = reply_verdict(incoming.inbound.raw, incoming.message, domain, incoming.settings)
-    refusal = auth_refusal(verdict, incoming.settings.moderation_auth, domain)
+    verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
+    refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
     if refusal:
-        log.warning("digest mail refused list=%s from=%s reason=%s", incoming.lst.address, address, refusal)
+        log.warning("digest mail refused list=%s from=%s reason=%s", received.lst.address, address, refusal)
     return refusal is None
 
 
 # -- LIST-reply+POST ---------------------------------------------------------------------------
 
 
-def handle_reply(incoming: Incoming) -> None:
-    lst, session, facts = incoming.lst, incoming.session, incoming.facts
+def handle_reply(received: Received) -> None:
+    lst, session, facts = received.lst, received.session, received.facts
     post = None
-    if incoming.tag.isdigit() and len(incoming.tag) < 12:
-        post = session.scalar(select(Post).where(Post.id == int(incoming.tag), Post.list_id == lst.id,
+    if received.tag.isdigit() and len(received.tag) < 12:
+        post = session.scalar(select(Post).where(Post.id == int(received.tag), Post.list_id == lst.id,
                                                  Post.decision.in_(("accept", "imported"))))  # fmt: skip
-    raw = incoming.inbound.raw
+    raw = received.inbound.raw
     if post is not None and post.message_id:
         subject = reply_subject(post.subject) if needs_subject(facts.subject) else None
         raw = rethread(raw, post.message_id, post.references, subject)
     else:
-        log.info("digest reply to unknown post list=%s tag=%r: posted as it is", lst.address, incoming.tag[:40])
+        log.info("digest reply to unknown post list=%s tag=%r: posted as it is", lst.address, received.tag[:40])
     message_id = read_message_id(raw)
     stored = queries.insert_inbound(session, dict(
-        list_id=lst.id, role=Role.POST.value, mail_from=incoming.inbound.mail_from, rcpt=lst.address,
-        message_id=message_id, dedupe_key=dedupe_key(message_id, raw), raw=raw, received_at=utcnow(),
+        list_id=lst.id, role=Role.POST.value, mail_from=received.inbound.mail_from, rcpt=lst.address,
+        message_id=message_id, dedupe_key=dedupe_key(message_id, raw), raw=raw, received_at=received.now,
         status=InboundStatus.RECEIVED, attempts=0, error="",
     ))  # fmt: skip
     log.info("digest reply list=%s post=%s msgid=%s queued=%s", lst.address, post.id if post else "-",
@@ -101,81 +113,84 @@ def handle_reply(incoming: Incoming) -> None:
 # -- LIST-digest and LIST-digest+TOKEN ---------------------------------------------------------
 
 
-def handle_digest(incoming: Incoming) -> None:
-    lst = incoming.lst
-    if automatic(incoming) or lst.service(Role.DIGEST) in incoming.facts.been_there:
+def handle_digest(received: Received) -> None:
+    lst = received.lst
+    if automatic(received) or lst.service(Role.DIGEST) in received.facts.been_there:
         return
-    token = find_token(incoming.session, lst, incoming.tag, ("note",)) if incoming.tag else None
-    if token is None or incoming.facts.sender != token.facilitator:
-        rcpts = queries.facilitators(incoming.session, lst.id)
+    token = find_token(received.session, received.work.secret(), lst, received.tag, ("note",)) if received.tag else None
+    if token is None or received.facts.sender != token.address:
+        rcpts = queries.facilitators(received.session, lst.id)
         if rcpts:
-            raw = forward_to_facilitators(incoming.message, lst)
-            queue_message(incoming.session, lst, "forward", raw, rcpts)
+            raw = forward_to_facilitators(received.message, lst)
+            queue_message(received.session, lst, "forward", raw, rcpts, received.now)
         log.info("digest reply forwarded to facilitators list=%s count=%d", lst.address, len(rcpts))
         return
-    take_note(incoming, token)
+    take_note(received, token)
 
 
-def take_note(incoming: Incoming, token: DigestToken) -> None:
-    session, lst = incoming.session, incoming.lst
+def take_note(received: Received, token: Token) -> None:
+    session, lst = received.session, received.lst
     issue = session.get(DigestIssue, token.target_id)
-    if not is_facilitator(session, lst.id, token.facilitator) or not authenticated(incoming, token.facilitator):
+    if not is_facilitator(session, lst.id, token.address) or not authenticated(received, token.address):
         return
-    config = gather.load_settings(session, lst.id)
-    if issue is None or issue.status != IssueStatus.DRAFT or token.expires_at < utcnow():
-        answer(incoming, token.facilitator, "Too late for this summary", "digest-late.txt.j2")
+    config = gather.load_digest_settings(session, lst.id)
+    if issue is None or issue.status != IssueStatus.DRAFT or token.expires_at < received.now:
+        reply_to_facilitator(received, token.address, "Too late for this summary", "digest-late.txt.j2")
         return
-    text = own_words(incoming)
+    text = own_words(received)
     skipped = text.split("\n", 1)[0].strip().lower().strip(".!") in ("skip", "no note", "none")
     issue.note, issue.note_state = ("", "skipped") if skipped else (text[:MAX_NOTE], "given")
-    issue.note_by = "" if skipped else facilitator_name(incoming, token.facilitator)
-    token.used_at = utcnow()
-    log.info("digest note list=%s issue=%s by=%s state=%s", lst.address, issue.id, token.facilitator,
+    issue.note_by = "" if skipped else facilitator_name(received, token.address)
+    token.used_at = received.now
+    log.info("digest note list=%s issue=%s by=%s state=%s", lst.address, issue.id, token.address,
              issue.note_state)  # fmt: skip
     title = f"of {local_text(issue.period_end, config.schedule)}"
-    answer(incoming, token.facilitator, "Note received" if not skipped else "No note this time", "digest-note.txt.j2",
+    reply_to_facilitator(received, token.address, "Note received" if not skipped else "No note this time", "digest-note.txt.j2",
            note=issue.note, skipped=skipped, title=title, due=local_text(issue.period_end, config.schedule))  # fmt: skip
 
 
-def facilitator_name(incoming: Incoming, email: str) -> str:
+def facilitator_name(received: Received, email: str) -> str:
     from listserv.digest.prompts import display_name
 
-    return display_name(incoming.session, incoming.lst.id, email) or incoming.facts.sender_name or email
+    return display_name(received.session, received.lst.id, email) or received.facts.sender_name or email
 
 
-def answer(incoming: Incoming, to: str, subject: str, template: str, reply_to: str = "", **context: object) -> None:
+def reply_to_facilitator(
+    received: Received, to: str, subject: str, template: str, reply_to: str = "", **context: object
+) -> None:
     """A short answer to a facilitator (who is authenticated: no rate limit needed; automatic
     mail never gets this far)."""
-    text = incoming.render(template, **context)
-    raw = build_service_mail(incoming.lst, to, subject, text, reply_to or incoming.lst.service(Role.DIGEST),
-                             in_reply_to=incoming.facts.message_id)  # fmt: skip
-    queue_message(incoming.session, incoming.lst, "notice", raw, [to])
+    text = received.render(template, **context)
+    raw = build_service_mail(received.lst, to, subject, text, reply_to or received.lst.service(Role.DIGEST),
+                             received.now, in_reply_to=received.facts.message_id)  # fmt: skip
+    queue_message(received.session, received.lst, "notice", raw, [to], received.now)
 
 
 # -- LIST-prompts and LIST-prompts+TOKEN --------------------------------------------------------
 
 
-def handle_prompts(incoming: Incoming) -> None:
-    if automatic(incoming):
+def handle_prompts(received: Received) -> None:
+    if automatic(received):
         return
-    if incoming.tag:
-        confirm_order(incoming)
+    if received.tag:
+        confirm_order(received)
         return
-    session, lst, sender = incoming.session, incoming.lst, incoming.facts.sender
+    session, lst, sender = received.session, received.lst, received.facts.sender
     if not is_facilitator(session, lst.id, sender):
         log.info("prompt refused list=%s from=%s reason=not-facilitator", lst.address, sender)
-        text = incoming.render("prompt-refused.txt.j2")
-        notify_sender(incoming, "prompt-refused", f"Not scheduled: {incoming.facts.subject}", text)
+        text = received.render("prompt-refused.txt.j2")
+        notify_sender(received, "prompt-refused", f"Not scheduled: {received.facts.subject}", text)
         return
-    config = gather.load_settings(session, lst.id)
-    order = read_order(incoming.facts.subject, own_words(incoming), config.schedule, utcnow())
+    config = gather.load_digest_settings(session, lst.id)
+    order = read_order(received.facts.subject, own_words(received), config.schedule, received.now)
     if order.problems:
-        answer(incoming, sender, f"Not scheduled: {order.subject}", "prompt-problems.txt.j2",
+        reply_to_facilitator(received, sender, f"Not scheduled: {order.subject}", "prompt-problems.txt.j2",
                problems=order.problems)  # fmt: skip
         return
-    purpose, target = store_order(incoming, order)
-    token = issue_token(session, lst, purpose, target, sender, utcnow() + timedelta(days=CONFIRM_DAYS))
-    answer(incoming, sender, f"Please confirm: {order.subject}", "prompt-confirm.txt.j2",
+    purpose, target = store_order(received, order)
+    expires = received.now + timedelta(days=CONFIRM_DAYS)
+    token = issue_token(session, received.work.secret(), lst, purpose, target, sender, received.now, expires)
+    reply_to_facilitator(received, sender, f"Please confirm: {order.subject}", "prompt-confirm.txt.j2",
            reply_to=service_address(lst, Role.PROMPTS, token), order=order, **when_texts(order, config.schedule))  # fmt: skip
 
 
@@ -183,45 +198,45 @@ def when_texts(order: Order, schedule: Schedule) -> dict[str, object]:
     return dict(at=local_text(order.at, schedule), closes=local_text(order.closes, schedule) if order.closes else "")
 
 
-def store_order(incoming: Incoming, order: Order) -> tuple[str, int]:
-    session, lst, sender = incoming.session, incoming.lst, incoming.facts.sender
+def store_order(received: Received, order: Order) -> tuple[str, int]:
+    session, lst, sender = received.session, received.lst, received.facts.sender
     if order.kind == "poll":
         assert order.closes is not None
         poll = add_poll(session, lst.id, sender, order.subject, order.body, order.options, order.at, order.closes,
-                        PollStatus.CONFIRMING)  # fmt: skip
+                        received.now, PollStatus.CONFIRMING)  # fmt: skip
         return "poll", poll.id
-    prompt = add_prompt(session, lst.id, sender, order.subject, order.body, order.at, order.every, order.kind,
-                        PromptStatus.CONFIRMING)  # fmt: skip
+    prompt = add_prompt(session, lst.id, sender, order.subject, order.body, order.at, received.now, order.every,
+                        order.kind, PromptStatus.CONFIRMING)  # fmt: skip
     return "prompt", prompt.id
 
 
-def confirm_order(incoming: Incoming) -> None:
-    session, lst = incoming.session, incoming.lst
-    token = find_token(session, lst, incoming.tag, ("prompt", "poll"))
-    if token is None or incoming.facts.sender != token.facilitator:
+def confirm_order(received: Received) -> None:
+    session, lst = received.session, received.lst
+    token = find_token(session, received.work.secret(), lst, received.tag, ("prompt", "poll"))
+    if token is None or received.facts.sender != token.address:
         log.warning("prompt confirmation refused list=%s from=%s reason=unknown-token", lst.address,
-                    incoming.facts.sender)  # fmt: skip
+                    received.facts.sender)  # fmt: skip
         return
-    if not is_facilitator(session, lst.id, token.facilitator) or not authenticated(incoming, token.facilitator):
+    if not is_facilitator(session, lst.id, token.address) or not authenticated(received, token.address):
         return
     item: DigestPrompt | DigestPoll | None = (session.get(DigestPrompt, token.target_id) if token.purpose == "prompt"
                                               else session.get(DigestPoll, token.target_id))  # fmt: skip
-    if item is None or token.used_at is not None or token.expires_at < utcnow() or item.status != "confirming":
-        answer(incoming, token.facilitator, "Already handled", "prompt-handled.txt.j2")
+    if item is None or token.used_at is not None or token.expires_at < received.now or item.status != "confirming":
+        reply_to_facilitator(received, token.address, "Already handled", "prompt-handled.txt.j2")
         return
-    word = (own_words(incoming).split() or [""])[0].lower().strip(".!,")
+    word = (own_words(received).split() or [""])[0].lower().strip(".!,")
     if word not in YES + NO:
-        answer(incoming, token.facilitator, "Not understood", "prompt-unclear.txt.j2",
-               reply_to=service_address(lst, Role.PROMPTS, incoming.tag), word=word)  # fmt: skip
+        reply_to_facilitator(received, token.address, "Not understood", "prompt-unclear.txt.j2",
+               reply_to=service_address(lst, Role.PROMPTS, received.tag), word=word)  # fmt: skip
         return
-    token.used_at = utcnow()
+    token.used_at = received.now
     scheduled = word in YES
     if isinstance(item, DigestPrompt):
         item.status = PromptStatus.SCHEDULED if scheduled else PromptStatus.REMOVED
     else:
         item.status = PollStatus.SCHEDULED if scheduled else PollStatus.REMOVED
     log.info("%s %s list=%s id=%s", token.purpose, "scheduled" if scheduled else "cancelled", lst.address, item.id)
-    answer(incoming, token.facilitator, ("Scheduled: " if scheduled else "Cancelled: ") + subject_of(item),
+    reply_to_facilitator(received, token.address, ("Scheduled: " if scheduled else "Cancelled: ") + subject_of(item),
            "prompt-done.txt.j2", scheduled=scheduled, kind=token.purpose, id=item.id)  # fmt: skip
 
 
@@ -232,30 +247,30 @@ def subject_of(item: DigestPrompt | DigestPoll) -> str:
 # -- LIST-vote+POLL --------------------------------------------------------------------------
 
 
-def handle_vote(incoming: Incoming) -> None:
-    if automatic(incoming):
+def handle_vote(received: Received) -> None:
+    if automatic(received):
         return
-    session, lst, sender = incoming.session, incoming.lst, incoming.facts.sender
-    poll = session.get(DigestPoll, int(incoming.tag)) if incoming.tag.isdigit() and len(incoming.tag) < 12 else None
+    session, lst, sender = received.session, received.lst, received.facts.sender
+    poll = session.get(DigestPoll, int(received.tag)) if received.tag.isdigit() and len(received.tag) < 12 else None
     if poll is None or poll.list_id != lst.id or poll.status != PollStatus.OPEN:
-        log.info("vote ignored list=%s tag=%r reason=no-open-poll", lst.address, incoming.tag[:40])
+        log.info("vote ignored list=%s tag=%r reason=no-open-poll", lst.address, received.tag[:40])
         return
     if not queries.is_member(session, lst.id, sender):
         log.info("vote ignored list=%s poll=%s from=%s reason=not-member", lst.address, poll.id, sender)
         return
-    if not authenticated(incoming, sender):
+    if not authenticated(received, sender):
         return
-    now = utcnow()
+    now = received.now
     if poll.closes_at <= now:
         log.info("vote ignored list=%s poll=%s from=%s reason=closed", lst.address, poll.id, sender)
         return
-    lines = [line for line in own_words(incoming).split("\n") if line.strip()]
-    choice = read_vote(lines[0] if lines else incoming.facts.subject.partition(":")[2], options_of(poll))
+    lines = [line for line in own_words(received).split("\n") if line.strip()]
+    choice = read_vote(lines[0] if lines else received.facts.subject.partition(":")[2], options_of(poll))
     if choice is None:
-        text = incoming.render("vote-unclear.txt.j2", poll=poll, options=options_of(poll))
-        notify_sender(incoming, f"vote-unclear-{poll.id}", f"Vote not counted: {poll.question}", text)
+        text = received.render("vote-unclear.txt.j2", poll=poll, options=options_of(poll))
+        notify_sender(received, f"vote-unclear-{poll.id}", f"Vote not counted: {poll.question}", text)
         return
     record_vote(session, poll.id, sender, choice, now)
     log.info("vote list=%s poll=%s from=%s choice=%d", lst.address, poll.id, sender, choice)
-    text = incoming.render("vote-counted.txt.j2", poll=poll, choice=choice, option=options_of(poll)[choice - 1])
-    notify_sender(incoming, f"vote-{poll.id}", f"Vote counted: {poll.question}", text)
+    text = received.render("vote-counted.txt.j2", poll=poll, choice=choice, option=options_of(poll)[choice - 1])
+    notify_sender(received, f"vote-{poll.id}", f"Vote counted: {poll.question}", text)

@@ -19,16 +19,22 @@ the list, and "Re: ... Digest Vol 3, Issue 7" never becomes a thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from email.charset import QP, Charset
 from email.message import Message
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, make_msgid
 
 from listserv.digest.model import Digest, PostItem, reply_address
-from listserv.mail.parse import clean_header_value, decode_value, header_value, parse_bytes
 from listserv.mail.message import ListInfo, Role
+from listserv.mail.parse import (
+    clean_header_value,
+    decode_value,
+    header_value,
+    parse_bytes,
+)
 from listserv.mail.text import message_text
 from listserv.outbound.decorate import serialize
-from listserv.outbound.headers import encode_value, list_headers
+from listserv.outbound.headers import encode_value, list_headers, mail_date
 from listserv.outbound.notices import address_automatic
 
 KEPT_HEADERS = ("From", "To", "Cc", "Date", "Subject", "Message-ID", "In-Reply-To", "References", "MIME-Version",
@@ -39,7 +45,7 @@ MESSAGE_END = "-" * 30
 FOOTER_LINE = "_" * 10
 
 
-def text_part(text: str, subtype: str = "plain") -> Message:
+def utf8_part(text: str, subtype: str = "plain") -> Message:
     part = Message()
     charset = Charset("utf-8")
     charset.body_encoding = QP
@@ -52,14 +58,14 @@ def boundary(lst: ListInfo, what: str) -> str:
     return make_msgid(what, domain=lst.domain).strip("<>").replace("@", ".")
 
 
-def add_headers(message: Message, lst: ListInfo, subject: str, to: str = "") -> None:
+def add_headers(message: Message, lst: ListInfo, subject: str, date: datetime, to: str = "") -> None:
     """From and To the list's digest address (a reply goes to the facilitators), list headers."""
     name = clean_header_value(lst.name)
     message["MIME-Version"] = "1.0"
     message["From"] = formataddr((f"{name} digest", lst.service(Role.DIGEST)))
     message["To"] = to or formataddr((f"{name} digest readers", lst.service(Role.DIGEST)))
     message["Subject"] = encode_value(subject)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = mail_date(date)
     message["Message-ID"] = make_msgid("digest", domain=lst.domain)
     for header, value in list_headers(lst):
         if header != "X-BeenThere":
@@ -71,9 +77,9 @@ def build_summary(lst: ListInfo, digest: Digest, text: str, html: str, subject: 
     message = Message()
     message["Content-Type"] = "multipart/alternative"
     message.set_boundary(boundary(lst, "alt"))
-    message.attach(text_part(text))
-    message.attach(text_part(html, "html"))
-    add_headers(message, lst, subject or digest.title)
+    message.attach(utf8_part(text))
+    message.attach(utf8_part(html, "html"))
+    add_headers(message, lst, subject or digest.title, digest.date)
     return serialize(message)
 
 
@@ -98,10 +104,10 @@ def build_mime_digest(lst: ListInfo, digest: Digest, contents: str, end: str, ra
     message = Message()
     message["Content-Type"] = "multipart/mixed"
     message.set_boundary(boundary(lst, "mixed"))
-    message.attach(text_part(contents))
+    message.attach(utf8_part(contents))
     message.attach(inner)
-    message.attach(text_part(end))
-    add_headers(message, lst, digest.digest_title)
+    message.attach(utf8_part(end))
+    add_headers(message, lst, digest.digest_title, digest.date)
     return serialize(message)
 
 
@@ -134,17 +140,17 @@ def build_plain_digest(lst: ListInfo, digest: Digest, contents: str, end: str, r
         chunks += [headers, "", text, "", MESSAGE_END, ""]
     closing = f"End of {digest.digest_title}"
     chunks += [closing, "*" * len(closing), "", "\n".join(stuffed(line) for line in end.rstrip("\n").split("\n"))]
-    message = text_part("\n".join(chunks) + "\n")
-    add_headers(message, lst, digest.digest_title)
+    message = utf8_part("\n".join(chunks) + "\n")
+    add_headers(message, lst, digest.digest_title, digest.date)
     return serialize(message)
 
 
-def build_service_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to: str, name: str = "",
+def build_service_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to: str, now: datetime, name: str = "",
                        in_reply_to: str = "") -> bytes:  # fmt: skip
     """A short automatic mail from one of the list's digest addresses (previews, confirmations),
     answered by a plain Reply to `reply_to`."""
-    message = text_part(text)
-    address_automatic(message, lst, sender=(name or f"{lst.name} digest", reply_to), to=to, subject=subject,
+    message = utf8_part(text)
+    address_automatic(message, lst, now, sender=(name or f"{lst.name} digest", reply_to), to=to, subject=subject,
                       loop_marker=lst.service(Role.DIGEST), reply_to=reply_to, in_reply_to=in_reply_to,
                       kind="digest")  # fmt: skip
     return serialize(message)

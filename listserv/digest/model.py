@@ -131,6 +131,7 @@ class Digest:
     volume: int
     number: int
     period: str  # "30 Nov – 7 Dec 2026"
+    date: datetime  # the end of the period: the Date
     note: str = ""
     note_by: str = ""
     prompts: tuple[PromptItem, ...] = ()

@@ -11,7 +11,6 @@ live discussions (most recent activity in the last two weeks) they could help wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
@@ -22,12 +21,13 @@ from listserv.digest import gather, ledger
 from listserv.digest.mime import build_service_mail
 from listserv.digest.model import reply_address, reply_mailto
 from listserv.digest.questions import bare_subject
-from listserv.received import queue_message
-from listserv.mail.message import ListInfo, Role
-from listserv.render import Templates
-from listserv.store.schema import Member, Post
 from listserv.digest.tables import DigestIssue, DigestNudge, IssueStatus
 from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.mail.message import ListInfo, Role
+from listserv.outbound.queue import queue_message
+from listserv.render import Templates
+from listserv.store.schema import Member, Post
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 LIVE = timedelta(days=14)
@@ -64,7 +64,7 @@ def silent_members(session: Session, list_id: int, weeks: int, now: datetime) ->
 
 
 def nudge_list(session: Session, templates: Templates, list_id: int, now: datetime) -> int:
-    config = gather.load_settings(session, list_id)
+    config = gather.load_digest_settings(session, list_id)
     lst = config.lst
     if config.nudge_weeks <= 0:
         return 0
@@ -87,17 +87,17 @@ def nudge_list(session: Session, templates: Templates, list_id: int, now: dateti
         text = templates.render("digest-nudge.txt.j2", list=lst, member_name=name, weeks=config.nudge_weeks,
                                 discussions=live, request=lst.service(Role.REQUEST))  # fmt: skip
         raw = build_service_mail(lst, email, f"What do you think? {lst.name} misses you", text,
-                                 lst.service(Role.DIGEST))  # fmt: skip
-        queue_message(session, lst, "notice", raw, [email])
+                                 lst.service(Role.DIGEST), now)  # fmt: skip
+        queue_message(session, lst, "notice", raw, [email], now)
         sent += 1
     if sent:
         log.info("nudges list=%s sent=%d", lst.address, sent)
     return sent
 
 
-def send_nudges(sessions: Callable[[], Session], templates: Templates, now: datetime, list_ids: list[int]) -> int:
+def send_nudges(work: Work, now: datetime, list_ids: list[int]) -> int:
     total = 0
     for list_id in list_ids:
-        with sessions() as session, session.begin():
-            total += nudge_list(session, templates, list_id, now)
+        with work.sessions() as session, session.begin():
+            total += nudge_list(session, work.templates, list_id, now)
     return total

@@ -21,13 +21,12 @@ from listserv.digest import gather
 from listserv.digest.model import PollItem, PollOption, mailto
 from listserv.digest.prompts import build_post, display_name, inject_post
 from listserv.digest.schedule import Schedule, local_text
-from listserv.received import queue_message
+from listserv.digest.tables import DigestPoll, DigestVote, PollStatus
 from listserv.mail.message import ListInfo, Role
 from listserv.moderation.mail import build_facilitator_mail
+from listserv.outbound.queue import queue_message
 from listserv.render import Templates
 from listserv.store import queries
-from listserv.store.schema import utcnow
-from listserv.digest.tables import DigestPoll, DigestVote, PollStatus
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +68,10 @@ def polls_for_digest(session: Session, lst: ListInfo, schedule: Schedule, start:
 
 
 def add_poll(session: Session, list_id: int, author: str, question: str, body: str, options: tuple[str, ...],
-             opens: datetime, closes: datetime, status: PollStatus = PollStatus.SCHEDULED) -> DigestPoll:  # fmt: skip
+             opens: datetime, closes: datetime, now: datetime,
+             status: PollStatus = PollStatus.SCHEDULED) -> DigestPoll:  # fmt: skip
     poll = DigestPoll(list_id=list_id, question=question, body=body, options="\n".join(options), author=author,
-                      opens_at=opens, closes_at=closes, status=status, message_id="", created_at=utcnow())  # fmt: skip
+                      opens_at=opens, closes_at=closes, status=status, message_id="", created_at=now)  # fmt: skip
     session.add(poll)
     session.flush()
     return poll
@@ -84,16 +84,15 @@ def poll_text(templates: Templates, lst: ListInfo, schedule: Schedule, poll: Dig
                             closes=local_text(poll.closes_at, schedule))  # fmt: skip
 
 
-def open_due_polls(sessions: Callable[[], Session], templates: Templates, now: datetime | None = None) -> int:
+def open_due_polls(sessions: Callable[[], Session], templates: Templates, now: datetime) -> int:
     """Post every scheduled poll whose time has come (claimed by its status: posted once)."""
-    now = now or utcnow()
     with sessions() as session:
         due = list(session.scalars(select(DigestPoll.id).where(DigestPoll.status == PollStatus.SCHEDULED,
                                                                 DigestPoll.opens_at <= now)))  # fmt: skip
     posted = 0
     for poll_id in due:
         with sessions() as session, session.begin():
-            config = gather.load_settings(session, session.get_one(DigestPoll, poll_id).list_id)
+            config = gather.load_digest_settings(session, session.get_one(DigestPoll, poll_id).list_id)
             lst = config.lst
             message_id = make_msgid("poll", domain=lst.domain)
             claimed = session.execute(update(DigestPoll).where(DigestPoll.id == poll_id,
@@ -104,16 +103,15 @@ def open_due_polls(sessions: Callable[[], Session], templates: Templates, now: d
             poll = session.get_one(DigestPoll, poll_id)
             text = poll_text(templates, lst, config.schedule, poll)
             raw = build_post(lst, poll.author, display_name(session, lst.id, poll.author), poll.question, text,
-                             message_id, {"Reply-To": vote_address(lst, poll.id)})  # fmt: skip
+                             message_id, now, {"Reply-To": vote_address(lst, poll.id)})  # fmt: skip
             inject_post(session, lst, poll.author, raw, message_id, now)
             log.info("poll posted list=%s poll=%s msgid=%s", lst.address, poll_id, message_id)
             posted += 1
     return posted
 
 
-def close_due_polls(sessions: Callable[[], Session], templates: Templates, now: datetime | None = None) -> int:
+def close_due_polls(sessions: Callable[[], Session], templates: Templates, now: datetime) -> int:
     """Close polls whose time is up and send the results to the facilitators."""
-    now = now or utcnow()
     with sessions() as session:
         due = list(session.scalars(select(DigestPoll.id).where(DigestPoll.status == PollStatus.OPEN,
                                                                 DigestPoll.closes_at <= now)))  # fmt: skip
@@ -126,19 +124,19 @@ def close_due_polls(sessions: Callable[[], Session], templates: Templates, now: 
             if queries.rowcount(claimed) != 1:
                 continue
             poll = session.get_one(DigestPoll, poll_id)
-            config = gather.load_settings(session, poll.list_id)
+            config = gather.load_digest_settings(session, poll.list_id)
             item = poll_item(session, config.lst, config.schedule, poll, True)
-            send_results(session, templates, config.lst, item)
+            send_results(session, templates, config.lst, item, now)
             closed += 1
     return closed
 
 
-def send_results(session: Session, templates: Templates, lst: ListInfo, item: PollItem) -> None:
+def send_results(session: Session, templates: Templates, lst: ListInfo, item: PollItem, now: datetime) -> None:
     rcpts = queries.facilitators(session, lst.id)
     text = templates.render("poll-results.txt.j2", list=lst, poll=item)
     for facilitator in rcpts:
-        raw = build_facilitator_mail(lst, facilitator, f"Poll results: {item.question}", text)
-        queue_message(session, lst, "notice", raw, [facilitator])
+        raw = build_facilitator_mail(lst, facilitator, f"Poll results: {item.question}", text, now)
+        queue_message(session, lst, "notice", raw, [facilitator], now)
     log.info("poll closed list=%s poll=%s votes=%d", lst.address, item.id, item.voters)
 
 

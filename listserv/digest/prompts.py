@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from email.message import Message
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,16 +22,16 @@ from sqlalchemy.orm import Session
 from listserv.digest import gather
 from listserv.digest.model import PromptItem
 from listserv.digest.orders import next_occurrence
-from listserv.digest.trim import excerpt
+from listserv.digest.tables import DigestPrompt, DigestPromptPost, PromptStatus
+from listserv.digest.trim import digest_excerpt
 from listserv.inbound.ingest import dedupe_key
-from listserv.mail.parse import clean_header_value
 from listserv.mail.message import ListInfo
+from listserv.mail.parse import clean_header_value
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
-from listserv.outbound.headers import encode_value
+from listserv.outbound.headers import encode_value, mail_date
 from listserv.store import queries
-from listserv.store.schema import InboundStatus, Member, Post, utcnow
-from listserv.digest.tables import DigestPrompt, DigestPromptPost, PromptStatus
+from listserv.store.schema import InboundStatus, Member, Post
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def display_name(session: Session, list_id: int, email: str) -> str:
     return name or ""
 
 
-def build_post(lst: ListInfo, author: str, name: str, subject: str, text: str, message_id: str,
+def build_post(lst: ListInfo, author: str, name: str, subject: str, text: str, message_id: str, now: datetime,
                headers: dict[str, str] | None = None) -> bytes:  # fmt: skip
     """A post from the facilitator, as their mail program would have written it."""
     message: Message = footer_part(text.rstrip("\n") + "\n")
@@ -50,7 +50,7 @@ def build_post(lst: ListInfo, author: str, name: str, subject: str, text: str, m
     message["From"] = formataddr((clean_header_value(name), author))
     message["To"] = lst.address
     message["Subject"] = encode_value(subject)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = mail_date(now)
     message["Message-ID"] = message_id
     for key, value in (headers or {}).items():
         message[key] = value
@@ -69,7 +69,7 @@ def inject_post(session: Session, lst: ListInfo, author: str, raw: bytes, messag
 def post_prompt(session: Session, prompt: DigestPrompt, now: datetime) -> bool:
     """Post this occurrence of a prompt (False: it was posted already) and schedule the next."""
     assert prompt.next_at is not None
-    config = gather.load_settings(session, prompt.list_id)
+    config = gather.load_digest_settings(session, prompt.list_id)
     lst = config.lst
     message_id = make_msgid("prompt", domain=lst.domain)
     try:
@@ -80,7 +80,7 @@ def post_prompt(session: Session, prompt: DigestPrompt, now: datetime) -> bool:
     except IntegrityError:
         return False
     raw = build_post(lst, prompt.author, display_name(session, lst.id, prompt.author), prompt.subject, prompt.body,
-                     message_id)  # fmt: skip
+                     message_id, now)  # fmt: skip
     inject_post(session, lst, prompt.author, raw, message_id, now)
     following = next_occurrence(prompt.next_at, prompt.every, config.schedule)
     while following is not None and following <= now:  # missed while down: once, then on schedule
@@ -93,9 +93,8 @@ def post_prompt(session: Session, prompt: DigestPrompt, now: datetime) -> bool:
     return True
 
 
-def post_due_prompts(sessions: Callable[[], Session], now: datetime | None = None) -> int:
+def post_due_prompts(sessions: Callable[[], Session], now: datetime) -> int:
     """Post every scheduled prompt whose time has come; returns how many were posted."""
-    now = now or utcnow()
     with sessions() as session:
         due = list(session.scalars(select(DigestPrompt.id).where(DigestPrompt.status == PromptStatus.SCHEDULED,
                                                                   DigestPrompt.next_at <= now)
@@ -109,10 +108,11 @@ def post_due_prompts(sessions: Callable[[], Session], now: datetime | None = Non
     return posted
 
 
-def add_prompt(session: Session, list_id: int, author: str, subject: str, body: str, at: datetime, every: str = "",
-               kind: str = "prompt", status: PromptStatus = PromptStatus.SCHEDULED) -> DigestPrompt:  # fmt: skip
+def add_prompt(session: Session, list_id: int, author: str, subject: str, body: str, at: datetime, now: datetime,
+               every: str = "", kind: str = "prompt",
+               status: PromptStatus = PromptStatus.SCHEDULED) -> DigestPrompt:  # fmt: skip
     prompt = DigestPrompt(list_id=list_id, kind=kind, subject=subject, body=body, author=author, next_at=at,
-                          every=every, status=status, posted=0, created_at=utcnow())  # fmt: skip
+                          every=every, status=status, posted=0, created_at=now)  # fmt: skip
     session.add(prompt)
     session.flush()
     return prompt
@@ -133,6 +133,6 @@ def prompts_for_digest(session: Session, list_id: int, start: datetime, end: dat
         post_id = session.scalar(select(Post.id).where(Post.list_id == list_id, Post.message_id == message_id,
                                                        Post.decision == "accept"))  # fmt: skip
         name = display_name(session, list_id, author) or author.partition("@")[0]
-        items.append(PromptItem(kind, subject, excerpt(body, max_chars=600, max_lines=12), name, post_id or 0,
+        items.append(PromptItem(kind, subject, digest_excerpt(body, max_chars=600, max_lines=12), name, post_id or 0,
                                 posted_at))  # fmt: skip
     return items

@@ -31,14 +31,14 @@ ASKING_PHRASES = (
 )  # fmt: skip
 NOT_QUESTIONS = re.compile(r"^\W*(\[?ann\]?\b|announc|reminder|fyi\b|newsletter|minutes\b|agenda\b|job\b|"
                            r"\[job\]|vacancy|call for|cfp\b)", re.IGNORECASE)  # fmt: skip
-REPLY_MARKERS = re.compile(r"^\s*((re|aw|sv|vs|antw|fwd?|wg|tr)(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.IGNORECASE)
+SUBJECT_MARKERS = re.compile(r"^\s*((re|aw|sv|vs|antw|fwd?|wg|tr)(\[\d+\])?\s*:\s*|\[[^\]]{1,40}\]\s*)+", re.IGNORECASE)
 TAGGED = re.compile(r"\[(ann|announce|announcement|job|jobs|event|fyi)\]", re.IGNORECASE)
 SENTENCE_QUESTION = re.compile(r"\?(\s|$)")
 
 
 def bare_subject(subject: str) -> str:
     """A subject without reply and forward markers or bracketed list prefixes."""
-    return REPLY_MARKERS.sub("", subject).strip()
+    return SUBJECT_MARKERS.sub("", subject).strip()
 
 
 def looks_like_question(subject: str, text: str) -> bool:

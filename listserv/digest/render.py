@@ -22,7 +22,9 @@ def render_summary(templates: Templates, lst: ListInfo, digest: Digest) -> tuple
 
 def render_contents(templates: Templates, lst: ListInfo, digest: Digest, mode: str) -> tuple[str, str]:
     """(table of contents, end note) of a MIME or plain digest."""
-    values = context(lst, digest) | dict(mode=mode, reply_addresses=[reply_address(lst, p.post_id) for p in digest.posts])
+    values = context(lst, digest) | dict(
+        mode=mode, reply_addresses=[reply_address(lst, p.post_id) for p in digest.posts]
+    )
     return templates.render("digest-contents.txt.j2", **values), templates.render("digest-end.txt.j2", **values)
 
 

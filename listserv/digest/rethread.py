@@ -14,10 +14,10 @@ from listserv.outbound.headers import encode_value
 
 REPLACED = (b"in-reply-to:", b"references:")
 DIGEST_SUBJECT = re.compile(r"(summary|digest),?\s+vol(ume)?\.?\s*\d+", re.IGNORECASE)
-MAX_REFERENCES = 20
+KEPT_REFERENCES = 20
 
 
-def split_head(raw: bytes) -> tuple[list[bytes], bytes]:
+def head_lines(raw: bytes) -> tuple[list[bytes], bytes]:
     """(header lines without line ends, the rest from the blank line on) of CRLF or LF mail."""
     data = raw.replace(b"\r\n", b"\n")
     end = data.find(b"\n\n")
@@ -43,8 +43,8 @@ def needs_subject(subject: str) -> bool:
 def rethread(raw: bytes, parent: str, parent_references: str, subject: str | None) -> bytes:
     """The message with In-Reply-To: parent, References: the parent's plus the parent, and, if
     given, a new Subject. Lines end in CRLF."""
-    lines, rest = split_head(raw)
-    references = (parent_references.split() + [parent])[-MAX_REFERENCES:]
+    lines, rest = head_lines(raw)
+    references = (parent_references.split() + [parent])[-KEPT_REFERENCES:]
     kept = []
     for field in fields(lines):
         name = field[0].split(b":", 1)[0].strip().lower() + b":"

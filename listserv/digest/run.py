@@ -12,166 +12,32 @@ does it all again; after it, the issue is sent and no run sends it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from listserv.digest import gather, ledger
-from listserv.digest.compose import compose
-from listserv.digest.gather import ListDigestSettings, PeriodPosts
-from listserv.digest.model import DIGEST_MODES, SUMMARY, Digest, Gathered
-from listserv.digest.polls import polls_for_digest
-from listserv.digest.prompts import prompts_for_digest
-from listserv.digest.render import build_message
-from listserv.digest.schedule import first_start, last_due, next_due, preview_at, to_local, zone_of
-from listserv.mail.message import ListInfo, Role
-from listserv.render import Templates
-from listserv.settings import Settings
-from listserv.store import queries
-from listserv.discussions.store import lock_threads
-from listserv.store.schema import MailingList, utcnow
+from listserv.digest import ledger
+from listserv.digest.facilitation import send_preview
+from listserv.digest.issue import (
+    Built,
+    IssueOutcome,
+    IssuePlan,
+    build_issue,
+    plan_issue,
+)
+from listserv.digest.schedule import preview_at
 from listserv.digest.tables import DigestIssue, IssueStatus
+from listserv.mail.message import ListInfo, Role
+from listserv.store import queries
+from listserv.store.schema import MailingList
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
-Sessions = Callable[[], Session]
 
 
-@dataclass(frozen=True)
-class Plan:
-    config: ListDigestSettings
-    start: datetime
-    due: datetime  # the scheduled end of this period
-    cutoff: datetime | None  # where this issue ends if it is to be sent now, else None
-    draft_id: int | None
-    previous_id: int | None  # the last issue sent
-    volume: int
-    number: int
-    preview_sent: bool
-
-
-@dataclass(frozen=True)
-class Outcome:
-    list_address: str
-    action: str  # sent | empty | preview | waiting
-    issue_id: int = 0
-    volume: int = 0
-    number: int = 0
-    recipients: int = 0
-    posts: int = 0
-
-
-@dataclass
-class Built:
-    """An issue ready to commit: shared messages by mode, and personal ones."""
-
-    digest: Digest
-    posts: int
-    shared: dict[str, bytes] = field(default_factory=dict)
-    personal: list[tuple[str, str, bytes]] = field(default_factory=list)  # (email, mode, raw)
-    excluded: set[str] = field(default_factory=set)  # readers served one by one
-
-
-def numbering(session: Session, list_id: int, config: ListDigestSettings, cutoff: datetime) -> tuple[int, int]:
-    """(volume, number): a volume per year in the list's zone since its first issue; numbers restart."""
-    zone = zone_of(config.schedule)
-    sent = select(func.min(DigestIssue.period_end)).where(DigestIssue.list_id == list_id,
-                                                          DigestIssue.status == IssueStatus.SENT)  # fmt: skip
-    first = session.scalar(sent)
-    volume = 1 + (to_local(cutoff, zone).year - to_local(first, zone).year if first else 0)
-    count = session.scalar(select(func.count()).where(DigestIssue.list_id == list_id, DigestIssue.volume == volume,
-                                                      DigestIssue.status == IssueStatus.SENT))  # fmt: skip
-    return volume, int(count or 0) + 1
-
-
-def plan_issue(session: Session, list_id: int, now: datetime, force: bool) -> Plan:
-    config = gather.load_settings(session, list_id)
-    schedule = config.schedule
-    done = (IssueStatus.SENT, IssueStatus.EMPTY)
-    last = session.scalar(select(DigestIssue).where(DigestIssue.list_id == list_id, DigestIssue.status.in_(done))
-                          .order_by(DigestIssue.period_end.desc()).limit(1))  # fmt: skip
-    start = last.period_end if last else first_start(schedule, now, config.created_at)
-    draft = session.scalar(select(DigestIssue).where(DigestIssue.list_id == list_id, DigestIssue.period_start == start,
-                                                     DigestIssue.status == IssueStatus.DRAFT))  # fmt: skip
-    due = next_due(schedule, start)
-    cutoff: datetime | None = None
-    if force:
-        cutoff = now
-    elif due <= now:
-        cutoff = last_due(schedule, now)
-    elif schedule.size_threshold and gather.count_period_posts(session, list_id, start, now) >= schedule.size_threshold:
-        cutoff = now
-    if cutoff is not None and cutoff <= start:
-        cutoff = None
-    previous = session.scalar(select(DigestIssue.id).where(DigestIssue.list_id == list_id,
-                                                           DigestIssue.status == IssueStatus.SENT)
-                              .order_by(DigestIssue.period_end.desc()).limit(1))  # fmt: skip
-    volume, number = numbering(session, list_id, config, cutoff or due)
-    return Plan(config, start, due, cutoff, draft.id if draft else None, previous, volume, number,
-                bool(draft and draft.preview_sent_at))  # fmt: skip
-
-
-def read_period(session: Session, plan: Plan, end: datetime, now: datetime) -> tuple[Gathered, PeriodPosts]:
-    """Everything the issue shows, read in one transaction."""
-    config, lst = plan.config, plan.config.lst
-    lock_threads(session, lst.id)
-    posts = gather.period_posts(session, lst.id, plan.start, end)
-    draft = session.get(DigestIssue, plan.draft_id) if plan.draft_id else None
-    gathered = Gathered(
-        lst=lst, period_start=plan.start, period_end=end, posts=tuple(posts.items),
-        discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}),
-        candidates=tuple(gather.question_candidates(session, lst.id, end, config.unanswered_days)),
-        newcomers=tuple(gather.newcomers(session, lst.id, plan.start, end)),
-        first_posters=gather.first_posters(session, lst.id, {p.author for p in posts.items}, plan.start),
-        prompts=tuple(prompts_for_digest(session, lst.id, plan.start, end)),
-        polls=tuple(polls_for_digest(session, lst, config.schedule, plan.start, end, now)),
-        note=draft.note if draft and draft.note_state == "given" else "", note_by=draft.note_by if draft else "",
-    )  # fmt: skip
-    return gathered, posts
-
-
-def compose_for(plan: Plan, gathered: Gathered) -> Digest:
-    return compose(gathered, plan.config.schedule, plan.volume, plan.number, plan.config.unanswered_days)
-
-
-def personal(templates: Templates, plan: Plan, gathered: Gathered, posts: PeriodPosts, mode: str,
-             received: set[int]) -> bytes | None:  # fmt: skip
-    """A digest of only the posts not already delivered one by one; None when none are left."""
-    keep = [i for i, outbound_id in enumerate(posts.outbound_ids) if outbound_id not in received]
-    if not keep:
-        return None
-    subset = replace(gathered, posts=tuple(posts.items[i] for i in keep))
-    return build_message(templates, plan.config.lst, compose_for(plan, subset), mode, [posts.raws[i] for i in keep])
-
-
-def build_issue(sessions: Sessions, templates: Templates, plan: Plan, end: datetime, now: datetime) -> Built:
-    with sessions() as session, session.begin():
-        gathered, posts = read_period(session, plan, end, now)
-        readers = ledger.count_readers(session, plan.config.lst.id, now)
-        partial = ledger.received_individually(session, plan.config.lst.id, posts.outbound_ids, now)
-        former = ledger.former_readers(session, plan.config.lst.id, plan.start, end, plan.previous_id, now)
-        former_got = ledger.received_individually(session, plan.config.lst.id, posts.outbound_ids, now, list(former))
-        modes = {m.email: m.delivery for m in session.execute(
-            select(ledger.MEMBERS.c.email, ledger.MEMBERS.c.delivery).where(
-                ledger.MEMBERS.c.list_id == plan.config.lst.id, ledger.MEMBERS.c.email.in_(sorted(partial))))}  # fmt: skip
-    digest = compose_for(plan, gathered)
-    built = Built(digest, len(posts.items), excluded=set(partial))
-    for mode in DIGEST_MODES:
-        if readers.get(mode, 0) > len([e for e in partial if modes.get(e) == mode]):
-            if digest.posts or (mode == SUMMARY and digest.has_content):
-                built.shared[mode] = build_message(templates, plan.config.lst, digest, mode, posts.raws)
-    for email, got in list(partial.items()) + [(e, former_got.get(e, set())) for e in former]:
-        mode = modes.get(email) or former[email]
-        raw = personal(templates, plan, gathered, posts, mode, got)
-        if raw is not None:
-            built.personal.append((email, mode, raw))
-    return built
-
-
-def claim_issue(session: Session, plan: Plan, end: datetime, now: datetime) -> int | None:
+def claim_issue(session: Session, plan: IssuePlan, end: datetime, now: datetime) -> int | None:
     """Take the issue for sending: the draft (if still a draft) or a new row. None: someone else did."""
     if plan.draft_id is not None:
         claimed = session.execute(update(DigestIssue).where(DigestIssue.id == plan.draft_id,
@@ -190,20 +56,21 @@ def claim_issue(session: Session, plan: Plan, end: datetime, now: datetime) -> i
     return issue.id
 
 
-def commit_issue(session: Session, settings: Settings, plan: Plan, built: Built, end: datetime, now: datetime) -> Outcome:
+def commit_issue(session: Session, batch_size: int, plan: IssuePlan, built: Built, end: datetime,
+                 now: datetime) -> IssueOutcome:  # fmt: skip
     lst = plan.config.lst
     issue_id = claim_issue(session, plan, end, now)
     if issue_id is None:
-        return Outcome(lst.address, "raced")
+        return IssueOutcome(lst.address, "raced")
     count = 0
     for mode, raw in built.shared.items():
-        outbound_id = queue_digest(session, lst, raw)
+        outbound_id = queue_digest(session, lst, raw, now)
         ledger.insert_shared_receipts(session, issue_id, lst.id, mode, outbound_id, built.excluded, now)
-        count += ledger.plan_deliveries(session, issue_id, outbound_id, settings.batch_size)
+        count += ledger.plan_deliveries(session, issue_id, outbound_id, batch_size, now)
     for email, mode, raw in built.personal:
-        outbound_id = queue_digest(session, lst, raw)
+        outbound_id = queue_digest(session, lst, raw, now)
         ledger.insert_receipt(session, issue_id, lst.id, email, mode, outbound_id, now)
-        queries.add_deliveries(session, outbound_id, [email])
+        queries.add_deliveries(session, outbound_id, [email], now)
         count += 1
     status = IssueStatus.SENT if count else IssueStatus.EMPTY
     volume, number = (plan.volume, plan.number) if count else (0, 0)
@@ -212,43 +79,39 @@ def commit_issue(session: Session, settings: Settings, plan: Plan, built: Built,
         sent_at=now))  # fmt: skip
     log.info("digest list=%s issue=%s vol=%s no=%s posts=%d recipients=%d", lst.address, issue_id, volume, number,
              built.posts, count)  # fmt: skip
-    return Outcome(lst.address, status.value, issue_id, volume, number, count, built.posts)
+    return IssueOutcome(lst.address, status.value, issue_id, volume, number, count, built.posts)
 
 
-def queue_digest(session: Session, lst: ListInfo, raw: bytes) -> int:
+def queue_digest(session: Session, lst: ListInfo, raw: bytes, now: datetime) -> int:
     return queries.insert_outbound(session, dict(
         list_id=lst.id, kind="digest", mail_from=lst.service(Role.BOUNCES), raw=raw, personalized=lst.personalize,
-        created_at=utcnow(),
+        created_at=now,
     ))  # fmt: skip
 
 
-def has_readers(sessions: Sessions, plan: Plan, now: datetime) -> bool:
+def has_readers(work: Work, plan: IssuePlan, now: datetime) -> bool:
     """Whether anyone reads this list's digests (no preview for a list nobody reads that way)."""
-    with sessions() as session:
+    with work.sessions() as session:
         return bool(ledger.count_readers(session, plan.config.lst.id, now))
 
 
-def run_list(sessions: Sessions, settings: Settings, templates: Templates, list_id: int, now: datetime,
-             force: bool = False) -> Outcome:  # fmt: skip
-    from listserv.digest.facilitation import send_preview
-
-    with sessions() as session, session.begin():
+def send_list_digest(work: Work, list_id: int, now: datetime, force: bool = False) -> IssueOutcome:
+    with work.sessions() as session, session.begin():
         plan = plan_issue(session, list_id, now, force)
     if plan.cutoff is None:
         when = preview_at(plan.config.schedule, plan.due, plan.start)
-        if when is not None and when <= now and not plan.preview_sent and has_readers(sessions, plan, now):
-            return send_preview(sessions, templates, plan, now)
-        return Outcome(plan.config.lst.address, "waiting")
-    built = build_issue(sessions, templates, plan, plan.cutoff, now)
-    with sessions() as session, session.begin():
-        return commit_issue(session, settings, plan, built, plan.cutoff, now)
+        if when is not None and when <= now and not plan.preview_sent and has_readers(work, plan, now):
+            return send_preview(work, plan, now)
+        return IssueOutcome(plan.config.lst.address, "waiting")
+    built = build_issue(work.sessions, work.templates, plan, plan.cutoff, now)
+    with work.sessions() as session, session.begin():
+        return commit_issue(session, work.settings.batch_size, plan, built, plan.cutoff, now)
 
 
-def run_digests(sessions: Sessions, settings: Settings, templates: Templates, now: datetime | None = None,
-                list_address: str | None = None, force: bool = False) -> list[Outcome]:  # fmt: skip
+def run_digests(work: Work, list_address: str | None = None, force: bool = False) -> list[IssueOutcome]:
     """Send every issue that is due (or, with force, the current period's now)."""
-    now = now or utcnow()
-    with sessions() as session:
+    now = work.now()
+    with work.sessions() as session:
         query = select(MailingList.id).order_by(MailingList.id)
         if list_address:
             query = query.where(MailingList.address == list_address)
@@ -256,7 +119,7 @@ def run_digests(sessions: Sessions, settings: Settings, templates: Templates, no
     outcomes = []
     for list_id in ids:
         try:
-            outcomes.append(run_list(sessions, settings, templates, list_id, now, force))
+            outcomes.append(send_list_digest(work, list_id, now, force))
         except Exception:
             log.exception("digest failed list_id=%s", list_id)
             if list_address:

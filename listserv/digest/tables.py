@@ -17,10 +17,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from listserv.store.schema import Base, utcnow
+from listserv.store.schema import Base
 
 
 class IssueStatus(StrEnum):
@@ -46,7 +54,7 @@ class DigestIssue(Base):
     preview_sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     posts: Mapped[int] = mapped_column(Integer, default=0)
     recipients: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
@@ -62,20 +70,7 @@ class DigestReceipt(Base):
     mode: Mapped[str] = mapped_column(String(16))  # summary | mime-digest | plain-digest
     outbound_id: Mapped[int | None] = mapped_column(ForeignKey("outbound.id", ondelete="SET NULL"), nullable=True)
     partial: Mapped[int] = mapped_column(Integer, default=0)  # 1: only the posts not already received
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-
-
-class DigestToken(Base):
-    __tablename__ = "digest_tokens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(16))  # note | prompt | poll
-    target_id: Mapped[int] = mapped_column(Integer)  # the issue, prompt or poll
-    facilitator: Mapped[str] = mapped_column(String(254))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class PromptStatus(StrEnum):
@@ -98,7 +93,7 @@ class DigestPrompt(Base):
     every: Mapped[str] = mapped_column(String(16), default="")  # "" | daily | weekly | fortnightly | monthly
     status: Mapped[str] = mapped_column(String(16), default=PromptStatus.SCHEDULED)
     posted: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class DigestPromptPost(Base):
@@ -112,7 +107,7 @@ class DigestPromptPost(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     occurrence: Mapped[datetime] = mapped_column(DateTime)
     message_id: Mapped[str] = mapped_column(String(998))
-    posted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    posted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class PollStatus(StrEnum):
@@ -137,7 +132,7 @@ class DigestPoll(Base):
     status: Mapped[str] = mapped_column(String(16), default=PollStatus.SCHEDULED)
     message_id: Mapped[str] = mapped_column(String(998), default="")
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class DigestVote(Base):
@@ -147,7 +142,7 @@ class DigestVote(Base):
     poll_id: Mapped[int] = mapped_column(ForeignKey("digest_polls.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     choice: Mapped[int] = mapped_column(Integer)  # 1-based option number
-    voted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    voted_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class DigestNudge(Base):
@@ -158,8 +153,8 @@ class DigestNudge(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
     period: Mapped[str] = mapped_column(String(32))  # the digest period's start, ISO
-    sent_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 __all__ = ["DigestIssue", "DigestNudge", "DigestPoll", "DigestPrompt", "DigestPromptPost", "DigestReceipt",
-           "DigestToken", "DigestVote", "IssueStatus", "PollStatus", "PromptStatus"]  # fmt: skip
+           "DigestVote", "IssueStatus", "PollStatus", "PromptStatus"]  # fmt: skip

@@ -38,7 +38,7 @@ def own_text(text: str) -> str:
     return "\n".join(folded).strip()
 
 
-def excerpt(text: str, max_chars: int = 320, max_lines: int = 6) -> str:
+def digest_excerpt(text: str, max_chars: int = 320, max_lines: int = 6) -> str:
     """The first lines of a post's own text as one paragraph, cut at a word with an ellipsis."""
     lines = [line.strip() for line in own_text(text).split("\n")]
     words = " ".join(line for line in lines[: max_lines * 2] if line and not line.startswith(">")).split()

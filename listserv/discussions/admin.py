@@ -11,11 +11,12 @@ from sqlalchemy import UnaryExpression, func, select, update
 from sqlalchemy.orm import Session
 
 from listserv.discussions.headers import list_prefixes, subject_key
-from listserv.discussions.tree import Container, Line, link, subtree, tree
-from listserv.store.admin import AdminError
-from listserv.discussions.store import CONTAINERS, chunks, lock_threads
-from listserv.store.schema import Post
+from listserv.discussions.store import CONTAINERS, lock_threads
 from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.discussions.tree import Container, Line, link, subtree, tree
+from listserv.errors import Invalid, NotFound
+from listserv.store.queries import in_chunks
+from listserv.store.schema import Post
 
 MODERATOR = "moderator"  # thread_containers.method of a post a merge or split placed
 
@@ -54,7 +55,7 @@ def find_discussion(session: Session, list_id: int, ref: str) -> Discussion:
         found = session.scalar(select(Discussion).join(ThreadContainer).where(
             ThreadContainer.list_id == list_id, ThreadContainer.message_id == bare))  # fmt: skip
     if found is None:
-        raise AdminError(f"no discussion {ref} in this list")
+        raise NotFound(f"no discussion {ref} in this list")
     return found
 
 
@@ -144,7 +145,7 @@ def _tops(containers: list[Container]) -> list[str]:
 
 def _set_parent(session: Session, list_id: int, message_ids: list[str], parent: str | None) -> None:
     """Give containers a moderator-made parent (None: they start the discussion)."""
-    for batch in chunks(sorted(message_ids)):
+    for batch in in_chunks(sorted(message_ids)):
         chosen = (CONTAINERS.c.list_id == list_id, CONTAINERS.c.message_id.in_(batch))
         session.execute(update(CONTAINERS).where(*chosen).values(parent_id=parent))
         session.execute(update(CONTAINERS).where(*chosen, CONTAINERS.c.placeholder.is_(False))
@@ -155,7 +156,7 @@ def merge(session: Session, list_id: int, source: Discussion, target: Discussion
     """Move every message of ``source`` into ``target``, its tops under target's top message.
     Returns how many posts moved."""
     if source.id == target.id:
-        raise AdminError("that is one discussion already")
+        raise Invalid("that is one discussion already")
     lock_threads(session, list_id)
     tops = _tops(_containers(session, source.id))
     moved = source.post_count
@@ -167,7 +168,8 @@ def merge(session: Session, list_id: int, source: Discussion, target: Discussion
     return moved
 
 
-def split(session: Session, list_id: int, message_id: str, subject_prefix: str) -> tuple[Discussion, Discussion]:
+def split(session: Session, list_id: int, message_id: str, subject_prefix: str,
+          now: datetime) -> tuple[Discussion, Discussion]:  # fmt: skip
     """Make a post and the replies below it a discussion of their own: (old, new)."""
     bare = message_id.strip()
     bare = bare[1:-1] if bare.startswith("<") and bare.endswith(">") else bare
@@ -175,20 +177,21 @@ def split(session: Session, list_id: int, message_id: str, subject_prefix: str) 
     container = session.scalar(select(ThreadContainer).where(ThreadContainer.list_id == list_id,
                                                              ThreadContainer.message_id == bare))  # fmt: skip
     if container is None or container.placeholder:
-        raise AdminError(f"no post <{bare}> in this list")
+        raise NotFound(f"no post <{bare}> in this list")
     old = session.get_one(Discussion, container.discussion_id)
     containers = _containers(session, old.id)
     moving = subtree(containers, bare)
     staying = [c for c in containers if c.message_id not in moving]
     if not any(not c.is_placeholder for c in staying):
-        raise AdminError(f"<{bare}> and its replies are the whole discussion already")
+        raise Invalid(f"<{bare}> and its replies are the whole discussion already")
     if old.key in moving:  # the old discussion keeps its number, under the id of its new top
         old.key = tree(staying)[0].message_id
         session.flush()
-    new = Discussion(list_id=list_id, key=bare, subject="", subject_key="", started_by="", post_count=0)
+    new = Discussion(list_id=list_id, key=bare, subject="", subject_key="", started_by="", post_count=0,
+                     created_at=now)  # fmt: skip
     session.add(new)
     session.flush()
-    for batch in chunks(sorted(moving)):
+    for batch in in_chunks(sorted(moving)):
         session.execute(update(CONTAINERS).where(CONTAINERS.c.list_id == list_id, CONTAINERS.c.message_id.in_(batch))
                         .values(discussion_id=new.id))  # fmt: skip
     _set_parent(session, list_id, [bare], None)

@@ -5,28 +5,30 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import click
 
+from listserv.cli_context import CliContext, pass_cli
+from listserv.discussions.admin import (
+    Entry,
+    Summary,
+    find_discussion,
+    merge,
+    show,
+    split,
+    summaries,
+    thread_orders,
+)
 from listserv.discussions.importer import import_archive
-from listserv.discussions.sources import ArchiveError, find_sources, read_sources
-from listserv.store import admin, db, queries
+from listserv.discussions.sources import find_sources, read_sources
 from listserv.discussions.store import repair_threads
-from listserv.discussions.admin import Entry, Summary, find_discussion, merge, show, split, summaries
-from listserv.discussions.admin import thread_orders
 from listserv.mail.message import ListInfo
-
-if TYPE_CHECKING:
-    from listserv.cli.main import Context
+from listserv.store import queries
 
 
-def _list(ctx: Context, address: str) -> ListInfo:
+def _list(ctx: CliContext, address: str) -> ListInfo:
     with ctx.session() as session:
-        found = queries.load_list(session, ctx.address(address))
-    if found is None:
-        raise click.ClickException(f"no list {ctx.address(address)}")
-    return found
+        return queries.list_info(ctx.list_row(session, address))
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -48,22 +50,19 @@ def archive() -> None:
 @archive.command("import")
 @click.argument("list_address")
 @click.argument("paths", nargs=-1, required=True)
-@click.pass_obj
-def archive_import(ctx: Context, list_address: str, paths: tuple[str, ...]) -> None:
+@pass_cli
+def archive_import(ctx: CliContext, list_address: str, paths: tuple[str, ...]) -> None:
     """Store and thread an archive without sending anything: mbox files (pipermail,
     HyperKitty, Google Takeout; .gz too) or Maildir folders. Safe to run again."""
     lst = _list(ctx, list_address)
-    try:
-        sources = find_sources(paths)
-    except ArchiveError as error:
-        raise click.ClickException(str(error)) from None
+    sources = find_sources(paths)
 
     def warn(text: str) -> None:
         click.echo(f"\n{text}", err=True)
 
     total = sum(source.size for source in sources) or 1
     with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
-        report = import_archive(db.sessions(ctx.engine), lst, read_sources(sources, warn), warn=warn,
+        report = import_archive(ctx.work.sessions, lst, read_sources(sources, warn), ctx.now(), warn=warn,
                                 progress=lambda done: bar.update(min(done, total) - bar.pos))  # fmt: skip
         bar.update(total - bar.pos)
     rate = report.read / report.seconds if report.seconds else 0.0
@@ -90,8 +89,8 @@ def _summary_json(summary: Summary) -> dict[str, object]:
 @thread.command("ls")
 @click.argument("list_address")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, with each discussion's Message-IDs.")
-@click.pass_obj
-def thread_ls(ctx: Context, list_address: str, as_json: bool) -> None:
+@pass_cli
+def thread_ls(ctx: CliContext, list_address: str, as_json: bool) -> None:
     """The discussions of a list, the most recently active first."""
     lst = _list(ctx, list_address)
     with ctx.session() as session:
@@ -119,15 +118,12 @@ def _entry_json(entry: Entry) -> dict[str, object]:
 @click.argument("list_address")
 @click.argument("discussion")
 @click.option("--json", "as_json", is_flag=True, help="JSON: the discussion and its messages with parent links.")
-@click.pass_obj
-def thread_show(ctx: Context, list_address: str, discussion: str, as_json: bool) -> None:
+@pass_cli
+def thread_show(ctx: CliContext, list_address: str, discussion: str, as_json: bool) -> None:
     """One discussion as an indented tree. DISCUSSION is its number or any of its Message-IDs."""
     lst = _list(ctx, list_address)
     with ctx.session() as session:
-        try:
-            summary, entries = show(session, find_discussion(session, lst.id, discussion))
-        except admin.AdminError as error:
-            raise click.ClickException(str(error)) from None
+        summary, entries = show(session, find_discussion(session, lst.id, discussion))
     if as_json:
         click.echo(json.dumps(_summary_json(summary) | {"messages": [_entry_json(e) for e in entries]}, indent=2))
         return
@@ -146,42 +142,36 @@ def thread_show(ctx: Context, list_address: str, discussion: str, as_json: bool)
 @click.argument("list_address")
 @click.argument("source")
 @click.argument("target")
-@click.pass_obj
-def thread_merge(ctx: Context, list_address: str, source: str, target: str) -> None:
+@pass_cli
+def thread_merge(ctx: CliContext, list_address: str, source: str, target: str) -> None:
     """Merge discussion SOURCE into TARGET (numbers or Message-IDs); SOURCE's first
     posts become replies to TARGET's first post."""
     lst = _list(ctx, list_address)
     with ctx.session() as session, session.begin():
-        try:
-            into = find_discussion(session, lst.id, target)
-            moved = merge(session, lst.id, find_discussion(session, lst.id, source), into, lst.subject_prefix)
-        except admin.AdminError as error:
-            raise click.ClickException(str(error)) from None
+        into = find_discussion(session, lst.id, target)
+        moved = merge(session, lst.id, find_discussion(session, lst.id, source), into, lst.subject_prefix)
         click.echo(f"moved {moved} posts into #{into.id} ({into.post_count} posts): {into.subject}")
 
 
 @thread.command("split")
 @click.argument("list_address")
 @click.argument("message_id")
-@click.pass_obj
-def thread_split(ctx: Context, list_address: str, message_id: str) -> None:
+@pass_cli
+def thread_split(ctx: CliContext, list_address: str, message_id: str) -> None:
     """Make the post MESSAGE_ID and the replies below it a discussion of their own."""
     lst = _list(ctx, list_address)
     with ctx.session() as session, session.begin():
-        try:
-            old, new = split(session, lst.id, message_id, lst.subject_prefix)
-        except admin.AdminError as error:
-            raise click.ClickException(str(error)) from None
+        old, new = split(session, lst.id, message_id, lst.subject_prefix, ctx.now())
         click.echo(f"#{new.id} ({new.post_count} posts): {new.subject}\n"
                    f"#{old.id} keeps {old.post_count} posts: {old.subject}")  # fmt: skip
 
 
 @thread.command("repair")
 @click.argument("list_address")
-@click.pass_obj
-def thread_repair(ctx: Context, list_address: str) -> None:
+@pass_cli
+def thread_repair(ctx: CliContext, list_address: str) -> None:
     """Thread the list's distributed and imported posts that are not threaded yet (after a
     logged threading failure). Safe to run any time."""
     lst = _list(ctx, list_address)
-    done = repair_threads(db.sessions(ctx.engine), lst)
+    done = repair_threads(ctx.work.sessions, lst, ctx.now())
     click.echo(f"threaded {done} posts")

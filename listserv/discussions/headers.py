@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from email.message import Message
 from email.utils import parsedate_to_datetime
 
-from listserv.discussions.jwz import ThreadInput, parse_msgids, pick_in_reply_to, reference_chain
+from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
+from listserv.discussions.model import ThreadInput
 from listserv.discussions.subjects import normalize_subject
 from listserv.mail.parse import decode_value
 

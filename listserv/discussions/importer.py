@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email import policy
 from email.message import Message
 from email.parser import BytesHeaderParser
@@ -25,17 +25,28 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from listserv.discussions.sources import ArchivedMessage
-from listserv.discussions.headers import first_values, message_date, own_message_id, synthetic_id, thread_input
-from listserv.discussions.jwz import ThreadInput
+from listserv.discussions.headers import (
+    first_values,
+    message_date,
+    own_message_id,
+    synthetic_id,
+    thread_input,
+)
 from listserv.discussions.mbox import pipermail_address
+from listserv.discussions.model import ThreadInput
 from listserv.discussions.plan import Arrival, OnDuplicate
-from listserv.mail.addresses import normalize_address
+from listserv.discussions.sources import ArchivedMessage
+from listserv.discussions.store import (
+    DISCUSSIONS,
+    analyze_threads,
+    plan_arrivals,
+    save_plan,
+)
 from listserv.inbound.ingest import dedupe_key
-from listserv.mail.parse import content_hash, first_message_id, message_ids, sender_of
+from listserv.mail.addresses import normalize_address
 from listserv.mail.message import ListInfo, Role
-from listserv.discussions.store import DISCUSSIONS, analyze_threads, plan_arrivals, save_plan
-from listserv.store.schema import Inbound, Post, utcnow
+from listserv.mail.parse import content_hash, first_message_id, message_ids, sender_of
+from listserv.store.schema import Inbound, Post
 
 log = logging.getLogger(__name__)
 INBOUND = cast(Table, Inbound.__table__)
@@ -103,14 +114,14 @@ def _read_headers(raw: bytes) -> tuple[Message | None, str]:
     return headers, ""
 
 
-def prepare(item: ArchivedMessage, lst: ListInfo) -> _Prepared:
+def prepare(item: ArchivedMessage, lst: ListInfo, now: datetime) -> _Prepared:
     raw = item.raw
     headers, problem = _read_headers(raw)
     first = first_values(headers) if headers is not None else {}
     header_id = first_message_id(first.get("message-id", ""))  # as intake reads it, for the dedupe key
     values: dict[str, object] = dict(
         list_id=lst.id, role=Role.POST.value, mail_from=_text(item.envelope_sender, 998), rcpt=lst.address,
-        message_id=_text(header_id, 998), dedupe_key=dedupe_key(header_id, raw), raw=raw, received_at=utcnow(),
+        message_id=_text(header_id, 998), dedupe_key=dedupe_key(header_id, raw), raw=raw, received_at=now,
         status=ARCHIVED, attempts=0, error=problem, lease_until=None,
     )  # fmt: skip
     if headers is None:
@@ -120,7 +131,7 @@ def prepare(item: ArchivedMessage, lst: ListInfo) -> _Prepared:
         bare = synthetic_id(content_hash(raw))
         note = f"{item.where}: no usable Message-ID; threaded as <{bare}>"
     date = message_date(first)
-    msg = thread_input(first, bare, date if date is not None and date <= utcnow() + FUTURE else item.envelope_date)
+    msg = thread_input(first, bare, date if date is not None and date <= now + FUTURE else item.envelope_date)
     sender = sender_of(headers)[0] or pipermail_address(first.get("from", "")) or item.envelope_sender
     sender = normalize_address(sender) if "@" in sender else ""
     values["mail_from"] = values["mail_from"] or _text(sender, 998)
@@ -141,7 +152,7 @@ def _insert_inbound(session: Session, rows: list[dict[str, object]]) -> dict[str
     return {key: ident for ident, key in made}
 
 
-def _insert_posts(session: Session, lst: ListInfo, posts: list[tuple[_Prepared, int]]) -> dict[int, int]:
+def _insert_posts(session: Session, lst: ListInfo, posts: list[tuple[_Prepared, int]], now: datetime) -> dict[int, int]:
     """Post rows for (prepared, inbound id); returns post id by inbound id."""
     rows = []
     for prepared, inbound_id in posts:
@@ -150,7 +161,7 @@ def _insert_posts(session: Session, lst: ListInfo, posts: list[tuple[_Prepared, 
         rows.append(dict(
             list_id=lst.id, inbound_id=inbound_id, message_id=post.message_id, sender=post.sender,
             subject=post.subject, in_reply_to=post.in_reply_to, references=post.references, decision=IMPORTED,
-            rules="", reason="", defects=post.defects, created_at=utcnow(),
+            rules="", reason="", defects=post.defects, created_at=now,
         ))  # fmt: skip
     if not rows:
         return {}
@@ -159,7 +170,7 @@ def _insert_posts(session: Session, lst: ListInfo, posts: list[tuple[_Prepared, 
 
 
 def _import_chunk(session: Session, lst: ListInfo, chunk: list[_Prepared], report: ImportReport,
-                  warn: Callable[[str], None]) -> None:  # fmt: skip
+                  warn: Callable[[str], None], now: datetime) -> None:  # fmt: skip
     with session.begin():
         stored = _insert_inbound(session, [p.values for p in chunk])
         fresh: list[tuple[_Prepared, int]] = []
@@ -180,9 +191,9 @@ def _import_chunk(session: Session, lst: ListInfo, chunk: list[_Prepared], repor
             arrivals.append(Arrival(ref, prepared.msg, prepared.post.sender))
         plan, ids = plan_arrivals(session, lst.id, lst.subject_prefix, arrivals, OnDuplicate.SKIP)
         placed = plan.placed_arrivals()
-        by_inbound = _insert_posts(session, lst, [fresh[p.ref] for p in placed if p.ref is not None])
+        by_inbound = _insert_posts(session, lst, [fresh[p.ref] for p in placed if p.ref is not None], now)
         post_ids = {p.ref: by_inbound[fresh[p.ref][1]] for p in placed if p.ref is not None}
-        save_plan(session, lst.id, plan, ids, post_ids)
+        save_plan(session, lst.id, plan, ids, post_ids, now)
         if plan.skipped:
             note = update(INBOUND).where(INBOUND.c.id == bindparam("iid"))
             session.execute(note, [dict(iid=fresh[s.ref][1], error=f"Message-ID <{s.message_id}> is already a post "
@@ -204,8 +215,8 @@ def _runs(prepared: Iterable[_Prepared]) -> Iterator[list[_Prepared]]:
         yield chunk
 
 
-def import_archive(sessions: Callable[[], Session], lst: ListInfo, messages: Iterable[ArchivedMessage], *,
-                   warn: Callable[[str], None], progress: Callable[[int], None] = lambda done: None,
+def import_archive(sessions: Callable[[], Session], lst: ListInfo, messages: Iterable[ArchivedMessage], now: datetime,
+                   *, warn: Callable[[str], None], progress: Callable[[int], None] = lambda done: None,
                    ) -> ImportReport:  # fmt: skip
     """Store and thread ``messages`` into ``lst``; malformed ones are reported through ``warn``."""
     report = ImportReport()
@@ -214,12 +225,12 @@ def import_archive(sessions: Callable[[], Session], lst: ListInfo, messages: Ite
     def counted() -> Iterator[_Prepared]:
         for item in messages:
             report.read += 1
-            yield prepare(item, lst)
+            yield prepare(item, lst, now)
 
     analyze_at = CHUNK  # statistics are refreshed at 1,000, 2,000, 4,000 ... posts, and at the end
     for chunk in _runs(counted()):
         with sessions() as session:
-            _import_chunk(session, lst, chunk, report, warn)
+            _import_chunk(session, lst, chunk, report, warn, now)
             if report.imported >= analyze_at:
                 with session.begin():
                     analyze_threads(session)

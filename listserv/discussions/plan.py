@@ -19,14 +19,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from listserv.discussions.headers import chain_of, storable_id, subject_key
-from listserv.discussions.jwz import (
+from listserv.discussions.jwz import assign_thread, placeholders_to_create
+from listserv.discussions.model import (
     DEFAULT_SUBJECT_WINDOW,
     KnownPost,
     RecentThread,
     ThreadInput,
     ThreadMethod,
-    assign_thread,
-    placeholders_to_create,
 )
 from listserv.discussions.subjects import is_reply_subject, normalize_subject
 

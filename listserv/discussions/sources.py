@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from listserv.discussions.mbox import envelope_date, envelope_sender, split_mbox
+from listserv.errors import Invalid
 
 MAILDIR_TIME = re.compile(r"(\d{9,11})\.")
 
 
-class ArchiveError(ValueError):
+class ArchiveError(Invalid):
     """A path that cannot be imported; the message says why."""
 
 

@@ -10,10 +10,10 @@ an indexed lookup or a bulk write, so the cost per message does not grow with th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import Message
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from listserv.discussions.headers import (
     synthetic_id,
     thread_input,
 )
-from listserv.discussions.jwz import DEFAULT_SUBJECT_WINDOW
+from listserv.discussions.model import DEFAULT_SUBJECT_WINDOW
 from listserv.discussions.plan import (
     Arrival,
     DiscussionFacts,
@@ -40,31 +40,16 @@ from listserv.discussions.plan import (
     plan_threads,
 )
 from listserv.discussions.subjects import is_reply_subject
-from listserv.mail.parse import content_hash, parse_bytes
-from listserv.mail.message import ListInfo
-from listserv.store.schema import Inbound, Post, utcnow
 from listserv.discussions.tables import Discussion, ThreadContainer
-
-if TYPE_CHECKING:
-    from listserv.received import Incoming
+from listserv.mail.message import ListInfo
+from listserv.mail.parse import content_hash, parse_bytes
+from listserv.store.queries import in_chunks
+from listserv.store.schema import Inbound, Post
 
 log = logging.getLogger(__name__)
 DISCUSSIONS = cast(Table, Discussion.__table__)
 CONTAINERS = cast(Table, ThreadContainer.__table__)
-IN_CHUNK = 500  # ids per IN (...) list
 LOCK_CLASS = 0x6C73  # pg_advisory_xact_lock(LOCK_CLASS, list id): one threader per list at a time
-T = TypeVar("T")
-
-
-def chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def lock_threads(session: Session, list_id: int) -> None:
@@ -122,17 +107,17 @@ def load_snapshot(session: Session, list_id: int, arrivals: Sequence[Arrival], o
                   prefixes: tuple[str, ...], window: timedelta) -> tuple[Snapshot, dict[str, int]]:  # fmt: skip
     """The stored state the arrivals depend on, and each loaded discussion's id by key."""
     rows: list[tuple[str, int, bool, int | None]] = []
-    for batch in chunks(sorted(_wanted_ids(arrivals, on_duplicate))):
+    for batch in in_chunks(sorted(_wanted_ids(arrivals, on_duplicate))):
         query = select(CONTAINERS.c.message_id, CONTAINERS.c.discussion_id, CONTAINERS.c.placeholder,
                        CONTAINERS.c.post_id).where(CONTAINERS.c.list_id == list_id,
                                                    CONTAINERS.c.message_id.in_(batch))  # fmt: skip
         rows.extend((r[0], r[1], r[2], r[3]) for r in session.execute(query))
     discussions: dict[int, Discussion] = {}
-    for id_batch in chunks(sorted({row[1] for row in rows})):
+    for id_batch in in_chunks(sorted({row[1] for row in rows})):
         discussions.update((d.id, d) for d in session.scalars(select(Discussion).where(Discussion.id.in_(id_batch))))
     keys, earliest = _subject_wanted(arrivals, prefixes)
     if keys and earliest is not None:
-        for key_batch in chunks(sorted(keys)):
+        for key_batch in in_chunks(sorted(keys)):
             recent = select(Discussion).where(Discussion.list_id == list_id, Discussion.subject_key.in_(key_batch),
                                               Discussion.last_activity >= earliest - window)  # fmt: skip
             discussions.update((d.id, d) for d in session.scalars(recent))
@@ -164,14 +149,15 @@ def _facts_values(facts: DiscussionFacts) -> dict[str, object]:
                 post_count=facts.post_count)  # fmt: skip
 
 
-def save_plan(session: Session, list_id: int, plan: Plan, ids: dict[str, int], post_ids: Mapping[int, int]) -> None:
+def save_plan(session: Session, list_id: int, plan: Plan, ids: dict[str, int], post_ids: Mapping[int, int],
+              now: datetime) -> None:  # fmt: skip
     """Write a Plan: new discussions, merges, changed facts, new containers, re-linked placeholders.
 
     ``ids`` maps loaded discussion keys to ids (from :func:`plan_arrivals`); ``post_ids``
     maps each threaded arrival's ``ref`` to its post id.
     """
     if plan.new_discussions:
-        rows = [dict(list_id=list_id, key=f.key, created_at=utcnow(), **_facts_values(f)) for f in plan.new_discussions]
+        rows = [dict(list_id=list_id, key=f.key, created_at=now, **_facts_values(f)) for f in plan.new_discussions]
         made = session.execute(insert(DISCUSSIONS).returning(DISCUSSIONS.c.id, DISCUSSIONS.c.key), rows).all()
         ids.update({key: ident for ident, key in made})
     for source, target in plan.merges:
@@ -203,39 +189,37 @@ def save_plan(session: Session, list_id: int, plan: Plan, ids: dict[str, int], p
 
 
 def thread_post(session: Session, lst: ListInfo, post_id: int, sender: str, message: Message, raw: bytes,
-                now: datetime | None = None) -> Plan:  # fmt: skip
+                now: datetime) -> Plan:  # fmt: skip
     """Thread one accepted post (idempotent: a post already threaded is left as it is).
 
     Its time is its Date header, as in archives, but never later than ``now`` (when we
     received it), and ``now`` when the header is missing or unreadable.
     """
-    now = now or utcnow()
     headers = first_values(message)
     own = own_message_id(headers) or synthetic_id(content_hash(raw))
     date = message_date(headers)
     msg = thread_input(headers, own, min(date, now) if date is not None else now)
     arrival = Arrival(ref=post_id, msg=msg, sender=sender, post_id=post_id)
     plan, ids = plan_arrivals(session, lst.id, lst.subject_prefix, [arrival], OnDuplicate.FRESH_ID)
-    save_plan(session, lst.id, plan, ids, {post_id: post_id})
+    save_plan(session, lst.id, plan, ids, {post_id: post_id}, now)
     for placed in plan.placed_arrivals():
         log.info("threaded list=%s msgid=%s discussion=%s method=%s", lst.address, placed.message_id,
                  placed.discussion_key, placed.method.value if placed.method else "-")  # fmt: skip
     return plan
 
 
-def thread_accepted(incoming: "Incoming", post: Post) -> None:
-    """Thread a post about to be distributed (posting.distribute calls this).
+def thread_accepted(session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes, now: datetime) -> None:
+    """Thread a post about to be distributed (outbound/release.py calls this).
 
     In a savepoint: if threading fails, the failure is logged and the post is still
     distributed, unthreaded; members getting their mail comes first.
     """
-    session = incoming.session
     try:
         with session.begin_nested():
-            thread_post(session, incoming.lst, post.id, post.sender, incoming.message, incoming.inbound.raw)
+            thread_post(session, lst, post.id, post.sender, message, raw, now)
     except Exception:
         log.exception("threading failed list=%s msgid=%s post=%s: distributed unthreaded",
-                      incoming.lst.address, post.message_id, post.id)  # fmt: skip
+                      lst.address, post.message_id, post.id)  # fmt: skip
 
 
 def unthreaded_posts(session: Session, list_id: int, after: int, limit: int) -> list[tuple[int, str, bytes, datetime]]:
@@ -247,7 +231,7 @@ def unthreaded_posts(session: Session, list_id: int, after: int, limit: int) -> 
     return [(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
 
 
-def repair_threads(sessions: Callable[[], Session], lst: ListInfo, run: int = 500) -> int:
+def repair_threads(sessions: Callable[[], Session], lst: ListInfo, now: datetime, run: int = 500) -> int:
     """Thread every distributed or imported post of the list that is not threaded yet
     (a failure was logged, or the post predates threading). Returns how many were threaded."""
     done, after = 0, 0
@@ -264,6 +248,7 @@ def repair_threads(sessions: Callable[[], Session], lst: ListInfo, run: int = 50
                 when = min(date, created_at) if date is not None else created_at
                 arrivals.append(Arrival(post_id, thread_input(headers, own, when), sender, post_id))
             plan, ids = plan_arrivals(session, lst.id, lst.subject_prefix, arrivals, OnDuplicate.FRESH_ID)
-            save_plan(session, lst.id, plan, ids, {p.ref: p.ref for p in plan.placed_arrivals() if p.ref is not None})
+            placed = {p.ref: p.ref for p in plan.placed_arrivals() if p.ref is not None}
+            save_plan(session, lst.id, plan, ids, placed, now)
             done += len(plan.placed_arrivals())
             after = rows[-1][0]

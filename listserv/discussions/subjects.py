@@ -68,9 +68,7 @@ def _compile_prefixes(prefixes: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return tuple(patterns)
 
 
-def _match_prefix(
-    subject: str, pos: int, patterns: tuple[re.Pattern[str], ...]
-) -> int | None:
+def _match_prefix(subject: str, pos: int, patterns: tuple[re.Pattern[str], ...]) -> int | None:
     """Return the end of a configured list tag starting at ``pos``, if any."""
     for pattern in patterns:
         match = pattern.match(subject, pos)

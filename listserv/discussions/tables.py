@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from listserv.store.schema import Base, utcnow
+from listserv.store.schema import Base
 
 ID_LENGTH = 255  # longer Message-IDs are shortened (listserv.discussions.headers.storable_id)
 
@@ -34,7 +43,7 @@ class Discussion(Base):
     first_activity: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     last_activity: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ThreadContainer(Base):
@@ -46,8 +55,6 @@ class ThreadContainer(Base):
     message_id: Mapped[str] = mapped_column(String(ID_LENGTH))  # bare, no angle brackets
     parent_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)  # a container's message_id
     placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
-    post_id: Mapped[int | None] = mapped_column(
-        ForeignKey("posts.id", ondelete="SET NULL"), nullable=True, unique=True
-    )
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"), nullable=True, unique=True)
     method: Mapped[str | None] = mapped_column(String(16), nullable=True)  # root, reference, placeholder, ...
     posted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

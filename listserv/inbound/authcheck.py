@@ -14,8 +14,8 @@ from email.message import Message
 import dkim  # type: ignore[import-untyped]
 from dkim.util import InvalidTagValueList, parse_tag_value  # type: ignore[import-untyped]
 
-from listserv.mail.parse import header_values
 from listserv.inbound.authres import Verdict, aligned, trusted_ids_of, verdict_of
+from listserv.mail.parse import header_values
 from listserv.settings import Settings
 
 log = logging.getLogger(__name__)

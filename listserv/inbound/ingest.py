@@ -8,14 +8,16 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from listserv.mail.parse import content_hash, read_message_id
-from listserv.mail.message import Recipient, Role
+from listserv.clock import Clock
 from listserv.inbound.replies import NO_STORAGE, NO_SUCH_LIST, TOO_BIG, Refused
+from listserv.mail.message import Recipient, Role
+from listserv.mail.parse import content_hash, read_message_id
 from listserv.store import queries
 
 log = logging.getLogger(__name__)
@@ -30,7 +32,7 @@ def dedupe_key(message_id: str, raw: bytes) -> str:
 
 
 @dataclass
-class Arrival:
+class IntakeItem:
     """One message for one list address, waiting to be committed."""
 
     raw: bytes
@@ -47,7 +49,7 @@ class Arrival:
         self.key = dedupe_key(self.message_id, self.raw)
 
 
-def store_arrival(session: Session, arrival: Arrival, max_size: int) -> bool:
+def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
     """Insert one arrival inside the caller's transaction; False if we already had it."""
     rcpt = arrival.rcpt
     lst = queries.load_list(session, rcpt.list_address)
@@ -59,7 +61,7 @@ def store_arrival(session: Session, arrival: Arrival, max_size: int) -> bool:
     values = dict(
         list_id=lst.id, role=rcpt.role.value, mail_from=arrival.mail_from[:998],
         rcpt=arrival.rcpt_address[:998], message_id=arrival.message_id[:998], dedupe_key=arrival.key,
-        raw=arrival.raw,
+        raw=arrival.raw, received_at=now,
     )  # fmt: skip
     return queries.insert_inbound(session, values)
 
@@ -70,20 +72,20 @@ def storage_error(error: OperationalError) -> BaseException:
     return error
 
 
-def _log(arrival: Arrival) -> None:
+def _log(arrival: IntakeItem) -> None:
     if isinstance(arrival.outcome, bool):
         log.info("%s list=%s role=%s msgid=%s", "received" if arrival.outcome else "duplicate",
                  arrival.rcpt.list_address, arrival.rcpt.role.value, arrival.message_id)  # fmt: skip
 
 
-def make_receive(sessions: Callable[[], Session], max_size: int) -> Receive:
+def make_receive(sessions: Callable[[], Session], max_size: int, clock: Clock) -> Receive:
     """receive(...) -> True if stored now, False if we already had it. Raises Refused."""
 
     def receive(raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
-        arrival = Arrival(raw, rcpt, mail_from, rcpt_address)
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address)
         try:
             with sessions() as session, session.begin():
-                arrival.outcome = store_arrival(session, arrival, max_size)
+                arrival.outcome = store_arrival(session, arrival, max_size, clock())
         except OperationalError as error:
             raise storage_error(error) from error
         _log(arrival)
@@ -102,15 +104,15 @@ class GroupCommit:
 
     MAX_GROUP = 64
 
-    def __init__(self, sessions: Callable[[], Session], max_size: int) -> None:
-        self.sessions, self.max_size = sessions, max_size
-        self._queue: queue.SimpleQueue[Arrival | None] = queue.SimpleQueue()
+    def __init__(self, sessions: Callable[[], Session], max_size: int, clock: Clock) -> None:
+        self.sessions, self.max_size, self.clock = sessions, max_size, clock
+        self._queue: queue.SimpleQueue[IntakeItem | None] = queue.SimpleQueue()
         self._committing = False
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
     def receive(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
-        arrival = Arrival(raw, rcpt, mail_from, rcpt_address)
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address)
         self._queue.put(arrival)
         arrival.done.wait()
         if isinstance(arrival.outcome, BaseException):
@@ -136,14 +138,15 @@ class GroupCommit:
                 group.append(item)
             self._commit(group)
 
-    def _commit(self, group: list[Arrival]) -> None:
+    def _commit(self, group: list[IntakeItem]) -> None:
         self._committing = True
         try:
             with self.sessions() as session, session.begin():
+                now = self.clock()
                 for arrival in group:
                     try:
                         with session.begin_nested():
-                            arrival.outcome = store_arrival(session, arrival, self.max_size)
+                            arrival.outcome = store_arrival(session, arrival, self.max_size, now)
                     except Refused as refused:
                         arrival.outcome = refused
         except OperationalError as error:

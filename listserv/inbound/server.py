@@ -15,16 +15,31 @@ from collections.abc import Callable
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from listserv.mail.addresses import parse_recipient
 from listserv.inbound.ingest import Receive
 from listserv.inbound.limits import Limits, check_limits
-from listserv.inbound.replies import LINE_TOO_LONG, NO_SUCH_LIST, OK, RCPT_OK, TOO_BIG, TRY_LATER, Refused, Reply
+from listserv.inbound.replies import (
+    LINE_TOO_LONG,
+    NO_SUCH_LIST,
+    OK,
+    RCPT_OK,
+    TOO_BIG,
+    TRY_LATER,
+    Refused,
+    Reply,
+)
+from listserv.mail.addresses import parse_recipient
+from listserv.settings import Settings
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
 LINE_LIMIT = 64 * 1024  # RFC 5322 says 998, real mail says otherwise
 # aiosmtpd's own answers after DATA, reworded with enhanced status codes
 DATA_ERRORS = {"500 Line too long": LINE_TOO_LONG, "552 Error: Too much mail data": TOO_BIG}
+
+
+def limits_of(settings: Settings) -> Limits:
+    return Limits(settings.max_message_size, settings.max_header_bytes, settings.max_mime_parts,
+                  settings.max_mime_depth)  # fmt: skip
 
 
 def data_error(status: str) -> Reply | None:

@@ -33,7 +33,7 @@ class Command(StrEnum):
     UNKNOWN = "unknown"
 
 
-WORDS = {
+COMMAND_WORDS = {
     "help": Command.HELP, "info": Command.INFO, "subscribe": Command.SUBSCRIBE, "join": Command.SUBSCRIBE,
     "unsubscribe": Command.UNSUBSCRIBE, "leave": Command.UNSUBSCRIBE, "signoff": Command.UNSUBSCRIBE,
     "set": Command.SET_DELIVERY, "who": Command.WHO, "renew": Command.RENEW, "confirm": Command.CONFIRM,
@@ -52,7 +52,7 @@ QUOTE_HEADER = re.compile(
     re.IGNORECASE,
 )  # where quoted or forwarded text begins
 DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-TOKEN = re.compile(r"^[a-z2-7]{26}$")  # see tokens.new_token
+TOKEN = re.compile(r"^[a-z2-7]{26}$")  # see listserv/tokens.py
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def body_lines(body: str) -> list[str]:
 def read_request(words: list[str], line: str) -> Request | None:
     """The command on one line (its word among the first two words), or None."""
     for index, word in enumerate(words[:2]):
-        command = WORDS.get(word)
+        command = COMMAND_WORDS.get(word)
         if command is not None:
             return with_arguments(command, words[index + 1 :], line)
     return None

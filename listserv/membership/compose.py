@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import formataddr
 
-from listserv.mail.parse import clean_header_value, parse_bytes
 from listserv.mail.message import ListInfo, Role
+from listserv.mail.parse import clean_header_value, parse_bytes
 from listserv.outbound.decorate import serialize
 from listserv.outbound.notices import build_notice
 
@@ -23,10 +24,11 @@ def confirm_address(lst: ListInfo, token: str) -> str:
     return f"{lst.local_part}-{Role.CONFIRM.value}+{token}@{lst.domain}"
 
 
-def compose(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: str = "", reply_address: str = "") -> bytes:
+def compose_notice(lst: ListInfo, to: str, subject: str, text: str, now: datetime, in_reply_to: str = "",
+            reply_address: str = "") -> bytes:  # fmt: skip
     """A notice from the list; with reply_address, it is also the From and Reply-To, so that
     any mail client's reply lands there (a confirmation's LIST-confirm+TOKEN)."""
-    raw = build_notice(lst, to, subject, text, in_reply_to)
+    raw = build_notice(lst, to, subject, text, now, in_reply_to)
     if not reply_address:
         return raw
     message = parse_bytes(raw)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -21,60 +20,57 @@ from listserv.membership import store, token_store
 from listserv.membership.lifecycle import event, promote_waitlist
 from listserv.membership.mail import open_scope, send
 from listserv.membership.policy import REMINDER_DAYS, reminder_step, reminder_window
-from listserv.render import Templates
-from listserv.settings import Settings
-from listserv.store.schema import utcnow
+from listserv.store.tokens import prune_tokens
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 BATCH = 200
-Sessions = Callable[[], Session]
 
 
-def run_expiry(sessions: Sessions, settings: Settings, templates: Templates, now: datetime | None = None) -> int:
-    """Reminders, expiries and wait-list admissions due at `now`. Returns the mails queued."""
-    now = now or utcnow()
-    with sessions() as session, session.begin():
-        token_store.prune(session, now)
+def run_expiry(work: Work) -> int:
+    """Reminders, expiries and wait-list admissions due now. Returns the mails queued."""
+    now = work.now()
+    with work.sessions() as session, session.begin():
+        prune_tokens(session, now)
         store.prune_replies(session, now)
-    return send_reminders(sessions, settings, templates, now) + expire(sessions, settings, templates, now) + \
-        admit_waiting(sessions, settings, templates, now)  # fmt: skip
+    return remind_renewals(work, now) + expire(work, now) + admit_waiting(work, now)
 
 
-def send_reminders(sessions: Sessions, settings: Settings, templates: Templates, now: datetime) -> int:
+def remind_renewals(work: Work, now: datetime) -> int:
     sent = 0
     for days in REMINDER_DAYS:
         after, up_to = reminder_window(days, now)
         while True:
-            with sessions() as session, session.begin():
+            with work.sessions() as session, session.begin():
                 due = store.expiring(session, after, up_to, reminder_step(days), BATCH)
                 for list_id, email, expires_at in due:
-                    sent += remind(session, settings, templates, now, list_id, email, expires_at, days)
+                    sent += remind(work, session, now, list_id, email, expires_at, days)
             if len(due) < BATCH:
                 break
     return sent
 
 
-def remind(session: Session, settings: Settings, templates: Templates, now: datetime, list_id: int, email: str,
-           expires_at: datetime, days: int) -> int:  # fmt: skip
+def remind(work: Work, session: Session, now: datetime, list_id: int, email: str, expires_at: datetime,
+           days: int) -> int:  # fmt: skip
     if not store.claim_step(session, list_id, email, reminder_step(days), "sent", now):
         return 0
-    scope = open_scope(session, settings, templates, list_id, now)
-    token = token_store.create_token(session, list_id, email, "renew", now, max(days, 1) + 1)
+    scope = open_scope(work, session, list_id, now)
+    token = token_store.create_token(session, work.secret(), list_id, email, "renew", now, max(days, 1) + 1)
     event(scope, email, "reminded", f"expires {expires_at:%Y-%m-%d}")
     send(scope, email, "membership-renew.txt.j2", subject=f"Your membership of {scope.lst.name} ends soon",
          token=token, expires=f"{expires_at:%Y-%m-%d}", days_left=max((expires_at - now).days, 0))  # fmt: skip
     return 1
 
 
-def expire(sessions: Sessions, settings: Settings, templates: Templates, now: datetime) -> int:
+def expire(work: Work, now: datetime) -> int:
     sent = 0
     while True:
-        with sessions() as session, session.begin():
+        with work.sessions() as session, session.begin():
             due = store.expired(session, now, BATCH)
             for list_id, email in due:
                 if not store.remove_expired(session, list_id, email, now):
                     continue  # renewed, or expired by another node meanwhile
-                scope = open_scope(session, settings, templates, list_id, now)
+                scope = open_scope(work, session, list_id, now)
                 store.forget_steps(session, list_id, email)
                 event(scope, email, "expired")
                 log.info("membership expired list=%s", scope.lst.address)
@@ -85,11 +81,11 @@ def expire(sessions: Sessions, settings: Settings, templates: Templates, now: da
     return sent
 
 
-def admit_waiting(sessions: Sessions, settings: Settings, templates: Templates, now: datetime) -> int:
-    with sessions() as session:
+def admit_waiting(work: Work, now: datetime) -> int:
+    with work.sessions() as session:
         list_ids = store.lists_with_waitlist(session)
     admitted = 0
     for list_id in list_ids:
-        with sessions() as session, session.begin():
-            admitted += promote_waitlist(open_scope(session, settings, templates, list_id, now))
+        with work.sessions() as session, session.begin():
+            admitted += promote_waitlist(open_scope(work, session, list_id, now))
     return admitted

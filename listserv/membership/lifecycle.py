@@ -12,7 +12,7 @@ import jinja2
 
 from listserv.mail.addresses import address_problem
 from listserv.membership import store, token_store
-from listserv.membership.mail import Scope, answer, send, send_with
+from listserv.membership.mail import Scope, answer_request, send, send_with
 from listserv.membership.policy import (
     ENROLLED,
     Admission,
@@ -30,7 +30,7 @@ from listserv.membership.policy import (
 log = logging.getLogger(__name__)
 
 
-class Outcome(StrEnum):
+class RequestOutcome(StrEnum):
     """What a request did; templates/membership-reply.txt.j2 words each one."""
 
     CONFIRM_SENT = "confirm-sent"
@@ -70,23 +70,23 @@ class Outcome(StrEnum):
 
 
 # Outcomes whose own mail (confirmation, welcome, goodbye, ...) already answers the sender.
-SELF_ANSWERED = frozenset({Outcome.CONFIRM_SENT, Outcome.JOINED, Outcome.LEFT, Outcome.LEAVE_CONFIRM_SENT,
-                           Outcome.WAITLISTED, Outcome.AWAITING_APPROVAL, Outcome.REFUSED_FULL,
-                           Outcome.ANSWERED})  # fmt: skip
+SELF_ANSWERED = frozenset({RequestOutcome.CONFIRM_SENT, RequestOutcome.JOINED, RequestOutcome.LEFT, RequestOutcome.LEAVE_CONFIRM_SENT,
+                           RequestOutcome.WAITLISTED, RequestOutcome.AWAITING_APPROVAL, RequestOutcome.REFUSED_FULL,
+                           RequestOutcome.ANSWERED})  # fmt: skip
 # Outcomes that must not produce mail at all (subscription bombing).
-SILENT = frozenset({Outcome.PENDING, Outcome.RATE_LIMITED})
+SILENT = frozenset({RequestOutcome.PENDING, RequestOutcome.RATE_LIMITED})
 JOIN_OUTCOMES = {
-    JoinOutcome.BAD_ADDRESS: Outcome.BAD_ADDRESS, JoinOutcome.ALREADY_MEMBER: Outcome.ALREADY_MEMBER,
-    JoinOutcome.INVITATION_ONLY: Outcome.INVITATION_ONLY, JoinOutcome.FULL: Outcome.FULL,
-    JoinOutcome.PENDING: Outcome.PENDING, JoinOutcome.RATE_LIMITED: Outcome.RATE_LIMITED,
-    JoinOutcome.CONFIRM: Outcome.CONFIRM_SENT,
+    JoinOutcome.BAD_ADDRESS: RequestOutcome.BAD_ADDRESS, JoinOutcome.ALREADY_MEMBER: RequestOutcome.ALREADY_MEMBER,
+    JoinOutcome.INVITATION_ONLY: RequestOutcome.INVITATION_ONLY, JoinOutcome.FULL: RequestOutcome.FULL,
+    JoinOutcome.PENDING: RequestOutcome.PENDING, JoinOutcome.RATE_LIMITED: RequestOutcome.RATE_LIMITED,
+    JoinOutcome.CONFIRM: RequestOutcome.CONFIRM_SENT,
 }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Result:
     line: str  # the command as written ("" for a whole mail)
-    outcome: Outcome
+    outcome: RequestOutcome
     detail: str = ""
 
 
@@ -103,7 +103,7 @@ def event(scope: Scope, email: str, name: str, detail: str = "") -> None:
 
 
 def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "each", requester: str = "",
-                 by_operator: bool = False, in_reply_to: str = "") -> Outcome:  # fmt: skip
+                 by_operator: bool = False, in_reply_to: str = "") -> RequestOutcome:  # fmt: skip
     """Someone asks to join (by mail, or an operator on their behalf): send a confirmation, or say why not."""
     session, lst = scope.session, scope.lst
     problem = address_problem(email)
@@ -119,9 +119,9 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
     )  # fmt: skip
     outcome = JOIN_OUTCOMES[decide_join(facts, scope.policy, limits(scope))]
     log.info("join request list=%s outcome=%s", lst.address, outcome.value)
-    if outcome is not Outcome.CONFIRM_SENT:
+    if outcome is not RequestOutcome.CONFIRM_SENT:
         return outcome
-    token = token_store.create_token(session, lst.id, email, "subscribe", scope.now, scope.settings.confirm_days,
+    token = token_store.create_token(session, scope.work.secret(), lst.id, email, "subscribe", scope.now, scope.settings.confirm_days,
                                      requested_by=requester, delivery=delivery, display_name=name)  # fmt: skip
     event(scope, email, "requested", f"by {requester}" if requester and requester != email else "")
     send(scope, email, "membership-confirm.txt.j2", subject=f"confirm {token}", token=token, in_reply_to=in_reply_to,
@@ -130,42 +130,42 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
 
 
 def invite(scope: Scope, email: str, *, name: str = "", delivery: str = "each", invited_by: str = "",
-           note: str = "") -> Outcome:  # fmt: skip
+           note: str = "") -> RequestOutcome:  # fmt: skip
     """An invitation the person accepts by replying (`listserv member invite`)."""
     session, lst = scope.session, scope.lst
     if address_problem(email):
-        return Outcome.BAD_ADDRESS
+        return RequestOutcome.BAD_ADDRESS
     if store.find_member(session, lst.id, email) is not None:
-        return Outcome.ALREADY_MEMBER
+        return RequestOutcome.ALREADY_MEMBER
     if token_store.pending_confirmation(session, lst.id, email, ("invite",), scope.now):
-        return Outcome.PENDING
+        return RequestOutcome.PENDING
     if token_store.confirmations_to(session, email, scope.now) >= scope.settings.confirm_limit_per_address:
-        return Outcome.RATE_LIMITED
-    token = token_store.create_token(session, lst.id, email, "invite", scope.now, scope.settings.confirm_days,
+        return RequestOutcome.RATE_LIMITED
+    token = token_store.create_token(session, scope.work.secret(), lst.id, email, "invite", scope.now, scope.settings.confirm_days,
                                      delivery=delivery, display_name=name)  # fmt: skip
     event(scope, email, "invited", f"by {invited_by}" if invited_by else "")
     send(scope, email, "membership-invite.txt.j2", subject=f"Invitation to {lst.name} (confirm {token})", token=token,
          note=note, member_name=name, days=scope.settings.confirm_days)  # fmt: skip
-    return Outcome.INVITED
+    return RequestOutcome.INVITED
 
 
-def admit(scope: Scope, email: str, name: str, delivery: str, via: str, in_reply_to: str = "") -> Outcome:
+def admit(scope: Scope, email: str, name: str, delivery: str, via: str, in_reply_to: str = "") -> RequestOutcome:
     """Make someone a member (or wait-list or refuse them when the list is full) and tell them."""
     session, lst = scope.session, scope.lst
     member = store.find_member(session, lst.id, email)
     decision = decide_admission(member is not None, store.count_members(session, lst.id), scope.policy)
     if decision is Admission.ALREADY_MEMBER:
-        return Outcome.ALREADY_MEMBER
+        return RequestOutcome.ALREADY_MEMBER
     if decision is Admission.FULL:
         event(scope, email, "refused-full")
         send(scope, email, "membership-full.txt.j2", subject=f"{lst.name} is full", in_reply_to=in_reply_to)
-        return Outcome.REFUSED_FULL
+        return RequestOutcome.REFUSED_FULL
     if decision is Admission.WAITLISTED:
         position = store.waitlist_add(session, lst.id, email, name, delivery, scope.now)
         event(scope, email, "waitlisted", f"position {position}")
         send(scope, email, "membership-waitlisted.txt.j2", subject=f"You are on the wait-list of {lst.name}",
              position=position, in_reply_to=in_reply_to)  # fmt: skip
-        return Outcome.WAITLISTED
+        return RequestOutcome.WAITLISTED
     member = store.insert_member(session, lst.id, email, name, delivery, expiry_for(scope.policy, scope.now),
                                  scope.now)  # fmt: skip
     if via != "invite":
@@ -175,7 +175,7 @@ def admit(scope: Scope, email: str, name: str, delivery: str, via: str, in_reply
     log.info("joined list=%s via=%s", lst.address, via)
     if not welcome(scope, email, name):
         send(scope, email, "membership-joined.txt.j2", subject=f"Welcome to {lst.name}", in_reply_to=in_reply_to)
-    return Outcome.JOINED
+    return RequestOutcome.JOINED
 
 
 def welcome(scope: Scope, email: str, name: str) -> bool:
@@ -216,25 +216,27 @@ def leave(scope: Scope, email: str, via: str) -> bool:
     return True
 
 
-def request_leave(scope: Scope, email: str, in_reply_to: str = "") -> Outcome:
+def request_leave(scope: Scope, email: str, in_reply_to: str = "") -> RequestOutcome:
     """Mail from a member's own address: leave at once, or confirm first if the list says so."""
     session, lst = scope.session, scope.lst
     if store.find_member(session, lst.id, email) is None:
         if store.waitlist_remove(session, lst.id, email):
             event(scope, email, "left-waitlist")
-            return Outcome.LEFT_WAITLIST
-        return Outcome.NOT_MEMBER
+            return RequestOutcome.LEFT_WAITLIST
+        return RequestOutcome.NOT_MEMBER
     if not scope.policy.confirm_unsubscribe:
         leave(scope, email, "mail")
-        return Outcome.LEFT
+        return RequestOutcome.LEFT
     if token_store.pending_confirmation(session, lst.id, email, ("unsubscribe",), scope.now):
-        return Outcome.PENDING
+        return RequestOutcome.PENDING
     if token_store.confirmations_to(session, email, scope.now) >= scope.settings.confirm_limit_per_address:
-        return Outcome.RATE_LIMITED
-    token = token_store.create_token(session, lst.id, email, "unsubscribe", scope.now, scope.settings.confirm_days)
+        return RequestOutcome.RATE_LIMITED
+    token = token_store.create_token(
+        session, scope.work.secret(), lst.id, email, "unsubscribe", scope.now, scope.settings.confirm_days
+    )
     send(scope, email, "membership-confirm-leave.txt.j2", subject=f"confirm {token}", token=token,
          in_reply_to=in_reply_to, days=scope.settings.confirm_days)  # fmt: skip
-    return Outcome.LEAVE_CONFIRM_SENT
+    return RequestOutcome.LEAVE_CONFIRM_SENT
 
 
 def promote_waitlist(scope: Scope) -> int:
@@ -242,7 +244,7 @@ def promote_waitlist(scope: Scope) -> int:
     room = free_places(store.count_members(scope.session, scope.lst.id), scope.policy)
     admitted = 0
     for waiting in store.waitlist_take(scope.session, scope.lst.id, room) if room else []:
-        if admit(scope, waiting.email, waiting.display_name, waiting.delivery, "waitlist") is Outcome.JOINED:
+        if admit(scope, waiting.email, waiting.display_name, waiting.delivery, "waitlist") is RequestOutcome.JOINED:
             admitted += 1
     return admitted
 
@@ -250,20 +252,20 @@ def promote_waitlist(scope: Scope) -> int:
 def renew(scope: Scope, email: str) -> Result:
     member = store.find_member(scope.session, scope.lst.id, email)
     if member is None:
-        return Result("", Outcome.NOT_MEMBER)
+        return Result("", RequestOutcome.NOT_MEMBER)
     if member.expires_at is None or not scope.policy.membership_days:
-        return Result("", Outcome.NO_EXPIRY)
+        return Result("", RequestOutcome.NO_EXPIRY)
     member.expires_at = renewed_expiry(member.expires_at, scope.now, scope.policy)
     store.forget_steps(scope.session, scope.lst.id, email, "renew:")
     event(scope, email, "renewed", f"until {member.expires_at:%Y-%m-%d}")
-    return Result("", Outcome.RENEWED, f"{member.expires_at:%Y-%m-%d}")
+    return Result("", RequestOutcome.RENEWED, f"{member.expires_at:%Y-%m-%d}")
 
 
 def answer_result(scope: Scope, to: str, results: list[Result], *, subject: str, in_reply_to: str = "",
                   truncated: bool = False) -> bool:  # fmt: skip
     """The one reply to a request mail, unless each command's own mail answered it already
     (lines that were not commands are mentioned only in a reply that goes anyway)."""
-    if all(r.outcome in SELF_ANSWERED | SILENT | {Outcome.UNKNOWN} for r in results):
+    if all(r.outcome in SELF_ANSWERED | SILENT | {RequestOutcome.UNKNOWN} for r in results):
         return False
-    return answer(scope, to, "membership-reply.txt.j2", subject=subject, in_reply_to=in_reply_to, results=results,
+    return answer_request(scope, to, "membership-reply.txt.j2", subject=subject, in_reply_to=in_reply_to, results=results,
                   truncated=truncated, address=to)  # fmt: skip

@@ -9,44 +9,39 @@ Members added by an operator without --send-welcome are not enrolled and get no 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from listserv.membership import store
 from listserv.membership.lifecycle import send_step
 from listserv.membership.mail import Scope, open_scope
 from listserv.membership.policy import ENROLLED, Step, skip_reason, step_window
-from listserv.render import Templates
-from listserv.settings import Settings
-from listserv.store.schema import utcnow
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 BATCH = 200  # members per transaction
 RECENT_DAYS = 30  # discussions older than this are not suggested
 
 
-def run_onboarding(sessions: Callable[[], Session], settings: Settings, templates: Templates,
-                   now: datetime | None = None) -> int:  # fmt: skip
+def run_onboarding(work: Work) -> int:
     """Send every orientation step that is due. Returns how many mails were queued."""
-    now = now or utcnow()
-    with sessions() as session:
+    now = work.now()
+    with work.sessions() as session:
         list_ids = store.lists_with_onboarding(session)
     sent = 0
     for list_id in list_ids:
         while True:
-            with sessions() as session, session.begin():
-                scope = open_scope(session, settings, templates, list_id, now)
-                handled, mailed = run_list(scope)
+            with work.sessions() as session, session.begin():
+                scope = open_scope(work, session, list_id, now)
+                handled, mailed = onboard_list(scope)
             sent += mailed
             if handled < BATCH:
                 break
     return sent
 
 
-def run_list(scope: Scope) -> tuple[int, int]:
+def onboard_list(scope: Scope) -> tuple[int, int]:
     """One batch of due steps for one list: (members handled, mails queued)."""
     handled = mailed = 0
     for step in scope.policy.steps:
@@ -75,7 +70,7 @@ def run_step(scope: Scope, email: str, name: str, step: Step) -> int:
     return int(send_step(scope, email, name, step.name, step.key, discussions=discussions, has_posted=posted))
 
 
-def suggested_discussions(scope: Scope, email: str, limit: int = 3) -> list[store.Discussion]:
+def suggested_discussions(scope: Scope, email: str, limit: int = 3) -> list[store.Suggestion]:
     """Recent discussions without an answer that the member did not start: from the discussions
     feature's table when it has threaded this list, else thread starts without replies."""
     threaded = from_discussions(scope, email, limit)
@@ -84,7 +79,7 @@ def suggested_discussions(scope: Scope, email: str, limit: int = 3) -> list[stor
     return store.unanswered_discussions(scope.session, scope.lst.id, email, scope.now, RECENT_DAYS, limit)
 
 
-def from_discussions(scope: Scope, email: str, limit: int) -> list[store.Discussion] | None:
+def from_discussions(scope: Scope, email: str, limit: int) -> list[store.Suggestion] | None:
     """None when the list has no threaded discussions (or the feature is absent)."""
     try:
         from listserv.discussions.tables import Discussion
@@ -100,4 +95,4 @@ def from_discussions(scope: Scope, email: str, limit: int) -> list[store.Discuss
         .order_by(Discussion.last_activity.desc(), Discussion.id.desc())
         .limit(limit)
     )
-    return [store.Discussion(r[0], r[1], f"<{r[2]}>", r[3] or scope.now) for r in session.execute(query)]
+    return [store.Suggestion(r[0], r[1], f"<{r[2]}>", r[3] or scope.now) for r in session.execute(query)]

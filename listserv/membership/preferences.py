@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from listserv.membership import store
 from listserv.membership.commands import DELIVERY_MODES, parse_day
-from listserv.membership.lifecycle import Outcome, Result, event
+from listserv.membership.lifecycle import RequestOutcome, Result, event
 from listserv.membership.mail import Scope
 from listserv.membership.policy import vacation_end
 from listserv.store.schema import Member
@@ -19,38 +19,38 @@ MAX_ROSTER = 500  # members named in a `who` answer
 def set_delivery(scope: Scope, email: str, mode: str, line: str = "") -> Result:
     member = store.find_member(scope.session, scope.lst.id, email)
     if member is None:
-        return Result(line, Outcome.NOT_MEMBER)
+        return Result(line, RequestOutcome.NOT_MEMBER)
     if mode not in DELIVERY_MODES:
-        return Result(line, Outcome.PROBLEM, "expected one of: " + ", ".join(DELIVERY_MODES))
+        return Result(line, RequestOutcome.PROBLEM, "expected one of: " + ", ".join(DELIVERY_MODES))
     member.delivery = mode
     event(scope, email, "delivery", mode)
-    return Result(line, Outcome.DELIVERY_SET, mode)
+    return Result(line, RequestOutcome.DELIVERY_SET, mode)
 
 
 def set_vacation(scope: Scope, email: str, argument: str, line: str = "") -> Result:
     """`off`, or an ISO date: no list mail before that day (00:00 UTC); delivery resumes by itself."""
     member = store.find_member(scope.session, scope.lst.id, email)
     if member is None:
-        return Result(line, Outcome.NOT_MEMBER)
+        return Result(line, RequestOutcome.NOT_MEMBER)
     if argument == "off":
         member.vacation_until = None
         event(scope, email, "vacation", "off")
-        return Result(line, Outcome.VACATION_OFF)
+        return Result(line, RequestOutcome.VACATION_OFF)
     day = parse_day(argument)
     end = vacation_end(day, scope.now.date()) if day else "expected a date as YYYY-MM-DD"
     if not isinstance(end, datetime):
-        return Result(line, Outcome.PROBLEM, end)
+        return Result(line, RequestOutcome.PROBLEM, end)
     member.vacation_until = end
     event(scope, email, "vacation", f"until {end:%Y-%m-%d}")
-    return Result(line, Outcome.VACATION_SET, f"{end:%Y-%m-%d}")
+    return Result(line, RequestOutcome.VACATION_SET, f"{end:%Y-%m-%d}")
 
 
 def who(scope: Scope, email: str, line: str = "") -> Result:
     """The roster, for members of lists that allow it (`allow_who`); at most MAX_ROSTER names."""
     if not scope.policy.allow_who:
-        return Result(line, Outcome.WHO_CLOSED)
+        return Result(line, RequestOutcome.WHO_CLOSED)
     if store.find_member(scope.session, scope.lst.id, email) is None:
-        return Result(line, Outcome.NOT_MEMBER)
+        return Result(line, RequestOutcome.NOT_MEMBER)
     query = (select(Member.email, Member.display_name, Member.role).where(Member.list_id == scope.lst.id)
              .order_by(Member.role, Member.email).limit(MAX_ROSTER + 1))  # fmt: skip
     rows = scope.session.execute(query).all()
@@ -58,9 +58,9 @@ def who(scope: Scope, email: str, line: str = "") -> Result:
              for r in rows[:MAX_ROSTER]]  # fmt: skip
     if len(rows) > MAX_ROSTER:
         lines.append(f"... and more (only the first {MAX_ROSTER} are shown)")
-    return Result(line, Outcome.WHO, "\n".join(lines))
+    return Result(line, RequestOutcome.WHO, "\n".join(lines))
 
 
 def info(scope: Scope, line: str = "") -> Result:
     count = store.count_members(scope.session, scope.lst.id)
-    return Result(line, Outcome.INFO, str(count))
+    return Result(line, RequestOutcome.INFO, str(count))

@@ -10,20 +10,38 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from listserv.membership.policy import ListPolicy, Subscription, WhenFull, parse_steps
-from listserv.store.queries import rowcount
-from listserv.store.schema import MailingList, Member, Post
+from listserv.membership.policy import (
+    ListPolicy,
+    Subscription,
+    WhenFull,
+    parse_steps,
+    steps_problem,
+)
 from listserv.membership.tables import (
-    MemberStep,
     MembershipEvent,
     MembershipMail,
+    MemberStep,
     WaitlistEntry,
 )
+from listserv.store.admin import ListSetting
+from listserv.store.queries import rowcount
+from listserv.store.schema import MailingList, Member, Post
 
 HOUR = timedelta(hours=1)
+MEMBERSHIP_SETTINGS = {
+    "subscription_policy": ListSetting(str, tuple(Subscription), help="who may join: open, approval or invitation"),
+    "guidelines": ListSetting(str, help="text newcomers accept when they confirm; empty: none"),
+    "max_members": ListSetting(int, help="0: no maximum"),
+    "when_full": ListSetting(str, tuple(WhenFull), help="refuse or wait-list requests when full"),
+    "membership_days": ListSetting(int, help="how long a membership lasts; 0: no end"),
+    "allow_who": ListSetting(bool, help="members may ask for the member list by mail"),
+    "confirm_unsubscribe": ListSetting(bool, help="leaving by mail asks for a confirmation first"),
+    "onboarding": ListSetting(str, check=steps_problem, help="orientation mails, e.g. '0:welcome 3:introduce'"),
+    "one_click_unsubscribe": ListSetting(bool, help="RFC 8058 one-click links, one copy per member"),
+}
 
 
-def load_policy(session: Session, list_id: int) -> ListPolicy:
+def load_membership_policy(session: Session, list_id: int) -> ListPolicy:
     row = session.get_one(MailingList, list_id)
     return ListPolicy(
         subscription=Subscription(row.subscription_policy) if row.subscription_policy in tuple(Subscription)
@@ -183,7 +201,7 @@ def has_posted(session: Session, list_id: int, email: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Discussion:
+class Suggestion:
     subject: str
     sender: str
     message_id: str
@@ -191,7 +209,7 @@ class Discussion:
 
 
 def unanswered_discussions(session: Session, list_id: int, email: str, now: datetime, days: int = 30,
-                           limit: int = 3) -> list[Discussion]:  # fmt: skip
+                           limit: int = 3) -> list[Suggestion]:  # fmt: skip
     """Recent discussions nobody has answered yet (thread starts without a reply), newest first."""
     reply = Post.__table__.alias("reply")
     answered = exists().where(
@@ -206,7 +224,7 @@ def unanswered_discussions(session: Session, list_id: int, email: str, now: date
         .order_by(Post.created_at.desc(), Post.id.desc())
         .limit(limit)
     )
-    return [Discussion(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
+    return [Suggestion(r[0], r[1], r[2], r[3]) for r in session.execute(query)]
 
 
 def members_due(session: Session, list_id: int, step: str, joined_after: datetime, joined_before: datetime,

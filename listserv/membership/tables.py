@@ -1,4 +1,4 @@
-"""Membership tables (migration 0004): tokens, history, wait-list, steps done, mail sent.
+"""Membership tables (migration 0004): history, wait-list, steps done, mail sent.
 
 docs/membership.md and docs/storage.md describe them for operators. Times are naive UTC.
 """
@@ -7,35 +7,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from listserv.store.schema import Base, utcnow
-
-
-class MembershipToken(Base):
-    """A capability mailed to someone: confirm, accept an invitation, approve, renew, leave.
-
-    Only the SHA-256 of the token is stored; a token is used once and expires.
-    """
-
-    __tablename__ = "membership_tokens"
-    __table_args__ = (
-        Index("ix_membership_tokens_email_created_at", "email", "created_at"),
-        Index("ix_membership_tokens_requested_by_created_at", "requested_by", "created_at"),
-        Index("ix_membership_tokens_list_id_email_kind", "list_id", "email", "kind"),
-    )
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
-    email: Mapped[str] = mapped_column(String(254))  # whom it is about (the applicant for "approve")
-    kind: Mapped[str] = mapped_column(String(16))  # subscribe, approve, invite, unsubscribe, renew
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    delivery: Mapped[str] = mapped_column(String(16), default="each")
-    display_name: Mapped[str] = mapped_column(String(200), default="")
-    requested_by: Mapped[str] = mapped_column(String(254), default="")  # envelope sender; "" for operators
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+from listserv.store.schema import Base
 
 
 class MembershipEvent(Base):
@@ -48,7 +31,7 @@ class MembershipEvent(Base):
     email: Mapped[str] = mapped_column(String(254))
     event: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class WaitlistEntry(Base):
@@ -61,7 +44,7 @@ class WaitlistEntry(Base):
     email: Mapped[str] = mapped_column(String(254))
     display_name: Mapped[str] = mapped_column(String(200), default="")
     delivery: Mapped[str] = mapped_column(String(16), default="each")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class MemberStep(Base):
@@ -75,7 +58,7 @@ class MemberStep(Base):
     email: Mapped[str] = mapped_column(String(254))
     step: Mapped[str] = mapped_column(String(100))  # onboard:enrolled, onboard:3:introduce, renew:14
     status: Mapped[str] = mapped_column(String(16), default="sent")  # sent, skipped
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class MembershipMail(Base):
@@ -86,7 +69,7 @@ class MembershipMail(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     address: Mapped[str] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(32))
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime)
 
 
-__all__ = ["MemberStep", "MembershipEvent", "MembershipMail", "MembershipToken", "WaitlistEntry"]
+__all__ = ["MemberStep", "MembershipEvent", "MembershipMail", "WaitlistEntry"]

@@ -1,4 +1,5 @@
-"""Membership tokens in the database: only hashes are stored; each is used once and expires."""
+"""Membership's tokens (store/tokens.py keeps them): confirmations, invitations, approvals,
+leave confirmations and renewals, and the counts that limit how many go out."""
 
 from __future__ import annotations
 
@@ -6,14 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listserv.membership.tokens import hash_token, new_token, same_hash
-from listserv.store.queries import rowcount
-from listserv.membership.tables import MembershipToken
+from listserv.store.schema import Token
+from listserv.store.tokens import detail_of, find_token, issue_token, usable
 
 HOUR = timedelta(hours=1)
+KINDS = ("subscribe", "approve", "invite", "unsubscribe", "renew")
+CONFIRMATION_KINDS = ("subscribe", "invite", "unsubscribe")
 
 
 @dataclass(frozen=True)
@@ -28,77 +30,48 @@ class TokenInfo:
     usable: bool  # not used and not expired
 
 
-def create_token(session: Session, list_id: int, email: str, kind: str, now: datetime, days: int, *,
+def create_token(session: Session, secret: bytes, list_id: int, email: str, kind: str, now: datetime, days: int, *,
                  requested_by: str = "", delivery: str = "each", display_name: str = "") -> str:  # fmt: skip
-    token = new_token()
-    session.add(MembershipToken(
-        list_id=list_id, email=email, kind=kind, token_hash=hash_token(token), delivery=delivery,
-        display_name=display_name, requested_by=requested_by, created_at=now, expires_at=now + timedelta(days=days),
-        used_at=None,
-    ))  # fmt: skip
-    session.flush()
-    return token
+    return issue_token(session, secret, purpose=kind, list_id=list_id, address=email, now=now,
+                       expires=now + timedelta(days=days), requested_by=requested_by,
+                       detail={"delivery": delivery, "display_name": display_name})  # fmt: skip
 
 
-def load_token(session: Session, list_id: int, token: str, now: datetime) -> TokenInfo | None:
-    """The token of this list with this value (looked up by its hash, compared in constant time)."""
-    row = session.scalar(select(MembershipToken).where(MembershipToken.token_hash == hash_token(token),
-                                                       MembershipToken.list_id == list_id))  # fmt: skip
-    if row is None or not same_hash(row.token_hash, token):
+def load_token(session: Session, secret: bytes, list_id: int, token: str, now: datetime) -> TokenInfo | None:
+    """The membership token of this list with this value, or None."""
+    row = find_token(session, secret, token, list_id, KINDS)
+    if row is None:
         return None
-    usable = row.used_at is None and row.expires_at > now
-    return TokenInfo(row.id, row.email, row.kind, row.delivery, row.display_name, row.requested_by,
-                     row.created_at, usable)  # fmt: skip
-
-
-def use_token(session: Session, token_id: int, now: datetime) -> bool:
-    """Mark a token used; False if it was used (or expired) meanwhile: single use, even across nodes."""
-    result = session.execute(
-        update(MembershipToken)
-        .where(MembershipToken.id == token_id, MembershipToken.used_at.is_(None), MembershipToken.expires_at > now)
-        .values(used_at=now)
-    )
-    return bool(rowcount(result))
-
-
-def retire_tokens(session: Session, list_id: int, email: str, kind: str, now: datetime) -> None:
-    """Use up every open token of a kind about one address (the other facilitators' approvals)."""
-    session.execute(update(MembershipToken).where(
-        MembershipToken.list_id == list_id, MembershipToken.email == email, MembershipToken.kind == kind,
-        MembershipToken.used_at.is_(None)).values(used_at=now))  # fmt: skip
+    detail = detail_of(row)
+    return TokenInfo(row.id, row.address, row.purpose, detail.get("delivery", "each"), detail.get("display_name", ""),
+                     row.requested_by, row.created_at, usable(row, now))  # fmt: skip
 
 
 def pending_confirmation(session: Session, list_id: int, email: str, kinds: Sequence[str], now: datetime) -> bool:
     """A usable token of these kinds went to the address within the hour."""
-    query = select(MembershipToken.id).where(
-        MembershipToken.list_id == list_id, MembershipToken.email == email, MembershipToken.kind.in_(kinds),
-        MembershipToken.used_at.is_(None), MembershipToken.expires_at > now, MembershipToken.created_at > now - HOUR,
+    query = select(Token.id).where(
+        Token.list_id == list_id, Token.address == email, Token.purpose.in_(kinds), Token.used_at.is_(None),
+        Token.expires_at > now, Token.created_at > now - HOUR,
     )  # fmt: skip
     return session.scalar(query.limit(1)) is not None
 
 
-CONFIRMATION_KINDS = ("subscribe", "invite", "unsubscribe")
-
-
 def confirmations_to(session: Session, email: str, now: datetime) -> int:
-    query = select(func.count()).select_from(MembershipToken).where(
-        MembershipToken.email == email, MembershipToken.kind.in_(CONFIRMATION_KINDS),
-        MembershipToken.created_at > now - HOUR,
-    )  # fmt: skip
+    query = select(func.count()).select_from(Token).where(
+        Token.address == email, Token.purpose.in_(CONFIRMATION_KINDS), Token.created_at > now - HOUR)  # fmt: skip
     return int(session.scalar(query) or 0)
 
 
 def confirmations_for(session: Session, requester: str, now: datetime) -> int:
     if not requester:
         return 0
-    query = select(func.count()).select_from(MembershipToken).where(
-        MembershipToken.requested_by == requester, MembershipToken.created_at > now - HOUR,
-    )  # fmt: skip
+    query = select(func.count()).select_from(Token).where(Token.requested_by == requester, Token.purpose.in_(KINDS),
+                                                           Token.created_at > now - HOUR)  # fmt: skip
     return int(session.scalar(query) or 0)
 
 
-def prune(session: Session, now: datetime, keep_days: int = 30) -> int:
-    """Forget tokens used or expired more than keep_days ago (the history keeps what they did)."""
-    cutoff = now - timedelta(days=keep_days)
-    dead = (MembershipToken.expires_at < cutoff) | (MembershipToken.used_at < cutoff)
-    return rowcount(session.execute(delete(MembershipToken).where(dead)))
+def waiting_replies(session: Session, list_id: int, email: str, now: datetime) -> list[Token]:
+    """The membership tokens still open for an address (what `member show` lists)."""
+    query = select(Token).where(Token.list_id == list_id, Token.address == email, Token.purpose.in_(KINDS),
+                                Token.used_at.is_(None), Token.expires_at > now).order_by(Token.id)  # fmt: skip
+    return list(session.scalars(query))

@@ -18,16 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 
-from sqlalchemy.orm import Session
-
-from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
 from listserv.mail.message import Role
-from listserv.render import Templates
-from listserv.settings import Settings
+from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 MAX_HEAD = 8192
-MAX_BODY = 4096
+MAX_REQUEST_BODY = 4096
 TIMEOUT = 10.0
 MAX_CONNECTIONS = 100  # more at once get 503 at once
 SECURITY_HEADERS = (
@@ -94,7 +91,7 @@ def body_length(request: HttpRequest) -> int:
     if len(lengths) > 1 or not next(iter(lengths)).isdigit():
         raise BadRequest(400)
     length = int(next(iter(lengths)))
-    if length > MAX_BODY:
+    if length > MAX_REQUEST_BODY:
         raise BadRequest(413)
     return length
 
@@ -109,7 +106,7 @@ def route(path: str) -> tuple[int, str] | None:
     return int(parts[2]), parts[3]
 
 
-def serialize(response: HttpResponse, head_only: bool = False) -> bytes:
+def response_bytes(response: HttpResponse, head_only: bool = False) -> bytes:
     reason = HTTPStatus(response.status).phrase
     headers = [("Content-Type", response.content_type), ("Content-Length", str(len(response.body))),
                ("Connection", "close"), *SECURITY_HEADERS, *response.extra]  # fmt: skip
@@ -124,14 +121,13 @@ def plain(status: int) -> HttpResponse:
 class WebServer:
     """The HTTP listener; `stop()` closes it and every connection still open."""
 
-    def __init__(self, settings: Settings, sessions: Callable[[], Session], templates: Templates,
-                 on_change: Callable[[], None] = lambda: None) -> None:  # fmt: skip
-        self.settings, self.sessions, self.templates, self.on_change = settings, sessions, templates, on_change
+    def __init__(self, work: Work, on_change: Callable[[], None] = lambda: None) -> None:
+        self.work, self.templates, self.on_change = work, work.templates, on_change
         self.server: asyncio.Server | None = None
         self.connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
-        address = self.settings.http_listen
+        address = self.work.settings.http_listen
         self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
         log.info("listening HTTP on %s", address)
 
@@ -164,7 +160,7 @@ class WebServer:
                 response, head_only = plain(503), False
             else:
                 response, head_only = await asyncio.wait_for(self._exchange(reader), TIMEOUT)
-            writer.write(serialize(response, head_only))
+            writer.write(response_bytes(response, head_only))
             await asyncio.wait_for(writer.drain(), TIMEOUT)
         except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -205,12 +201,11 @@ class WebServer:
             return plain(404)
         list_id, token = target
         if request.method in ("GET", "HEAD"):
-            check = await asyncio.to_thread(check_link, self.sessions, self.settings, list_id, token)
+            check = await asyncio.to_thread(check_link, self.work, list_id, token)
             template = "unsubscribe-confirm.html.j2" if check.was_member else "unsubscribe-done.html.j2"
             return self._page(check, template, action=request.path)
         if request.method == "POST":
-            check = await asyncio.to_thread(unsubscribe_by_link, self.sessions, self.settings, self.templates,
-                                            list_id, token)  # fmt: skip
+            check = await asyncio.to_thread(unsubscribe_by_link, self.work, list_id, token)
             if check.was_member:
                 self.on_change()  # a goodbye mail is queued
             return self._page(check, "unsubscribe-done.html.j2")

@@ -8,28 +8,28 @@ then finds the status changed; on SQLite writers are serialised (BEGIN IMMEDIATE
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, func, select, update
 from sqlalchemy.orm import Session
 
-from listserv.mail.parse import parse_bytes, read_facts
-from listserv.received import Incoming, notify_sender
 from listserv.mail.message import Role
+from listserv.mail.parse import parse_bytes, read_facts
 from listserv.moderation.approve import ReplyCommand, Verb
 from listserv.moderation.edit import apply_edit
-from listserv.render import Templates
-from listserv.worker.post import distribute
-from listserv.moderation.records import audit, facilitators, mail_facilitator, render, when
-from listserv.settings import Settings
+from listserv.moderation.records import audit, mail_facilitator, when
+from listserv.moderation.tables import HeldPost, HeldStatus, SenderRule
+from listserv.outbound.release import distribute
+from listserv.received import Received, notify_sender
 from listserv.store import admin, queries
-from listserv.store.schema import Delivery, Inbound, MailingList, Member, Outbound, Post, utcnow
-from listserv.moderation.tables import HeldPost, HeldStatus, ModerationToken, SenderRule
+from listserv.store.schema import Delivery, Inbound, MailingList, Member, Outbound, Post
+from listserv.store.tokens import use_token
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 HELD = cast(Table, HeldPost.__table__)
-TOKENS = cast(Table, ModerationToken.__table__)
 STATUS = {
     Verb.APPROVE: HeldStatus.APPROVED, Verb.APPROVE_ALWAYS: HeldStatus.APPROVED, Verb.EDIT: HeldStatus.APPROVED,
     Verb.REJECT: HeldStatus.REJECTED, Verb.DISCARD: HeldStatus.DISCARDED,
@@ -40,24 +40,18 @@ DECISION = {HeldStatus.APPROVED: "accept", HeldStatus.REJECTED: "reject", HeldSt
 
 
 @dataclass(frozen=True)
-class Context:
-    session: Session
-    settings: Settings
-    templates: Templates
-
-
-@dataclass(frozen=True)
-class Outcome:
+class HeldOutcome:
     applied: bool  # False: someone else handled it first
     held: HeldPost
     detail: str = ""
 
 
-def claim(session: Session, held_id: int, status: HeldStatus, verb: str, actor: str, note: str = "") -> bool:
+def claim(session: Session, held_id: int, status: HeldStatus, verb: str, actor: str, now: datetime,
+          note: str = "") -> bool:  # fmt: skip
     """Move a held post out of the queue; True only for the one caller that did it."""
     result = session.execute(
         update(HELD).where(HELD.c.id == held_id, HELD.c.status == HeldStatus.HELD)
-        .values(status=status, verb=verb, handled_by=actor[:254], handled_at=utcnow(), note=note)
+        .values(status=status, verb=verb, handled_by=actor[:254], handled_at=now, note=note)
     )  # fmt: skip
     return queries.rowcount(result) == 1
 
@@ -67,49 +61,49 @@ def reload(session: Session, held_id: int) -> HeldPost:
     return held.scalar_one()
 
 
-def incoming_for(ctx: Context, held: HeldPost, post: Post) -> Incoming:
-    """The held post as the worker saw it, ready for posting.distribute or notify_sender."""
-    inbound = ctx.session.get_one(Inbound, held.inbound_id)
+def received_for(work: Work, session: Session, held: HeldPost, post: Post, now: datetime) -> Received:
+    """The held post as the worker saw it, ready for distribute or notify_sender."""
+    inbound = session.get_one(Inbound, held.inbound_id)
     message = parse_bytes(inbound.raw)
     if not message.get("Message-ID") and post.message_id:
         message["Message-ID"] = post.message_id  # the worker gave it one
-    lst = queries.load_list_by_id(ctx.session, held.list_id)
-    return Incoming(ctx.session, ctx.settings, ctx.templates, inbound, lst, Role.POST, "", message,
-                    read_facts(message))  # fmt: skip
+    lst = queries.load_list_by_id(session, held.list_id)
+    return Received(work, session, now, inbound, lst, Role.POST, "", message, read_facts(message))
 
 
-def act(ctx: Context, held_id: int, command: ReplyCommand, actor: str, token_id: int | None = None) -> Outcome:
+def act(work: Work, session: Session, held_id: int, command: ReplyCommand, actor: str, now: datetime,
+        token_id: int | None = None) -> HeldOutcome:  # fmt: skip
     """Approve, approve always, edit, reject or discard a held post, if nobody did already."""
     status = STATUS[command.verb]
-    if not claim(ctx.session, held_id, status, command.verb.value, actor, command.reason):
-        return Outcome(False, reload(ctx.session, held_id))
-    held = reload(ctx.session, held_id)
+    if not claim(session, held_id, status, command.verb.value, actor, now, command.reason):
+        return HeldOutcome(False, reload(session, held_id))
+    held = reload(session, held_id)
     if token_id is not None:
-        ctx.session.execute(update(TOKENS).where(TOKENS.c.id == token_id).values(used_at=held.handled_at))
-    post = ctx.session.get_one(Post, held.post_id)
+        use_token(session, token_id, now)
+    post = session.get_one(Post, held.post_id)
     post.decision = DECISION[status]
-    incoming = incoming_for(ctx, held, post)
-    detail = apply(ctx, incoming, held, post, command, actor)
-    audit(ctx.session, held.list_id, held.id, actor, command.verb.value, held.rules, detail, held.handled_at)
-    tell_other_facilitators(ctx, incoming, held, command, actor)
-    log.info("%s list=%s held=%s by=%s %s", command.verb.value, incoming.lst.address, held.id, actor, detail)
-    return Outcome(True, held, detail)
+    received = received_for(work, session, held, post, now)
+    detail = apply(received, held, post, command, actor)
+    audit(session, held.list_id, held.id, actor, command.verb.value, now, held.rules, detail)
+    tell_other_facilitators(received, held, command, actor)
+    log.info("%s list=%s held=%s by=%s %s", command.verb.value, received.lst.address, held.id, actor, detail)
+    return HeldOutcome(True, held, detail)
 
 
-def apply(ctx: Context, incoming: Incoming, held: HeldPost, post: Post, command: ReplyCommand, actor: str) -> str:
+def apply(received: Received, held: HeldPost, post: Post, command: ReplyCommand, actor: str) -> str:
+    session = received.session
     if command.verb is Verb.REJECT:
-        text = incoming.render("held-rejected.txt.j2", subject=held.subject or "(no subject)", reason=command.reason)
-        told = notify_sender(incoming, f"held-rejected-{held.id}", f"Not distributed: {held.subject}", text)
+        text = received.render("held-rejected.txt.j2", subject=held.subject or "(no subject)", reason=command.reason)
+        told = notify_sender(received, f"held-rejected-{held.id}", f"Not distributed: {held.subject}", text)
         return f"reason: {command.reason or '(none given)'}" + ("" if told else "; the sender was not told")
     if command.verb is Verb.DISCARD:
         return ""
-    if command.verb is Verb.EDIT:
-        incoming = replace(incoming, message=apply_edit(incoming.message, command.text))
-    distribute(incoming, post)
-    credit_member(ctx.session, held.list_id, held.sender)
-    detail = f"distributed: {recipients(ctx.session, post.id)} deliveries planned"
+    message = apply_edit(received.message, command.text) if command.verb is Verb.EDIT else received.message
+    distribute(received.work, session, received.lst, post, message, received.inbound.raw, received.now)
+    credit_member(session, held.list_id, held.sender)
+    detail = f"distributed: {recipients(session, post.id)} deliveries planned"
     if command.verb is Verb.APPROVE_ALWAYS:
-        detail += "; " + trust_sender(ctx.session, held.list_id, held.sender, actor)
+        detail += "; " + trust_sender(session, held.list_id, held.sender, actor, received.now)
     return detail
 
 
@@ -129,7 +123,7 @@ def credit_member(session: Session, list_id: int, email: str) -> None:
         member.moderation = ""
 
 
-def trust_sender(session: Session, list_id: int, email: str, actor: str) -> str:
+def trust_sender(session: Session, list_id: int, email: str, actor: str, now: datetime) -> str:
     """'approve always': un-moderate a member, or let a non-member post (per the list's approve_always_adds)."""
     member = session.scalar(select(Member).where(Member.list_id == list_id, Member.email == email))
     if member is not None:
@@ -137,25 +131,24 @@ def trust_sender(session: Session, list_id: int, email: str, actor: str) -> str:
         return f"{email} is no longer moderated"
     rule = session.scalar(select(SenderRule).where(SenderRule.list_id == list_id, SenderRule.pattern == email))
     if session.get_one(MailingList, list_id).approve_always_adds == "member":
-        admin.add_member(session, list_id, email)
+        admin.add_member(session, list_id, email, now)
         if rule is not None:
             session.delete(rule)
         return f"{email} was added as a member"
     if rule is None:
         session.add(SenderRule(list_id=list_id, pattern=email, action="accept", reason="",
-                               created_by=actor[:254], created_at=utcnow()))  # fmt: skip
+                               created_by=actor[:254], created_at=now))  # fmt: skip
     else:
         rule.action, rule.created_by = "accept", actor[:254]
     return f"{email} may post without review"
 
 
-def tell_other_facilitators(ctx: Context, incoming: Incoming, held: HeldPost, command: ReplyCommand,
-                            actor: str) -> None:  # fmt: skip
-    lst = incoming.lst
-    for facilitator in facilitators(ctx.session, held.list_id):
+def tell_other_facilitators(received: Received, held: HeldPost, command: ReplyCommand, actor: str) -> None:
+    lst = received.lst
+    for facilitator in queries.facilitators(received.session, held.list_id):
         if facilitator == actor:
             continue
-        text = render(ctx.templates, lst, "held-handled.txt.j2", held=held, actor=actor, done=DONE[command.verb],
+        text = received.render("held-handled.txt.j2", held=held, actor=actor, done=DONE[command.verb],
                       reason=command.reason, at=when(held.handled_at))  # fmt: skip
         subject = f"{DONE[command.verb].split(' ')[0].capitalize()} by {actor}: {held.subject or '(no subject)'}"
-        mail_facilitator(ctx.session, lst, facilitator, subject, text)
+        mail_facilitator(received.session, lst, facilitator, subject, text, received.now)

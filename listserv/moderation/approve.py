@@ -43,7 +43,7 @@ class ReplyCommand:
     text: str = ""  # edit: the corrected text; unclear: the line that was not understood
 
 
-WORDS = {
+VERB_WORDS = {
     "approve": Verb.APPROVE, "approved": Verb.APPROVE, "accept": Verb.APPROVE, "accepted": Verb.APPROVE,
     "ok": Verb.APPROVE, "okay": Verb.APPROVE,
     "trust": Verb.APPROVE_ALWAYS,
@@ -59,8 +59,12 @@ ATTRIBUTION_END = re.compile(
 ATTRIBUTION_START = re.compile(r"^\s*(on|le|am|el|il|op|den|w dniu)\s", re.IGNORECASE)
 HEADER_BLOCK = re.compile(r"^\s*\*?(from|von|de|van|da)\s*:\*?\s", re.IGNORECASE)
 HEADER_NEXT = re.compile(r"^\s*\*?(sent|date|gesendet|envoyé|enviado|to|an|à|subject)\s*:", re.IGNORECASE)
-SIGNATURE = re.compile(r"^(--|-- |__+|sent from my .*|get outlook for .*|sent from (mail|outlook) for .*)$", re.IGNORECASE)
-ORIGINAL = re.compile(r"^\s*-{2,}\s*(original message|forwarded message|ursprüngliche nachricht)\s*-{2,}", re.IGNORECASE)
+SIGNATURE = re.compile(
+    r"^(--|-- |__+|sent from my .*|get outlook for .*|sent from (mail|outlook) for .*)$", re.IGNORECASE
+)
+ORIGINAL = re.compile(
+    r"^\s*-{2,}\s*(original message|forwarded message|ursprüngliche nachricht)\s*-{2,}", re.IGNORECASE
+)
 
 
 def own_lines(text: str) -> list[str]:
@@ -101,7 +105,7 @@ def read_verb(line: str) -> tuple[Verb, str]:
         return Verb.APPROVE, ""
     first = words[0].lower().strip("*_.,!:;-\"'`")
     rest = line.split(words[0], 1)[1].strip() if words[0] in line else ""
-    verb = WORDS.get(first)
+    verb = VERB_WORDS.get(first)
     if verb is None and first == "always" and len(words) > 1 and words[1].lower().strip("*_.,!:;") == "approve":
         return Verb.APPROVE_ALWAYS, ""
     if verb is Verb.APPROVE:
@@ -113,7 +117,7 @@ def read_verb(line: str) -> tuple[Verb, str]:
     return verb, rest.lstrip(":-–— ").strip()
 
 
-def read_command(text: str) -> ReplyCommand:
+def read_reply_command(text: str) -> ReplyCommand:
     """The command in the text of a reply (see the module's docstring)."""
     own = own_lines(text)
     if not own:
@@ -134,4 +138,4 @@ def read_command(text: str) -> ReplyCommand:
 
 def parse_reply(message: Message) -> ReplyCommand:
     """What a facilitator's reply asks for: from its first text part (or its HTML, as text)."""
-    return read_command(message_text(message, keep_quotes=False))
+    return read_reply_command(message_text(message, keep_quotes=False))

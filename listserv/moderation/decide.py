@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from listserv.moderation.rules import DEFAULT_RULES, Action, Hit, Policy, PostFacts, Rule
+from listserv.moderation.rules import (
+    DEFAULT_RULES,
+    Action,
+    Hit,
+    ModerationPolicy,
+    PostFacts,
+    Rule,
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,6 @@ class Decision:
         return "; ".join(h.reason for h in self.hits if h.action == self.action)
 
 
-def decide(facts: PostFacts, policy: Policy, rules: Sequence[Rule] = DEFAULT_RULES) -> Decision:
+def decide(facts: PostFacts, policy: ModerationPolicy, rules: Sequence[Rule] = DEFAULT_RULES) -> Decision:
     hits = tuple(hit for rule in rules if (hit := rule(facts, policy)) is not None)
     return Decision(max((h.action for h in hits), default=Action.ACCEPT), hits)

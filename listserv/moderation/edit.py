@@ -10,7 +10,7 @@ from listserv.mail.text import body_parts
 REPLACED_HEADERS = ("Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "MIME-Version")
 
 
-def text_part(text: str) -> Message:
+def edited_part(text: str) -> Message:
     """A text/plain part (UTF-8, quoted-printable unless plain ASCII) holding text."""
     part = Message()
     if text.isascii():
@@ -40,7 +40,7 @@ def apply_edit(message: Message, text: str) -> Message:
     included, and any images it shows) gives way to the corrected text, so that no
     reader sees the old version. Other parts (attachments) are kept as they were.
     """
-    new = text_part(text)
+    new = edited_part(text)
     first = next(body_parts(message), None)
     if first is None or first is message or not message.is_multipart():
         _set_content(message, new)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
 
-from listserv.mail.parse import decode_value, header_values
 from listserv.inbound.authres import dmarc_failures
+from listserv.mail.parse import decode_value, header_values
 from listserv.mail.text import message_text
 
 MAX_BODY = 64 * 1024  # characters of text the pattern rule searches

@@ -3,6 +3,7 @@ short answers to their replies. Pure."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.message import Message
 from email.utils import make_msgid
 
@@ -26,7 +27,7 @@ def attached_message(original: Message) -> Message:
     return part
 
 
-def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to: str = "",
+def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, now: datetime, reply_to: str = "",
                            original: Message | None = None, references: str = "") -> bytes:  # fmt: skip
     """From the list's moderation address (or its owner address), marked automatic.
 
@@ -43,7 +44,7 @@ def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, repl
         message.attach(original)
     else:
         message = body
-    address_automatic(message, lst, sender=(f"{lst.name} moderation", reply_to or lst.service(Role.OWNER)),
+    address_automatic(message, lst, now, sender=(f"{lst.name} moderation", reply_to or lst.service(Role.OWNER)),
                       to=to, subject=subject, loop_marker=lst.service(Role.OWNER), reply_to=reply_to,
                       in_reply_to=references, kind="moderation")  # fmt: skip
     return serialize(message)

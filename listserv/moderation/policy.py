@@ -1,4 +1,5 @@
-"""Load what the rules need from the database: the list's policy and the sender's standing."""
+"""Load what the rules need from the database: the list's policy and the sender's standing;
+and the moderation settings an operator may change (`listserv list set`, `member set`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,35 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listserv.moderation.rules import ACTIONS, Action, Policy, SenderRule, parse_patterns
-from listserv.store.schema import MailingList, Member
+from listserv.moderation.rules import (
+    ACTIONS,
+    MEMBER_ACTIONS,
+    Action,
+    ModerationPolicy,
+    SenderPattern,
+    parse_patterns,
+    pattern_problem,
+)
 from listserv.moderation.tables import SenderRule as SenderRuleRow
+from listserv.store.admin import ListSetting
+from listserv.store.schema import MailingList, Member
+
+HOLD_OR_NOT = ("hold", "reject", "discard", "accept")
+MODERATION_SETTINGS = {
+    "nonmember_action": ListSetting(str, HOLD_OR_NOT, help="what happens to a post from a non-member"),
+    "new_member_posts": ListSetting(int, help="a newcomer's first posts that are reviewed"),
+    "emergency_moderation": ListSetting(bool, help="hold every post (but the facilitators')"),
+    "hold_message_size": ListSetting(int, help="bytes over which a post is held; 0: off"),
+    "max_recipients": ListSetting(int, help="addresses in To and Cc over which a post is held; 0: off"),
+    "require_subject": ListSetting(bool, help="hold posts without a subject"),
+    "hold_patterns": ListSetting(str, check=pattern_problem, help="'Header: regex' or 'body: regex' lines"),
+    "spam_action": ListSetting(str, HOLD_OR_NOT, help="what happens to a post marked as spam"),
+    "approve_always_adds": ListSetting(str, ("poster", "member"), help="what 'approve always' makes the sender"),
+    "held_expire_days": ListSetting(int, help="days a held post waits before it expires"),
+}
+MODERATION_MEMBER_SETTINGS = {
+    "moderation": ListSetting(str, MEMBER_ACTIONS, help="this member's posts: accept, hold, reject or discard"),
+}
 
 
 @dataclass(frozen=True)
@@ -26,13 +53,13 @@ def action(value: str, default: Action) -> Action:
     return ACTIONS.get(value.strip().lower(), default)
 
 
-def load_policy(session: Session, list_id: int) -> Policy:
+def load_moderation_policy(session: Session, list_id: int) -> ModerationPolicy:
     row = session.get_one(MailingList, list_id)
     rules = session.execute(
         select(SenderRuleRow.pattern, SenderRuleRow.action, SenderRuleRow.reason)
         .where(SenderRuleRow.list_id == list_id).order_by(SenderRuleRow.id)
     ).all()  # fmt: skip
-    return Policy(
+    return ModerationPolicy(
         nonmember_action=action(row.nonmember_action, Action.HOLD),
         new_member_posts=row.new_member_posts,
         emergency=row.emergency_moderation,
@@ -41,7 +68,7 @@ def load_policy(session: Session, list_id: int) -> Policy:
         require_subject=row.require_subject,
         patterns=parse_patterns(row.hold_patterns),
         spam_action=action(row.spam_action, Action.HOLD),
-        sender_rules=tuple(SenderRule(p, action(a, Action.HOLD), r) for p, a, r in rules),
+        sender_rules=tuple(SenderPattern(p, action(a, Action.HOLD), r) for p, a, r in rules),
     )  # fmt: skip
 
 

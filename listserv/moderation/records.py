@@ -2,49 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listserv.received import queue_message
-from listserv.mail.message import ListInfo, Role
+from listserv.mail.message import ListInfo
 from listserv.moderation.mail import build_facilitator_mail
-from listserv.render import Templates
-from listserv.store import queries
-from listserv.store.schema import Member, utcnow
 from listserv.moderation.tables import ModerationAttempt, ModerationLog
-
-TOKEN_BYTES = 20  # 160 bits from the operating system's CSPRNG
-
-
-def new_token() -> tuple[str, str]:
-    """(token for the reply address, the hash we store)."""
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    return token, token_hash(token)
+from listserv.outbound.queue import queue_message
+from listserv.store.schema import Member
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()
-
-
-def audit(session: Session, list_id: int, held_id: int | None, actor: str, verb: str, rules: str = "",
-          detail: str = "", at: datetime | None = None) -> None:  # fmt: skip
-    session.add(ModerationLog(list_id=list_id, held_id=held_id, at=at or utcnow(), actor=actor[:254],
+def audit(session: Session, list_id: int, held_id: int | None, actor: str, verb: str, at: datetime, rules: str = "",
+          detail: str = "") -> None:  # fmt: skip
+    session.add(ModerationLog(list_id=list_id, held_id=held_id, at=at, actor=actor[:254],
                               verb=verb, rules=rules, detail=detail[:4000]))  # fmt: skip
 
 
-def render(templates: Templates, lst: ListInfo, name: str, **context: object) -> str:
-    base = dict(list=lst, request=lst.service(Role.REQUEST), owner=lst.service(Role.OWNER))
-    return templates.render(name, **(base | context))
-
-
-def mail_facilitator(session: Session, lst: ListInfo, to: str, subject: str, text: str,
+def mail_facilitator(session: Session, lst: ListInfo, to: str, subject: str, text: str, now: datetime,
                      reply_to: str = "") -> None:  # fmt: skip
-    raw = build_facilitator_mail(lst, to, subject, text, reply_to=reply_to)
-    queue_message(session, lst, "notice", raw, [to])
+    raw = build_facilitator_mail(lst, to, subject, text, now, reply_to=reply_to)
+    queue_message(session, lst, "notice", raw, [to], now)
 
 
 def is_facilitator(session: Session, list_id: int, email: str) -> bool:
@@ -52,16 +31,12 @@ def is_facilitator(session: Session, list_id: int, email: str) -> bool:
     return session.scalar(query) is not None
 
 
-def facilitators(session: Session, list_id: int) -> list[str]:
-    return queries.facilitators(session, list_id)
+def note_attempt(session: Session, list_id: int, address: str, now: datetime) -> None:
+    session.add(ModerationAttempt(list_id=list_id, address=address[:254], at=now))
 
 
-def note_attempt(session: Session, list_id: int, address: str) -> None:
-    session.add(ModerationAttempt(list_id=list_id, address=address[:254], at=utcnow()))
-
-
-def too_many_attempts(session: Session, list_id: int, address: str, limit: int) -> bool:
-    since = utcnow() - timedelta(hours=1)
+def too_many_attempts(session: Session, list_id: int, address: str, limit: int, now: datetime) -> bool:
+    since = now - timedelta(hours=1)
     count = session.scalar(
         select(func.count()).select_from(ModerationAttempt)
         .where(ModerationAttempt.list_id == list_id, ModerationAttempt.address == address[:254],

@@ -53,7 +53,7 @@ class PostFacts:
 
 
 @dataclass(frozen=True)
-class SenderRule:
+class SenderPattern:
     """A per-list action for addresses matching a pattern: bans, trusted posters."""
 
     pattern: str  # an address, a glob (*@spam.example) or a regular expression starting with ^
@@ -70,7 +70,7 @@ class Pattern:
 
 
 @dataclass(frozen=True)
-class Policy:
+class ModerationPolicy:
     nonmember_action: Action = Action.HOLD
     new_member_posts: int = 1
     emergency: bool = False
@@ -79,7 +79,7 @@ class Policy:
     require_subject: bool = True
     patterns: tuple[Pattern, ...] = ()
     spam_action: Action = Action.HOLD
-    sender_rules: tuple[SenderRule, ...] = ()
+    sender_rules: tuple[SenderPattern, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,28 +89,28 @@ class Hit:
     reason: str
 
 
-Rule = Callable[[PostFacts, Policy], Hit | None]
+Rule = Callable[[PostFacts, ModerationPolicy], Hit | None]
 
 
-def loop(facts: PostFacts, policy: Policy) -> Hit | None:
+def loop(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     ours = facts.list_address in facts.been_there or any(facts.list_id in v for v in facts.list_ids)
     return Hit("loop", Action.DISCARD, "the message already went through this list") if ours else None
 
 
-def null_sender(facts: PostFacts, policy: Policy) -> Hit | None:
+def null_sender(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     sender = facts.envelope_sender.strip().lower()
     if sender in ("", "<>") or sender.startswith(AUTOMATIC_SENDERS):
         return Hit("null-sender", Action.DISCARD, "delivery reports are never redistributed")
     return None
 
 
-def auto_submitted(facts: PostFacts, policy: Policy) -> Hit | None:
+def auto_submitted(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if facts.auto_submitted not in ("", "no") or facts.precedence in ("bulk", "junk", "auto_reply"):
         return Hit("auto-submitted", Action.DISCARD, "automatic mail is never redistributed")
     return None
 
 
-def no_sender(facts: PostFacts, policy: Policy) -> Hit | None:
+def no_sender(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     return None if facts.sender else Hit("no-sender", Action.DISCARD, "the message has no From address")
 
 
@@ -133,7 +133,7 @@ def matches_address(pattern: str, address: str) -> bool:
     return pattern == address
 
 
-def sender_rule(facts: PostFacts, policy: Policy) -> SenderRule | None:
+def sender_rule(facts: PostFacts, policy: ModerationPolicy) -> SenderPattern | None:
     """The first of the list's sender rules that matches the sender (exact addresses first)."""
     if not facts.sender:
         return None
@@ -141,7 +141,7 @@ def sender_rule(facts: PostFacts, policy: Policy) -> SenderRule | None:
     return next((r for r in ordered if matches_address(r.pattern, facts.sender)), None)
 
 
-def banned(facts: PostFacts, policy: Policy) -> Hit | None:
+def banned(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     found = sender_rule(facts, policy)
     if found is None or found.action is Action.ACCEPT:
         return None
@@ -151,7 +151,7 @@ def banned(facts: PostFacts, policy: Policy) -> Hit | None:
     return Hit("banned", found.action, why)
 
 
-def nonmember(facts: PostFacts, policy: Policy) -> Hit | None:
+def nonmember(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if facts.sender_is_member or not facts.sender:
         return None
     found = sender_rule(facts, policy)
@@ -160,27 +160,29 @@ def nonmember(facts: PostFacts, policy: Policy) -> Hit | None:
     return Hit("nonmember", policy.nonmember_action, f"{facts.sender} is not a member of the list")
 
 
-def member_moderated(facts: PostFacts, policy: Policy) -> Hit | None:
+def member_moderated(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     action = ACTIONS.get(facts.member_moderation)
     if not facts.sender_is_member or action is None or action is Action.ACCEPT:
         return None
     return Hit("member-moderated", action, f"the posts of {facts.sender} are moderated")
 
 
-def new_member(facts: PostFacts, policy: Policy) -> Hit | None:
+def new_member(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if facts.sender_is_member and facts.member_moderation == "new" and facts.member_posts < policy.new_member_posts:
         n = policy.new_member_posts
-        return Hit("new-member", Action.HOLD, f"a new member's first {'post is' if n == 1 else f'{n} posts are'} reviewed")
+        return Hit(
+            "new-member", Action.HOLD, f"a new member's first {'post is' if n == 1 else f'{n} posts are'} reviewed"
+        )
     return None
 
 
-def emergency(facts: PostFacts, policy: Policy) -> Hit | None:
+def emergency(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if policy.emergency and not facts.sender_is_facilitator:
         return Hit("emergency", Action.HOLD, "every post is reviewed while emergency moderation is on")
     return None
 
 
-def too_big(facts: PostFacts, policy: Policy) -> Hit | None:
+def too_big(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if policy.hold_message_size and facts.size > policy.hold_message_size:
         return Hit("too-big", Action.HOLD, f"the message is {kib(facts.size)}, over {kib(policy.hold_message_size)}")
     return None
@@ -190,20 +192,20 @@ def kib(size: int) -> str:
     return f"{size / 1048576:.1f} MB" if size >= 1048576 else f"{max(1, round(size / 1024))} KB"
 
 
-def too_many_recipients(facts: PostFacts, policy: Policy) -> Hit | None:
+def too_many_recipients(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if policy.max_recipients and facts.recipients > policy.max_recipients:
         why = f"it is addressed to {facts.recipients} recipients, more than {policy.max_recipients}"
         return Hit("too-many-recipients", Action.HOLD, why)
     return None
 
 
-def no_subject(facts: PostFacts, policy: Policy) -> Hit | None:
+def no_subject(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if policy.require_subject and not facts.has_subject:
         return Hit("no-subject", Action.HOLD, "the message has no subject")
     return None
 
 
-def pattern(facts: PostFacts, policy: Policy) -> Hit | None:
+def pattern(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     for item in policy.patterns:
         regex = _regex(item.regex)
         if regex is None:
@@ -214,7 +216,7 @@ def pattern(facts: PostFacts, policy: Policy) -> Hit | None:
     return None
 
 
-def suspected_spam(facts: PostFacts, policy: Policy) -> Hit | None:
+def suspected_spam(facts: PostFacts, policy: ModerationPolicy) -> Hit | None:
     if policy.spam_action is Action.ACCEPT:
         return None
     if facts.spam_flag:

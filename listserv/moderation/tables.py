@@ -8,10 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from listserv.store.schema import Base, utcnow
+from listserv.store.schema import Base
 
 
 class HeldStatus(StrEnum):
@@ -36,27 +44,12 @@ class HeldPost(Base):
     rules: Mapped[str] = mapped_column(Text, default="")  # space-separated rule ids that hit
     reasons: Mapped[str] = mapped_column(Text, default="")  # readable reasons, one a line
     status: Mapped[str] = mapped_column(String(16), default=HeldStatus.HELD)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     verb: Mapped[str] = mapped_column(String(16), default="")  # approve, approve-always, reject, discard, edit, expire
     handled_by: Mapped[str] = mapped_column(String(254), default="")
     handled_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")  # the reason given with a rejection
-
-
-class ModerationToken(Base):
-    """A capability to act on one held post, sent to one facilitator. Only its hash is kept."""
-
-    __tablename__ = "moderation_tokens"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
-    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
-    held_id: Mapped[int] = mapped_column(ForeignKey("held_posts.id", ondelete="CASCADE"), index=True)
-    facilitator: Mapped[str] = mapped_column(String(254))  # the registered address it was sent to
-    purpose: Mapped[str] = mapped_column(String(16), default="moderate")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime)
-    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ModerationLog(Base):
@@ -67,7 +60,7 @@ class ModerationLog(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     held_id: Mapped[int | None] = mapped_column(ForeignKey("held_posts.id", ondelete="SET NULL"), nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime)
     actor: Mapped[str] = mapped_column(String(254))  # a facilitator's address, "cli:USER" or "listserv"
     verb: Mapped[str] = mapped_column(String(32))  # hold, approve, ..., expire, refused, already-handled
     rules: Mapped[str] = mapped_column(Text, default="")
@@ -85,7 +78,7 @@ class SenderRule(Base):
     action: Mapped[str] = mapped_column(String(16))  # accept | hold | reject | discard
     reason: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(254), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class ModerationAttempt(Base):
@@ -96,4 +89,4 @@ class ModerationAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     address: Mapped[str] = mapped_column(String(254))
-    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import calendar
 import re
+from datetime import datetime
 from email.header import Header
 from email.message import Message
+from email.utils import formatdate
 
-from listserv.mail.parse import clean_header_value, decode_value, header_value
 from listserv.mail.message import ListInfo, Role
+from listserv.mail.parse import clean_header_value, decode_value, header_value
 
 REMOVED = (
     "List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
@@ -16,6 +19,11 @@ REMOVED = (
 )  # fmt: skip
 # Reply markers in several languages; "Fwd:" is not one and is kept.
 REPLY_MARKER = re.compile(r"^\s*((re|aw|sv|vs|antw)(\[\d+\]|\^\d+)?\s*:\s*)+", re.IGNORECASE)
+
+
+def mail_date(moment: datetime) -> str:
+    """A Date header value for a naive UTC moment (RFC 5322)."""
+    return formatdate(calendar.timegm(moment.timetuple()), localtime=False)
 
 
 def list_id(lst: ListInfo) -> str:

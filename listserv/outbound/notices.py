@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.message import Message
-from email.utils import formataddr, formatdate, make_msgid
+from email.utils import formataddr, make_msgid
 
-from listserv.mail.parse import clean_header_value
 from listserv.mail.message import ListInfo, ParsedMessage, Role
+from listserv.mail.parse import clean_header_value
 from listserv.outbound.decorate import serialize
 from listserv.outbound.footer import footer_part
-from listserv.outbound.headers import encode_value, list_headers
+from listserv.outbound.headers import encode_value, list_headers, mail_date
 
 AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
 
@@ -39,8 +40,8 @@ def may_answer(envelope_sender: str, facts: ParsedMessage) -> bool:
     )
 
 
-def address_automatic(message: Message, lst: ListInfo, *, sender: tuple[str, str], to: str, subject: str,
-                      loop_marker: str, reply_to: str = "", in_reply_to: str = "", kind: str = "notice",
+def address_automatic(message: Message, lst: ListInfo, now: datetime, *, sender: tuple[str, str], to: str,
+                      subject: str, loop_marker: str, reply_to: str = "", in_reply_to: str = "", kind: str = "notice",
                       auto: str = "auto-generated", precedence: str = "bulk") -> Message:  # fmt: skip
     """The headers of mail the list writes itself: automatic, list-marked, loop-marked."""
     name = clean_header_value(sender[0])
@@ -50,7 +51,7 @@ def address_automatic(message: Message, lst: ListInfo, *, sender: tuple[str, str
         message["Reply-To"] = formataddr((name, reply_to))
     message["To"] = to
     message["Subject"] = encode_value(subject)
-    message["Date"] = formatdate(localtime=False)
+    message["Date"] = mail_date(now)
     message["Message-ID"] = make_msgid(kind, domain=lst.domain)
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
@@ -65,10 +66,10 @@ def address_automatic(message: Message, lst: ListInfo, *, sender: tuple[str, str
     return message
 
 
-def build_notice(lst: ListInfo, to: str, subject: str, text: str, in_reply_to: str = "") -> bytes:
+def build_notice(lst: ListInfo, to: str, subject: str, text: str, now: datetime, in_reply_to: str = "") -> bytes:
     message = footer_part(text)
     del message["Content-Disposition"]
-    address_automatic(message, lst, sender=(lst.name, lst.service(Role.OWNER)), to=to, subject=subject,
+    address_automatic(message, lst, now, sender=(lst.name, lst.service(Role.OWNER)), to=to, subject=subject,
                       loop_marker=lst.service(Role.OWNER), in_reply_to=in_reply_to, auto="auto-replied",
                       precedence="list")  # fmt: skip
     return serialize(message)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from listserv.outbound.smtp_client import SMTPConnection, SMTPReply, Transaction
-from listserv.settings import Relay as RelaySetting
+from listserv.settings import RelaySetting
 
 DELIVERED = SMTPReply(250, "2.0.0 Ok")
 

@@ -15,16 +15,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from listserv.outbound.personalise import personalise
+from listserv.outbound import oneclick
 from listserv.outbound.relay import Relay
 from listserv.outbound.smtp_client import SMTPError, SMTPReply, Transaction
+from listserv.secret import load_secret
 from listserv.settings import Settings
 from listserv.store import queries
-from listserv.store.schema import DeliveryStatus, utcnow
+from listserv.store.schema import DeliveryStatus
+from listserv.work import Work
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
 Claimed = tuple[queries.ClaimedBatch, queries.Envelope]
+Personalise = Callable[[bytes, str], bytes]  # (shared message, recipient) -> that member's copy
+
+
+def one_click_links(secret_file: str) -> Personalise:
+    """Each member's own one-click unsubscribe link; the secret is read only for marked mail."""
+
+    def personalise(raw: bytes, rcpt: str) -> bytes:
+        return oneclick.insert_member_token(raw, rcpt, load_secret(secret_file)) if oneclick.has_marker(raw) else raw
+
+    return personalise
 
 
 def verp(mail_from: str, rcpt: str) -> str:
@@ -38,16 +50,16 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class BatchOutcome:
     sent: list[tuple[int, str]]
     deferred: list[tuple[int, str]]
     failed: list[tuple[int, str]]
 
 
 def classify(deliveries: tuple[tuple[int, str, datetime], ...], replies: dict[str, SMTPReply],
-             give_up_before: datetime) -> Outcome:  # fmt: skip
+             give_up_before: datetime) -> BatchOutcome:  # fmt: skip
     """Sort each recipient by its reply: 2xx sent, 5xx failed, 4xx deferred until too old."""
-    outcome = Outcome([], [], [])
+    outcome = BatchOutcome([], [], [])
     for delivery_id, rcpt, created in deliveries:
         reply = replies.get(rcpt, SMTPReply(451, "no reply"))
         if reply.code < 400:
@@ -68,8 +80,9 @@ class Sender:
     to expire (`lease_seconds`; SQLite installs release leases at start-up).
     """
 
-    def __init__(self, sessions: Callable[[], Session], settings: Settings, relay: Relay) -> None:
-        self.sessions, self.settings, self.relay = sessions, settings, relay
+    def __init__(self, work: Work, relay: Relay, personalise: Personalise | None = None) -> None:
+        self.work, self.sessions, self.settings, self.relay = work, work.sessions, work.settings, relay
+        self.personalise = personalise or one_click_links(work.settings.secret_file)
         self._next: Claimed | None = None
 
     def claim(self) -> Claimed | None:
@@ -77,7 +90,7 @@ class Sender:
             return self._claim(session)
 
     def _claim(self, session: Session) -> Claimed | None:
-        batch = queries.claim_batch(session, timedelta(seconds=self.settings.lease_seconds))
+        batch = queries.claim_batch(session, self.work.now(), timedelta(seconds=self.settings.lease_seconds))
         return None if batch is None else (batch, queries.load_envelope(session, batch))
 
     async def send_next(self) -> bool:
@@ -107,9 +120,9 @@ class Sender:
         if not envelope.personalized:
             replies.update(await self.relay.send(envelope.mail_from, rcpts, envelope.raw))
             return
-        raw, secret_file = envelope.raw, self.settings.secret_file  # personalise: one-click unsubscribe links
-        transactions = [Transaction(verp(envelope.mail_from, rcpt), (rcpt,), personalise(raw, rcpt, secret_file))
-                        for rcpt in rcpts]
+        transactions = [
+            Transaction(verp(envelope.mail_from, rcpt), (rcpt,), self.personalise(envelope.raw, rcpt)) for rcpt in rcpts
+        ]
         for known in await self.relay.send_many(transactions):
             replies.update(known)
 
@@ -135,8 +148,8 @@ class Sender:
         return None
 
     def _record(self, session: Session, batch: queries.ClaimedBatch, envelope: queries.Envelope,
-                replies: dict[str, SMTPReply]) -> Outcome:  # fmt: skip
-        now = utcnow()
+                replies: dict[str, SMTPReply]) -> BatchOutcome:  # fmt: skip
+        now = self.work.now()
         outcome = classify(envelope.deliveries, replies, now - timedelta(hours=self.settings.give_up_hours))
         retry_at = now + backoff(self.settings, batch.attempts) if outcome.deferred else None
         queries.record_deliveries(session, DeliveryStatus.SENT, outcome.sent)
@@ -146,6 +159,6 @@ class Sender:
         return outcome
 
 
-def log_outcome(batch: queries.ClaimedBatch, outcome: Outcome) -> None:
+def log_outcome(batch: queries.ClaimedBatch, outcome: BatchOutcome) -> None:
     log.info("sent batch=%s outbound=%s sent=%d deferred=%d failed=%d", batch.id, batch.outbound_id,
              len(outcome.sent), len(outcome.deferred), len(outcome.failed))  # fmt: skip

@@ -1,18 +1,22 @@
-"""List and member administration, as the CLI (and later the web) uses it."""
+"""List and member administration, as the commands (and later the web) use it.
+
+The store knows no feature: each capability declares its own per-list and per-member
+settings (a `ListSetting` each) and listserv/features.py gathers them into the registry
+that `set_list` and `set_member` are given.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from listserv.digest.schedule import DAYS, PERIODS, hour_problem, timezone_problem
-from listserv.membership.policy import steps_problem
-from listserv.moderation.rules import MEMBER_ACTIONS, pattern_problem
+from listserv.errors import Invalid, NotFound
 from listserv.store.schema import (
     Batch,
     Delivery,
@@ -20,139 +24,116 @@ from listserv.store.schema import (
     InboundStatus,
     MailingList,
     Member,
-    utcnow,
 )
 
 ROLES = ("member", "facilitator")
 REPLY_TO = ("leave", "list", "explicit")
-
-
-class AdminError(ValueError):
-    """A request an operator can correct; the message says how."""
+TRUE, FALSE = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
 
 
 @dataclass(frozen=True)
 class ListSetting:
+    """A setting an operator may change with `list set` (or `member set`)."""
+
     kind: type
     choices: tuple[str, ...] = ()
     check: Callable[[str], str | None] | None = None  # the problem with a value, or None
+    help: str = ""
 
 
-LIST_SETTINGS = {
-    "name": ListSetting(str),
-    "description": ListSetting(str),
-    "subject_prefix": ListSetting(str),
-    "reply_to": ListSetting(str, REPLY_TO),
-    "reply_to_address": ListSetting(str),
-    "max_message_size": ListSetting(int),
-    "personalize": ListSetting(bool),
-    "archive_url": ListSetting(str),
-    # moderation (docs/moderation.md)
-    "nonmember_action": ListSetting(str, ("hold", "reject", "discard", "accept")),
-    "new_member_posts": ListSetting(int),
-    "emergency_moderation": ListSetting(bool),
-    "hold_message_size": ListSetting(int),
-    "max_recipients": ListSetting(int),
-    "require_subject": ListSetting(bool),
-    "hold_patterns": ListSetting(str, check=pattern_problem),
-    "spam_action": ListSetting(str, ("hold", "reject", "discard", "accept")),
-    "approve_always_adds": ListSetting(str, ("poster", "member")),
-    "held_expire_days": ListSetting(int),
-    # membership (docs/membership.md)
-    "subscription_policy": ListSetting(str, ("open", "approval", "invitation")),
-    "guidelines": ListSetting(str),
-    "max_members": ListSetting(int),
-    "when_full": ListSetting(str, ("refuse", "waitlist")),
-    "membership_days": ListSetting(int),
-    "allow_who": ListSetting(bool),
-    "confirm_unsubscribe": ListSetting(bool),
-    "onboarding": ListSetting(str, check=steps_problem),
-    "one_click_unsubscribe": ListSetting(bool),
-    # digests and facilitation (docs/digest.md)
-    "digest_period": ListSetting(str, PERIODS),
-    "digest_day": ListSetting(str, DAYS),
-    "digest_hour": ListSetting(int, check=hour_problem),
-    "timezone": ListSetting(str, check=timezone_problem),
-    "digest_size_threshold": ListSetting(int),
-    "digest_preview_hours": ListSetting(int),
-    "unanswered_days": ListSetting(int),
-    "nudge_weeks": ListSetting(int),
+Registry = Mapping[str, ListSetting]
+CORE_LIST_SETTINGS: dict[str, ListSetting] = {
+    "name": ListSetting(str, help="the list's name, shown in mail and headers"),
+    "description": ListSetting(str, help="one line about the list"),
+    "subject_prefix": ListSetting(str, help="put before every subject, e.g. [team]"),
+    "reply_to": ListSetting(str, REPLY_TO, help="where replies go: the author, the list, or reply_to_address"),
+    "reply_to_address": ListSetting(str, help="the Reply-To when reply_to is explicit"),
+    "max_message_size": ListSetting(int, help="bytes; 0 for the server's max_message_size"),
+    "personalize": ListSetting(bool, help="one copy per member with its own bounce address"),
+    "archive_url": ListSetting(str, help="the List-Archive link"),
 }
-MEMBER_SETTINGS = {"display_name": str, "role": str, "receive_own_posts": bool, "moderation": str}
-TRUE, FALSE = ("yes", "true", "on", "1"), ("no", "false", "off", "0")
+CORE_MEMBER_SETTINGS: dict[str, ListSetting] = {
+    "display_name": ListSetting(str, help="the member's name"),
+    "role": ListSetting(str, ROLES, help="member or facilitator"),
+    "receive_own_posts": ListSetting(bool, help="whether members get a copy of their own posts"),
+}
 
 
-def convert(key: str, kind: type, value: str, choices: tuple[str, ...] = ()) -> object:
-    if choices and value not in choices:
-        raise AdminError(f"{key} must be one of: {', '.join(choices)}")
-    if kind is bool:
+def convert(key: str, setting: ListSetting, value: str) -> object:
+    """The value as stored, or Invalid with what is expected."""
+    problem = setting.check(value) if setting.check else None
+    if problem:
+        raise Invalid(f"{key}: {problem}")
+    if setting.choices and value not in setting.choices:
+        raise Invalid(f"{key} must be one of: {', '.join(setting.choices)}")
+    if setting.kind is bool:
         if value.lower() not in TRUE + FALSE:
-            raise AdminError(f"{key} must be yes or no")
+            raise Invalid(f"{key} must be yes or no")
         return value.lower() in TRUE
-    if kind is int:
+    if setting.kind is int:
         if not value.isdigit():
-            raise AdminError(f"{key} must be a whole number (0 for the server's limit)")
+            raise Invalid(f"{key} must be a whole number (0 for the server's limit)")
         return int(value)
     return value
+
+
+def known(registry: Registry, key: str, what: str) -> ListSetting:
+    setting = registry.get(key.replace("-", "_"))
+    if setting is None:
+        raise Invalid(f"unknown {what} {key}; known: {', '.join(registry)}")
+    return setting
 
 
 def get_list(session: Session, address: str) -> MailingList:
     row = session.scalar(select(MailingList).where(MailingList.address == address))
     if row is None:
-        raise AdminError(f"no list {address}")
+        raise NotFound(f"no list {address}")
     return row
 
 
-def create_list(session: Session, address: str, name: str, description: str) -> MailingList:
+def create_list(session: Session, address: str, name: str, description: str, now: datetime) -> MailingList:
     if session.scalar(select(MailingList.id).where(MailingList.address == address)):
-        raise AdminError(f"list {address} exists already")
+        raise Invalid(f"list {address} exists already")
     row = MailingList(
         address=address, name=name, description=description,
         subject_prefix=f"[{address.partition('@')[0]}]", reply_to="leave", reply_to_address="",
-        max_message_size=0, personalize=False, archive_url="", created_at=utcnow(),
+        max_message_size=0, personalize=False, archive_url="", created_at=now,
     )  # fmt: skip
     session.add(row)
     session.flush()
     return row
 
 
-def set_list(session: Session, address: str, key: str, value: str) -> None:
-    setting = LIST_SETTINGS.get(key.replace("-", "_"))
-    if setting is None:
-        raise AdminError(f"unknown setting {key}; known: {', '.join(LIST_SETTINGS)}")
-    problem = setting.check(value) if setting.check else None
-    if problem:
-        raise AdminError(f"{key}: {problem}")
-    setattr(get_list(session, address), key.replace("-", "_"), convert(key, setting.kind, value, setting.choices))
+def set_list(session: Session, address: str, key: str, value: str, registry: Registry) -> None:
+    setting = known(registry, key, "setting")
+    setattr(get_list(session, address), key.replace("-", "_"), convert(key, setting, value))
 
 
-def add_member(session: Session, list_id: int, email: str, name: str = "", role: str = "member") -> None:
+def add_member(session: Session, list_id: int, email: str, now: datetime, name: str = "",
+               role: str = "member") -> None:  # fmt: skip
     if role not in ROLES:
-        raise AdminError(f"role must be one of: {', '.join(ROLES)}")
+        raise Invalid(f"role must be one of: {', '.join(ROLES)}")
     existing = session.scalar(select(Member).where(Member.list_id == list_id, Member.email == email))
     if existing is not None:
         existing.role = role
         existing.display_name = name or existing.display_name
         return
     session.add(Member(list_id=list_id, email=email, display_name=name, role=role,
-                       receive_own_posts=False, delivery="each", created_at=utcnow()))  # fmt: skip
+                       receive_own_posts=False, delivery="each", created_at=now))  # fmt: skip
 
 
-def set_member(session: Session, list_id: int, email: str, key: str, value: str) -> None:
-    kind = MEMBER_SETTINGS.get(key.replace("-", "_"))
-    if kind is None:
-        raise AdminError(f"unknown member setting {key}; known: {', '.join(MEMBER_SETTINGS)}")
+def set_member(session: Session, list_id: int, email: str, key: str, value: str, registry: Registry) -> None:
+    setting = known(registry, key, "member setting")
     member = session.scalar(select(Member).where(Member.list_id == list_id, Member.email == email))
     if member is None:
-        raise AdminError(f"{email} is not a member")
-    choices = {"role": ROLES, "moderation": MEMBER_ACTIONS}.get(key.replace("-", "_"), ())
-    setattr(member, key.replace("-", "_"), convert(key, kind, value, choices))
+        raise NotFound(f"{email} is not a member")
+    setattr(member, key.replace("-", "_"), convert(key, setting, value))
 
 
-def insert_members(session: Session, list_id: int, rows: Iterable[tuple[str, str]]) -> int:
+def insert_members(session: Session, list_id: int, rows: Iterable[tuple[str, str]], now: datetime) -> int:
     """Bulk insert (email, name) pairs, skipping existing members; returns how many were new."""
     values = [dict(list_id=list_id, email=e, display_name=n, role="member", receive_own_posts=False,
-                   delivery="each", created_at=utcnow()) for e, n in rows]  # fmt: skip
+                   delivery="each", created_at=now) for e, n in rows]  # fmt: skip
     if not values:
         return 0
     dialect = session.get_bind().dialect.name
@@ -174,7 +155,7 @@ def quarantined(session: Session) -> list[Inbound]:
 def retry_quarantined(session: Session, inbound_id: int) -> None:
     row = session.get(Inbound, inbound_id)
     if row is None or row.status != InboundStatus.QUARANTINED:
-        raise AdminError(f"no quarantined message {inbound_id}")
+        raise NotFound(f"no quarantined message {inbound_id}")
     row.status, row.attempts, row.error, row.lease_until = InboundStatus.RECEIVED, 0, "", None
 
 

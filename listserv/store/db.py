@@ -14,14 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from listserv.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-class DatabaseError(RuntimeError):
-    """The database cannot be used as it is; the message says why."""
 
 
 def normalize_url(url: str) -> str:
@@ -141,3 +140,19 @@ def pending_migrations(engine: Engine) -> bool:
 def require_current_schema(engine: Engine) -> None:
     if pending_migrations(engine):
         raise DatabaseError("the database needs migrating: run `listserv init` first")
+
+
+def explain(error: OperationalError) -> DatabaseError:
+    """A database failure as one line an operator can act on."""
+    text = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+    lower = text.lower()
+    if "no such table" in lower or ("relation" in lower and "does not exist" in lower):
+        return DatabaseError(f"the database has no listserv tables ({text}): run `listserv init` first")
+    if "readonly" in lower or "read-only" in lower:
+        return DatabaseError(f"the database is read-only ({text}): make its file and folder writable")
+    if "unable to open database file" in lower:
+        return DatabaseError(f"cannot open the database file ({text}): check that its folder exists and is "
+                             "writable, or set database_url")  # fmt: skip
+    if "connection refused" in lower or "could not connect" in lower or "connection failed" in lower:
+        return DatabaseError(f"cannot reach the database ({text}): is PostgreSQL running at database_url?")
+    return DatabaseError(f"database error: {text}")

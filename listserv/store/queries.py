@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, cast
 from datetime import datetime, timedelta
+from typing import Any, Mapping, TypeVar, cast
 
-from sqlalchemy import CursorResult, Result, Table, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Result,
+    Table,
+    and_,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,14 +34,29 @@ from listserv.store.schema import (
     Member,
     NoticeLog,
     Outbound,
-    utcnow,
 )
 
+T = TypeVar("T")
 MEMBERS = cast(Table, Member.__table__)
 INBOUND = cast(Table, Inbound.__table__)
 OUTBOUND = cast(Table, Outbound.__table__)
 BATCHES = cast(Table, Batch.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
+
+
+IN_CHUNK = 500  # values per IN (...) list
+
+
+def in_chunks(items: Iterable[T], size: int = IN_CHUNK) -> Iterator[list[T]]:
+    """Items in lists of at most `size`, for IN (...) clauses that stay within every database's limits."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def rowcount(result: Result[Any]) -> int:
@@ -64,11 +90,6 @@ def is_member(session: Session, list_id: int, email: str) -> bool:
     return session.scalar(query) is not None
 
 
-def remove_member(session: Session, list_id: int, email: str) -> bool:
-    found = session.execute(delete(MEMBERS).where(MEMBERS.c.list_id == list_id, MEMBERS.c.email == email))
-    return bool(rowcount(found))
-
-
 def facilitators(session: Session, list_id: int) -> list[str]:
     query = select(Member.email).where(Member.list_id == list_id, Member.role == "facilitator")
     return list(session.scalars(query.order_by(Member.id)))
@@ -84,9 +105,8 @@ def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
     return True
 
 
-def claim_inbound(session: Session, lease: timedelta) -> tuple[int, int] | None:
+def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[int, int] | None:
     """Take the oldest waiting message for a while: (id, attempts including this one)."""
-    now = utcnow()
     oldest = (
         select(Inbound.id)
         .where(Inbound.status == InboundStatus.RECEIVED)
@@ -122,17 +142,18 @@ def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
 PLAN_CHUNK = 5000  # members planned per transaction; the first batches go out meanwhile
 
 
-def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int) -> int:
+def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
+                now: datetime) -> int:  # fmt: skip
     """Plan the first chunk of a fan-out; `continue_fanout` plans the rest, chunk by chunk.
 
     One pending delivery per receiving member, grouped into batches, inside the database:
     members are never loaded into Python, whatever the size of the list. Returns how many
     deliveries this first chunk planned.
     """
-    return _plan_chunk(session, outbound_id, list_id, sender, batch_size, after=0, planned=0)
+    return _plan_chunk(session, now, outbound_id, list_id, sender, batch_size, after=0, planned=0)
 
 
-def continue_fanout(session: Session, batch_size: int) -> bool:
+def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
     """Plan the next chunk of one unfinished fan-out whose senders are running short of work.
 
     Planning stays about one chunk ahead of sending, so the database is free for the
@@ -153,7 +174,7 @@ def continue_fanout(session: Session, batch_size: int) -> bool:
     ).first()  # fmt: skip
     if row is None:
         return False
-    _plan_chunk(session, row.id, row.list_id, row.plan_exclude, batch_size, row.plan_after, row.planned)
+    _plan_chunk(session, now, row.id, row.list_id, row.plan_exclude, batch_size, row.plan_after, row.planned)
     return True
 
 
@@ -162,9 +183,8 @@ def fanout_unplanned(session: Session) -> bool:
     return session.scalar(select(OUTBOUND.c.id).where(OUTBOUND.c.plan_after.is_not(None)).limit(1)) is not None
 
 
-def _plan_chunk(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
+def _plan_chunk(session: Session, now: datetime, outbound_id: int, list_id: int, sender: str, batch_size: int,
                 after: int, planned: int) -> int:  # fmt: skip
-    now = utcnow()
     chunk = batch_size * max(1, PLAN_CHUNK // batch_size)  # chunks never share a batch
     receiving = and_(
         MEMBERS.c.list_id == list_id,
@@ -193,17 +213,24 @@ def _plan_chunk(session: Session, outbound_id: int, list_id: int, sender: str, b
 
 
 def plan_batches(session: Session, outbound_id: int, due: datetime, from_seq: int = 0) -> int:
-    seqs = select(
-        DELIVERIES.c.outbound_id, DELIVERIES.c.batch_seq, literal(BatchStatus.PENDING.value), literal(due), literal(0)
-    ).where(DELIVERIES.c.outbound_id == outbound_id, DELIVERIES.c.batch_seq >= from_seq).distinct()
+    seqs = (
+        select(
+            DELIVERIES.c.outbound_id,
+            DELIVERIES.c.batch_seq,
+            literal(BatchStatus.PENDING.value),
+            literal(due),
+            literal(0),
+        )
+        .where(DELIVERIES.c.outbound_id == outbound_id, DELIVERIES.c.batch_seq >= from_seq)
+        .distinct()
+    )
     columns = ["outbound_id", "seq", "status", "due_at", "attempts"]
     statement = insert(BATCHES).from_select(columns, seqs).execution_options(preserve_rowcount=True)
     return rowcount(session.execute(statement))
 
 
-def add_deliveries(session: Session, outbound_id: int, rcpts: Sequence[str]) -> None:
+def add_deliveries(session: Session, outbound_id: int, rcpts: Sequence[str], now: datetime) -> None:
     """A small delivery (a notice, a forward): one batch."""
-    now = utcnow()
     session.execute(
         insert(DELIVERIES),
         [dict(outbound_id=outbound_id, batch_seq=0, rcpt=r, status=DeliveryStatus.PENDING,
@@ -220,8 +247,7 @@ class ClaimedBatch:
     attempts: int
 
 
-def claim_batch(session: Session, lease: timedelta) -> ClaimedBatch | None:
-    now = utcnow()
+def claim_batch(session: Session, now: datetime, lease: timedelta) -> ClaimedBatch | None:
     due = (
         select(Batch.id)
         .where(
@@ -254,9 +280,7 @@ class Envelope:
 
 def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
     outbound = session.execute(
-        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized).where(
-            OUTBOUND.c.id == batch.outbound_id
-        )
+        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized).where(OUTBOUND.c.id == batch.outbound_id)
     ).one()
     waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
     rows = session.execute(
@@ -293,9 +317,7 @@ def finish_batch(session: Session, batch_id: int, retry_at: datetime | None) -> 
 
 def release_leases(session: Session) -> None:
     """At start-up of a single-node install: whatever a dead process held is free again."""
-    session.execute(
-        update(BATCHES).where(BATCHES.c.status == BatchStatus.SENDING).values(status=BatchStatus.PENDING)
-    )
+    session.execute(update(BATCHES).where(BATCHES.c.status == BatchStatus.SENDING).values(status=BatchStatus.PENDING))
     session.execute(update(INBOUND).where(INBOUND.c.status == InboundStatus.RECEIVED).values(lease_until=None))
 
 

@@ -1,8 +1,13 @@
-"""The database schema (SQLAlchemy 2). docs/storage.md describes it for operators."""
+"""The core tables (SQLAlchemy 2): lists, members, raw mail in, posts, mail out and its ledger.
+
+Each capability keeps its own tables beside its code (moderation/tables.py, ...), on the same
+Base. Times are naive UTC and always written by the caller, from the clock it was given:
+no column defaults to the real clock. docs/storage.md describes the schema for operators.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -25,11 +30,6 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    """Naive UTC, the same on SQLite and PostgreSQL."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 class Base(DeclarativeBase):
@@ -97,7 +97,7 @@ class MailingList(Base):
     digest_preview_hours: Mapped[int] = mapped_column(Integer, default=24)  # facilitators' preview; 0: none
     unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
     nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Member(Base):
@@ -115,7 +115,7 @@ class Member(Base):
     # moderation (migration 0003): "" | new | accept | hold | reject | discard
     moderation: Mapped[str] = mapped_column(String(16), default="")
     posts_approved: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Inbound(Base):
@@ -134,7 +134,7 @@ class Inbound(Base):
     message_id: Mapped[str] = mapped_column(String(998), default="")
     dedupe_key: Mapped[str] = mapped_column(String(64))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default=InboundStatus.RECEIVED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
@@ -157,7 +157,7 @@ class Post(Base):
     rules: Mapped[str] = mapped_column(Text, default="")  # space-separated rule ids that hit
     reason: Mapped[str] = mapped_column(Text, default="")
     defects: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class Outbound(Base):
@@ -172,7 +172,7 @@ class Outbound(Base):
     mail_from: Mapped[str] = mapped_column(String(998))
     raw: Mapped[bytes] = mapped_column(LargeBinary)
     personalized: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
     # fan-out planned in chunks: members after plan_after are still to plan (NULL: all planned)
     plan_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     planned: Mapped[int] = mapped_column(Integer, default=0)
@@ -191,7 +191,7 @@ class Batch(Base):
     outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default=BatchStatus.PENDING)
-    due_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -208,7 +208,7 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_reply: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class NoticeLog(Base):
@@ -220,3 +220,31 @@ class NoticeLog(Base):
     address: Mapped[str] = mapped_column(String(254))
     kind: Mapped[str] = mapped_column(String(32))
     day: Mapped[str] = mapped_column(String(10))
+
+
+class Token(Base):
+    """A capability mailed to someone (listserv/tokens.py): act once, before it expires.
+
+    `purpose` says what it is for (moderate, subscribe, approve, invite, unsubscribe, renew,
+    note, prompt, poll); `address` is whom it was sent to or is about; `target_id` the held
+    post, digest issue, prompt or poll it acts on; `detail` what the purpose needs to keep (JSON).
+    """
+
+    __tablename__ = "tokens"
+    __table_args__ = (
+        Index("ix_tokens_list_address_purpose", "list_id", "address", "purpose"),
+        Index("ix_tokens_address_created_at", "address", "created_at"),
+        Index("ix_tokens_requested_by_created_at", "requested_by", "created_at"),
+        Index("ix_tokens_target", "purpose", "target_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # listserv.tokens.token_key
+    purpose: Mapped[str] = mapped_column(String(16))
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(254))
+    target_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    requested_by: Mapped[str] = mapped_column(String(254), default="")  # envelope sender; "" for operators
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)

@@ -1,28 +1,30 @@
-"""Mail to LIST-owner: passed on to the list's facilitators."""
+"""Mail to LIST-owner (passed on to the list's facilitators) and to LIST-bounces (kept)."""
 
 from __future__ import annotations
 
 import logging
 
-from listserv.received import Incoming, queue_message
 from listserv.mail.message import Role
 from listserv.outbound.notices import forward_to_facilitators
+from listserv.outbound.queue import queue_message
+from listserv.received import Received
 from listserv.store import queries
 
 log = logging.getLogger(__name__)
 
 
-def handle_owner(incoming: Incoming) -> None:
-    lst, facts = incoming.lst, incoming.facts
+def handle_owner(received: Received) -> None:
+    lst, facts = received.lst, received.facts
     if lst.service(Role.OWNER) in facts.been_there:
         log.info("owner mail loop dropped list=%s msgid=%s", lst.address, facts.message_id)
         return
-    rcpts = queries.facilitators(incoming.session, lst.id)
+    rcpts = queries.facilitators(received.session, lst.id)
     if rcpts:
-        queue_message(incoming.session, lst, "forward", forward_to_facilitators(incoming.message, lst), rcpts)
+        raw = forward_to_facilitators(received.message, lst)
+        queue_message(received.session, lst, "forward", raw, rcpts, received.now)
     log.info("forwarded to facilitators list=%s count=%d", lst.address, len(rcpts))
 
 
-def handle_bounce(incoming: Incoming) -> None:
+def handle_bounce(received: Received) -> None:
     """Kept as received (inbound.raw); bounce scoring builds on these rows."""
-    log.info("bounce stored list=%s inbound=%s tag=%s", incoming.lst.address, incoming.inbound.id, incoming.tag)
+    log.info("bounce stored list=%s inbound=%s tag=%s", received.lst.address, received.inbound.id, received.tag)

@@ -1,4 +1,4 @@
-"""The worker: received -> parsed -> decided -> stored -> planned for delivery.
+"""The worker: received -> parsed -> handled by the recipient's role -> done, retried or quarantined.
 
 Each message is claimed (attempts + 1, committed) before it is processed, so a
 message that kills the process is quarantined after max_tries restarts instead
@@ -10,42 +10,50 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
 
+from listserv.digest.mailin import (
+    handle_digest,
+    handle_prompts,
+    handle_reply,
+    handle_vote,
+)
 from listserv.mail import parse
 from listserv.mail.addresses import parse_recipient
-from listserv.digest.mailin import handle_digest, handle_prompts, handle_reply, handle_vote
-from listserv.received import Incoming
-from listserv.membership.requests import handle_confirm, handle_join, handle_leave, handle_request
 from listserv.mail.message import Recipient, Role
-from listserv.render import Templates
+from listserv.membership.requests import (
+    handle_confirm,
+    handle_join,
+    handle_leave,
+    handle_request,
+)
+from listserv.moderation.reply import handle_moderate
+from listserv.received import Received
+from listserv.store import queries
+from listserv.store.schema import Inbound, InboundStatus
+from listserv.work import Work
 from listserv.worker.owner import handle_bounce, handle_owner
 from listserv.worker.post import handle_post
-from listserv.moderation.reply import handle_moderate
-from listserv.settings import Settings
-from listserv.store import queries
-from listserv.store.schema import Inbound, InboundStatus, utcnow
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Received], None]
 
 
-@dataclass(frozen=True)
 class Worker:
-    sessions: Callable[[], Session]
-    settings: Settings
-    templates: Templates
+    def __init__(self, work: Work) -> None:
+        self.work, self.settings = work, work.settings
 
     def process_next(self) -> bool:
         """Plan the next chunk of a large fan-out, or process the oldest waiting message.
         False when there is nothing to do."""
-        with self.sessions() as session, session.begin():
-            if queries.continue_fanout(session, self.settings.batch_size):
+        with self.work.sessions() as session, session.begin():
+            now = self.work.now()
+            if queries.continue_fanout(session, self.settings.batch_size, now):
                 return True
-            claimed = queries.claim_inbound(session, timedelta(seconds=self.settings.lease_seconds))
+            claimed = queries.claim_inbound(session, now, timedelta(seconds=self.settings.lease_seconds))
         if claimed is None:
             return False
         inbound_id, attempts = claimed
@@ -53,7 +61,7 @@ class Worker:
             self._quarantine(inbound_id, "failed or interrupted %d times" % (attempts - 1))
             return True
         try:
-            with self.sessions() as session, session.begin():
+            with self.work.sessions() as session, session.begin():
                 self._process(session, session.get_one(Inbound, inbound_id))
         except Exception as error:
             log.exception("processing failed inbound=%s attempt=%s", inbound_id, attempts)
@@ -65,16 +73,16 @@ class Worker:
         return True
 
     def fanout_unplanned(self) -> bool:
-        with self.sessions() as session, session.begin():
+        with self.work.sessions() as session, session.begin():
             return queries.fanout_unplanned(session)
 
     def _retry_later(self, inbound_id: int, attempts: int, reason: str) -> None:
         delay = timedelta(seconds=self.settings.retry_seconds * attempts)
-        with self.sessions() as session, session.begin():
-            queries.retry_inbound_at(session, inbound_id, utcnow() + delay, reason)
+        with self.work.sessions() as session, session.begin():
+            queries.retry_inbound_at(session, inbound_id, self.work.now() + delay, reason)
 
     def _quarantine(self, inbound_id: int, reason: str) -> None:
-        with self.sessions() as session, session.begin():
+        with self.work.sessions() as session, session.begin():
             queries.finish_inbound(session, inbound_id, InboundStatus.QUARANTINED, reason)
         log.error("quarantined inbound=%s reason=%s", inbound_id, reason)
 
@@ -87,13 +95,13 @@ class Worker:
             message["Message-ID"] = make_msgid("listserv", domain=lst.domain)
         role = Role(inbound.role)
         tag = parse_recipient(inbound.rcpt, {lst.address}) or Recipient(lst.address, role)
-        incoming = Incoming(session, self.settings, self.templates, inbound, lst, role, tag.tag, message,
+        received = Received(self.work, session, self.work.now(), inbound, lst, role, tag.tag, message,
                             parse.read_facts(message))  # fmt: skip
-        HANDLERS[role](incoming)
+        HANDLERS[role](received)
         queries.finish_inbound(session, inbound.id, InboundStatus.DONE)
 
 
-HANDLERS: dict[Role, Callable[[Incoming], None]] = {
+HANDLERS: dict[Role, Handler] = {
     Role.POST: handle_post,
     Role.OWNER: handle_owner,
     Role.REQUEST: handle_request,

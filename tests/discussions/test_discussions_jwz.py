@@ -55,7 +55,14 @@ from pathlib import Path
 
 import pytest
 
+from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.jwz import (
+    assign_thread,
+    build_forest,
+    placeholders_to_create,
+    relink_on_arrival,
+)
+from listserv.discussions.model import (
     Assignment,
     Duplicate,
     DuplicateMessageError,
@@ -64,13 +71,6 @@ from listserv.discussions.jwz import (
     RecentThread,
     ThreadInput,
     ThreadMethod,
-    assign_thread,
-    build_forest,
-    parse_msgids,
-    pick_in_reply_to,
-    placeholders_to_create,
-    reference_chain,
-    relink_on_arrival,
 )
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -176,9 +176,7 @@ def test_pick_in_reply_to(value: str | None, refs: tuple[str, ...], expected: st
         ("<p>", (" <a> ",), "<m>", ("a", "p")),  # brackets/whitespace stripped
     ],
 )
-def test_reference_chain(
-    irt: str | None, refs: tuple[str, ...], own: str, expected: tuple[str, ...]
-) -> None:
+def test_reference_chain(irt: str | None, refs: tuple[str, ...], own: str, expected: tuple[str, ...]) -> None:
     assert reference_chain(irt, refs, message_id=own) == expected
 
 
@@ -400,10 +398,7 @@ DEEP = 100_000
 
 
 def _deep_chain(n: int) -> list[ThreadInput]:
-    return [
-        ThreadInput(f"m{i}", f"m{i - 1}" if i else None, (), "deep", T0 + timedelta(seconds=i))
-        for i in range(n)
-    ]
+    return [ThreadInput(f"m{i}", f"m{i - 1}" if i else None, (), "deep", T0 + timedelta(seconds=i)) for i in range(n)]
 
 
 @pytest.mark.parametrize("reverse", [False, True], ids=["in-order", "reverse-order"])
@@ -445,9 +440,7 @@ def test_many_placeholder_ancestors_and_loop_claims() -> None:
 # Guarded subject fallback
 # --------------------------------------------------------------------------
 
-SubjectCase = tuple[
-    str, list[ThreadInput], dict[str, object], set[frozenset[str]], dict[str, Assignment]
-]
+SubjectCase = tuple[str, list[ThreadInput], dict[str, object], set[frozenset[str]], dict[str, Assignment]]
 
 SUBJECT_CASES: list[SubjectCase] = [
     (
@@ -720,9 +713,7 @@ def recent(key: str, day: float, root: str | None = None) -> RecentThread:
     return RecentThread(key, T0 + timedelta(days=day), root)
 
 
-SubjectIncrementalCase = tuple[
-    str, ThreadInput, dict[str, KnownPost], dict[str, RecentThread], Assignment
-]
+SubjectIncrementalCase = tuple[str, ThreadInput, dict[str, KnownPost], dict[str, RecentThread], Assignment]
 
 SUBJECT_INCREMENTAL_CASES: list[SubjectIncrementalCase] = [
     (
@@ -814,9 +805,7 @@ class Store:
         self.posts: dict[str, KnownPost] = {}
 
     def add(self, message: ThreadInput) -> None:
-        chain = reference_chain(
-            message.in_reply_to, message.references, message_id=message.message_id
-        )
+        chain = reference_chain(message.in_reply_to, message.references, message_id=message.message_id)
         stored = self.posts.get(message.message_id)
         if stored is not None and not stored.is_placeholder:
             return  # duplicate delivery: the live pipeline drops it
@@ -852,9 +841,7 @@ def replay(messages: Iterable[ThreadInput]) -> set[frozenset[str]]:
     [case[1:3] for case in STRUCTURE_CASES if "re-parent a real root" not in case[0]],
     ids=[case[0] for case in STRUCTURE_CASES if "re-parent a real root" not in case[0]],
 )
-def test_incremental_agrees_with_batch(
-    messages: list[ThreadInput], expected: set[frozenset[str]]
-) -> None:
+def test_incremental_agrees_with_batch(messages: list[ThreadInput], expected: set[frozenset[str]]) -> None:
     for order in orders(messages):
         assert replay(order) == expected
 
@@ -978,11 +965,7 @@ def test_corpus_lkml_matches_notmuch_except_yes(notmuch_root: Path) -> None:
     assert ours - theirs == {group for group in ours if group <= fused}
     assert theirs - ours == {fused}
     assert len(theirs & ours) == 6
-    split = {
-        thread.key: len(thread.message_ids() & fused)
-        for thread in forest.threads
-        if thread.message_ids() & fused
-    }
+    split = {thread.key: len(thread.message_ids() & fused) for thread in forest.threads if thread.message_ids() & fused}
     split = {key: size for key, size in split.items() if size}
     assert split == LKML_YES_SPLIT
     assert sum(split.values()) == len(fused)

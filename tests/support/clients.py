@@ -79,8 +79,8 @@ def outlook_html_reply(notice: Message, sender: str, html_text: str, to: str | N
 <div id="appendonsend"></div>
 <hr style="display:inline-block;width:98%" tabindex="-1">
 <div id="divRplyFwdMsg" dir="ltr"><font face="Calibri, sans-serif" style="font-size:11pt" color="#000000">
-<b>From:</b> {html.escape(str(notice['From']))}<br><b>Sent:</b> Sunday, November 29, 2026 10:00 AM<br>
-<b>To:</b> {html.escape(sender)}<br><b>Subject:</b> {html.escape(str(notice['Subject']))}</font>
+<b>From:</b> {html.escape(str(notice["From"]))}<br><b>Sent:</b> Sunday, November 29, 2026 10:00 AM<br>
+<b>To:</b> {html.escape(sender)}<br><b>Subject:</b> {html.escape(str(notice["Subject"]))}</font>
 <div>&nbsp;</div></div>
 <div class="BodyFragment"><font size="2"><span style="font-size:11pt;"><div class="PlainText">{original}</div></span></font></div>
 </div></body></html>"""

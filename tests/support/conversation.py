@@ -14,6 +14,8 @@ from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import db
 from listserv.store.schema import Batch, Inbound
+from listserv.work import Work
+from support.clock import TestClock
 from support.mail import lmtp_send, parse
 from support.sink import Sink
 
@@ -64,10 +66,12 @@ def settle(settings: Settings, timeout: float = 20.0) -> None:
         deadline, calm = time.monotonic() + timeout, 0
         while time.monotonic() < deadline:
             with engine.connect() as connection:
-                waiting = connection.execute(select(func.count()).select_from(Inbound)
-                                             .where(Inbound.status == "received")).scalar()
-                sending = connection.execute(select(func.count()).select_from(Batch)
-                                             .where(Batch.status != "done")).scalar()
+                waiting = connection.execute(
+                    select(func.count()).select_from(Inbound).where(Inbound.status == "received")
+                ).scalar()
+                sending = connection.execute(
+                    select(func.count()).select_from(Batch).where(Batch.status != "done")
+                ).scalar()
             calm = calm + 1 if not waiting and not sending else 0
             if calm >= 3:
                 time.sleep(0.2)
@@ -78,12 +82,25 @@ def settle(settings: Settings, timeout: float = 20.0) -> None:
         engine.dispose()
 
 
-def send(address: tuple[str, int], sender: str, rcpt: str, subject: str, body: str = "", extra: str = "",
-         mail_from: str | None = None) -> str:
+def send(
+    address: tuple[str, int],
+    sender: str,
+    rcpt: str,
+    subject: str,
+    body: str = "",
+    extra: str = "",
+    mail_from: str | None = None,
+) -> str:
     """A plain message from `sender` to `rcpt`; returns its Message-ID."""
     msgid = make_msgid(domain="example.com")
-    data = (f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n"
-            f"Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n{extra}\r\n{body}").replace("\r\n", "\n").replace("\n", "\r\n")
+    data = (
+        (
+            f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n"
+            f"Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n{extra}\r\n{body}"
+        )
+        .replace("\r\n", "\n")
+        .replace("\n", "\r\n")
+    )
     reply = lmtp_send(address, sender if mail_from is None else mail_from, [rcpt], data.encode("utf-8"))
     assert reply[rcpt].startswith("250"), reply
     return msgid
@@ -100,11 +117,13 @@ def reply_to(address: tuple[str, int], message: Message, sender: str, text: str 
     return send(address, sender, target, f"Re: {subject}", body, extra)
 
 
-def run_job(settings: Settings, job: Callable[..., int], now: datetime) -> int:
-    """Run a periodic job once at a chosen moment (time travel without sleeping)."""
+def run_job(clock: TestClock, settings: Settings, job: Callable[[Work], int], now: datetime) -> int:
+    """Run a periodic job at `now`, moving the engine's clock there first, so what it queues is due."""
+    if now > clock():
+        clock.advance(now - clock())
     engine = db.open_engine(settings.database_url)
     try:
-        return job(db.sessions(engine), settings, Templates(settings.templates_dir), now)
+        return job(Work(db.sessions(engine), settings, Templates(settings.templates_dir), lambda: now))
     finally:
         engine.dispose()
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from email.message import Message
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from listserv.digest.run import Outcome, run_digests
+from listserv.digest.issue import IssueOutcome
+from listserv.digest.run import run_digests
 from listserv.membership.cli import set_membership
-from listserv.render import Templates
-from listserv.store import admin, db
-from listserv.store.schema import Delivery, Inbound, InboundStatus, Post, utcnow
+from listserv.store import admin
+from listserv.store.schema import Delivery, Inbound, InboundStatus, Post
+from listserv.work import Work
 from support.mail import lmtp_send, make_post, parse
 
 DOMAIN = "lists.example.test"
@@ -26,9 +28,19 @@ class World:
 
     def __init__(self, engine: object, sink: object, settings: object) -> None:
         self.engine, self.sink, self.settings = engine, sink, settings
-        self.sessions: Callable[[], Session] = db.sessions(engine.engine)  # type: ignore[attr-defined]
-        self.templates = Templates()
+        self.work: Work = engine.work  # type: ignore[attr-defined]
+        self.sessions: Callable[[], Session] = self.work.sessions
+        self.templates = self.work.templates
         self.seen = 0
+
+    def now(self) -> datetime:
+        """The engine's clock."""
+        return self.work.now()
+
+    def at(self, delta: timedelta) -> datetime:
+        """Move the engine's clock on by delta (what a job queues then is due); the new now."""
+        self.work.clock.advance(delta)  # type: ignore[attr-defined]
+        return self.now()
 
     def list_id(self, address: str = LIST) -> int:
         with self.sessions() as session:
@@ -36,7 +48,7 @@ class World:
 
     def set_delivery(self, email: str, mode: str, address: str = LIST) -> None:
         with self.sessions() as session, session.begin():
-            set_membership(session, admin.get_list(session, address).id, email, "delivery", mode)
+            set_membership(session, admin.get_list(session, address).id, email, "delivery", mode, self.now())
 
     def post(self, sender: str, subject: str, body: str, msgid: str, extra: str = "", rcpt: str = LIST) -> None:
         data = make_post(sender, rcpt, subject, body, msgid, extra)
@@ -54,8 +66,9 @@ class World:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.sessions() as session:
-                waiting = session.scalar(select(func.count()).select_from(Inbound)
-                                         .where(Inbound.status == InboundStatus.RECEIVED))
+                waiting = session.scalar(
+                    select(func.count()).select_from(Inbound).where(Inbound.status == InboundStatus.RECEIVED)
+                )
             if not waiting:
                 return
             time.sleep(0.05)
@@ -66,15 +79,16 @@ class World:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.sessions() as session:
-                pending = session.scalar(select(func.count()).select_from(Delivery)
-                                         .where(Delivery.status.in_(("pending", "deferred"))))
+                pending = session.scalar(
+                    select(func.count()).select_from(Delivery).where(Delivery.status.in_(("pending", "deferred")))
+                )
             if not pending:
                 break
             time.sleep(0.05)
         else:
             raise AssertionError("deliveries still pending")
         found = self.sink.deliveries()  # type: ignore[attr-defined]
-        fresh = found[self.seen:]
+        fresh = found[self.seen :]
         self.seen = len(found)
         return fresh
 
@@ -84,14 +98,17 @@ class World:
             assert found is not None, msgid
             return found
 
-    def run(self, now: datetime | None = None, force: bool = False) -> list[Outcome]:
-        return run_digests(self.sessions, self.settings, self.templates, now or utcnow() + timedelta(days=8),  # type: ignore[arg-type]
-                           None, force)
+    def run(self, now: datetime | None = None, force: bool = False) -> list[IssueOutcome]:
+        """A digest run at `now` (default: a week and a day from the engine's now)."""
+        moment = now or self.now() + timedelta(days=8)
+        if moment > self.now():  # time passes for the engine too: what the run queues is due
+            self.work.clock.advance(moment - self.now())  # type: ignore[attr-defined]
+        return run_digests(replace(self.work, clock=lambda: moment), None, force)
 
     def new_mail(self, count: int, timeout: float = 20.0) -> list[tuple[str, bytes]]:
         """The next `count` deliveries the sink receives after those already looked at."""
         found = self.sink.wait_for(self.seen + count, timeout)  # type: ignore[attr-defined]
-        fresh = found[self.seen:]
+        fresh = found[self.seen :]
         self.seen = len(found)
         return fresh
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import threading
 
+from listserv.clock import Clock
+from listserv.render import Templates
 from listserv.service import Service
 from listserv.settings import Settings
 from listserv.store import db
+from listserv.work import Work
+from support.clock import TestClock
 
 
 class RunningEngine:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.engine = db.open_engine(settings.database_url)
+        self.work = Work(db.sessions(self.engine), settings, Templates(settings.templates_dir), clock or TestClock())
         self.loop = asyncio.new_event_loop()
-        self.service = Service(settings, self.engine)
+        self.service = Service(self.work, self.engine)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def start(self) -> "RunningEngine":
@@ -24,7 +29,7 @@ class RunningEngine:
         return self
 
     async def _start(self) -> None:
-        self.service = Service(self.settings, self.engine)  # its Events belong to this loop
+        self.service = Service(self.work, self.engine)  # its Events belong to this loop
         await self.service.start()
 
     @property

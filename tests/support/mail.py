@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import socket
-from email.parser import BytesParser
 from email import policy
 from email.message import Message
+from email.parser import BytesParser
 
 
-def make_post(sender: str = "alice@example.com", to: str = "team@lists.example.test", subject: str = "Hello",
-              body: str = "Hi all,\nhow do you run your retrospectives?\n", msgid: str = "<p1@example.com>",
-              extra: str = "") -> bytes:
+def make_post(
+    sender: str = "alice@example.com",
+    to: str = "team@lists.example.test",
+    subject: str = "Hello",
+    body: str = "Hi all,\nhow do you run your retrospectives?\n",
+    msgid: str = "<p1@example.com>",
+    extra: str = "",
+) -> bytes:
     headers = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n"
     headers += "Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n" + extra
     return (headers + "\r\n" + body.replace("\n", "\r\n")).encode("utf-8")

@@ -44,8 +44,11 @@ def notice_for(sink, facilitator: str = FAC, index: int = 0) -> Message:
 
 def post_copies(sink, message_id: str) -> list[str]:
     """Recipients of the distributed post with this Message-ID."""
-    return sorted(to for to, data in sink.deliveries()
-                  if parse(data)["Message-ID"] == message_id and parse(data)["X-BeenThere"] == LIST)
+    return sorted(
+        to
+        for to, data in sink.deliveries()
+        if parse(data)["Message-ID"] == message_id and parse(data)["X-BeenThere"] == LIST
+    )
 
 
 def wait_post(sink, message_id: str, count: int) -> list[str]:

@@ -224,9 +224,7 @@ class Postfix:
         for new in sorted(self.maildirs.glob("*/*/new")):
             files = sorted(f for f in new.iterdir() if f.is_file())
             if files:
-                found[f"{new.parent.name}@{new.parent.parent.name}"] = [
-                    f.read_bytes() for f in files
-                ]
+                found[f"{new.parent.name}@{new.parent.parent.name}"] = [f.read_bytes() for f in files]
         return found
 
     def wait_for(self, count: int, timeout: float = 10.0) -> dict[str, list[bytes]]:
@@ -312,7 +310,8 @@ class Postfix:
                 f"relay_transport = lmtp:inet:{host}:{port}",
                 "relay_recipient_maps =",
                 "smtpd_relay_restrictions = reject_unauth_destination",
-                f"relayhost = {self.relayhost}" if self.relayhost
+                f"relayhost = {self.relayhost}"
+                if self.relayhost
                 else "default_transport = error:5.7.1 test front does not send mail out",
             ]
             if self.verify_recipients:
@@ -333,8 +332,7 @@ class Postfix:
                 "virtual_transport = mlsink",
                 "mlsink_destination_recipient_limit = 1",
                 "smtpd_relay_restrictions = permit_mynetworks, reject",
-                f"smtpd_recipient_restrictions = check_recipient_access "
-                f"regexp:{self.etc}/recipient_access",
+                f"smtpd_recipient_restrictions = check_recipient_access regexp:{self.etc}/recipient_access",
                 f"transport_maps = regexp:{self.etc}/transport",
                 # else smtpd refuses bounce.example.test (error transport) at RCPT already
                 "smtpd_reject_unlisted_recipient = no",

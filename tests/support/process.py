@@ -47,7 +47,9 @@ class ServeProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "listserv", "serve"],
-                env=serve_env(self.settings, self.lmtp_port, self.smtp_port), stdout=log, stderr=log,
+                env=serve_env(self.settings, self.lmtp_port, self.smtp_port),
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

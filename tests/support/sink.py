@@ -26,8 +26,9 @@ class SinkHandler:
     data_delay: float = 0.0  # seconds to wait before answering DATA (a slow relay)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
         reply = self.rcpt_replies.get(address.rpartition("@")[2].lower())
         if reply:
             return reply
@@ -39,8 +40,9 @@ class SinkHandler:
             await asyncio.sleep(self.data_delay)
         if self.data_reply.startswith("250"):
             with self.lock:
-                self.messages.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
-                                              envelope.original_content or b""))
+                self.messages.append(
+                    Received(envelope.mail_from or "", list(envelope.rcpt_tos), envelope.original_content or b"")
+                )
         return self.data_reply
 
 
@@ -56,9 +58,11 @@ class Sink:
 
     def start(self) -> "Sink":
         loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(loop.create_server(
-            lambda: SMTP(self.handler, enable_SMTPUTF8=True, hostname="sink.example.test"),
-            "127.0.0.1", self.port))
+        server = loop.run_until_complete(
+            loop.create_server(
+                lambda: SMTP(self.handler, enable_SMTPUTF8=True, hostname="sink.example.test"), "127.0.0.1", self.port
+            )
+        )
         self.port = server.sockets[0].getsockname()[1]
         self._loop, self._server = loop, server
         self._thread = threading.Thread(target=loop.run_forever, daemon=True)

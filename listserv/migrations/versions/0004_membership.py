@@ -7,9 +7,8 @@ Revision ID: 0004
 Revises: 0001
 Create Date: 2026-11-29
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0001'

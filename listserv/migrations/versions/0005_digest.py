@@ -13,9 +13,8 @@ Create Date: 2026-11-29
 """
 from typing import Any
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005'
 down_revision = '0001'

@@ -1,0 +1,50 @@
+"""Releasing an accepted post to its members: thread it, decorate it once, plan the fan-out.
+
+The worker calls this for a post the rules accepted; moderation calls it for a held post a
+facilitator approved. Either way it runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from email.message import Message
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listserv.discussions.store import thread_accepted
+from listserv.mail.message import ListInfo, Role
+from listserv.outbound.decorate import decorate
+from listserv.outbound.oneclick import mark_unsubscribe, public_base
+from listserv.store import queries
+from listserv.store.schema import MailingList, Post
+from listserv.work import Work
+
+log = logging.getLogger(__name__)
+
+
+def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes,
+               now: datetime) -> int:  # fmt: skip
+    """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count."""
+    thread_accepted(session, lst, post, message, raw, now)
+    decorated = decorate(message, lst, work.templates.render_footer(lst))
+    decorated, one_click = mark_one_click(session, work, lst, decorated)  # per-member links: personalised
+    outbound_id = queries.insert_outbound(session, dict(
+        list_id=lst.id, post_id=post.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=decorated,
+        personalized=lst.personalize or one_click, created_at=now,
+    ))  # fmt: skip
+    count = queries.plan_fanout(session, outbound_id, lst.id, post.sender, work.settings.batch_size, now)
+    log.info("planned list=%s msgid=%s recipients=%d", lst.address, post.message_id, count)
+    return count
+
+
+def mark_one_click(session: Session, work: Work, lst: ListInfo, raw: bytes) -> tuple[bytes, bool]:
+    """A decorated post for a list with one_click_unsubscribe gets the one-click List-Unsubscribe
+    pair with a member marker; True means it must go the personalised way (one copy per member)."""
+    enabled = session.scalar(select(MailingList.one_click_unsubscribe).where(MailingList.id == lst.id))
+    if not enabled:
+        return raw, False
+    settings = work.settings
+    base = public_base(settings.public_url, settings.http_listen.host, settings.http_listen.port)
+    return mark_unsubscribe(raw, base, lst.id, lst.service(Role.LEAVE)), True
