@@ -7,6 +7,7 @@ must be safe to run on several nodes at once (claim with the database, not memor
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,8 +19,11 @@ from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
 from listserv.moderation.jobs import expire_held, remind_facilitators
 from listserv.moderation.policy import MODERATION_MEMBER_SETTINGS, MODERATION_SETTINGS
+from listserv.store import retention
 from listserv.store.admin import CORE_LIST_SETTINGS, CORE_MEMBER_SETTINGS, ListSetting
 from listserv.work import Work
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,14 @@ class Job:
     run: Callable[[Work], int]
 
 
+def prune_old_records(work: Work) -> int:
+    """Retention (store/retention.py): the ledger, service mail, bounces and notice_log past their days."""
+    removed = retention.prune(work.sessions, retention.Policy.of(work.settings), work.now())
+    if removed:
+        log.info("retention removed %s", " ".join(f"{name}={count}" for name, count in removed.items()))
+    return sum(removed.values())
+
+
 JOBS: tuple[Job, ...] = (
     Job("held-reminders", timedelta(hours=1), remind_facilitators),
     Job("held-expiry", timedelta(hours=1), expire_held),
@@ -36,6 +48,7 @@ JOBS: tuple[Job, ...] = (
     Job("membership-expiry", timedelta(minutes=15), run_expiry),
     Job("digests", timedelta(minutes=5), digest_job),
     Job("prompts-and-polls", timedelta(minutes=1), prompt_job),
+    Job("retention", timedelta(hours=1), prune_old_records),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS

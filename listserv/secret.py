@@ -35,12 +35,17 @@ def ensure_secret(path: str) -> bool:
 
 @lru_cache(maxsize=8)
 def load_secret(path: str) -> bytes:
-    """The secret's bytes; created first if missing (and then cached for the process)."""
-    ensure_secret(path)
+    """The secret's bytes (cached for the process). Only `listserv init` creates the file: a
+    new secret would silently break every link and reply address in mail already sent."""
     try:
         data = Path(path).read_bytes().strip()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no secret_file {path}: run `listserv init` to create one, or restore it from your "
+            "backup (links and reply addresses in mail already sent need the same secret)"
+        ) from None
     except OSError as error:
-        raise ConfigError(f"cannot read secret_file {path}: {error.strerror}") from None
+        raise ConfigError(f"cannot read secret_file {path}: {error.strerror}; make it readable for this user") from None
     if len(data) < MIN_BYTES:
         raise ConfigError(f"secret_file {path} holds fewer than {MIN_BYTES} bytes")
     return data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import Engine
@@ -17,10 +18,12 @@ from listserv.inbound.server import (
     KnownLists,
     ListLMTP,
     ListSMTP,
+    cannot_listen,
     limits_of,
+    server_tls_context,
 )
 from listserv.membership.web import WebServer
-from listserv.outbound.relay import Relay, open_relay
+from listserv.outbound.relay import Relay, open_relay, open_relays
 from listserv.outbound.send import Sender
 from listserv.settings import HostPort
 from listserv.store import queries
@@ -33,12 +36,28 @@ STOP_WAIT_SECONDS = 10
 INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
 
 
-async def _wait(event: asyncio.Event, seconds: float) -> None:
+async def wait_until_set(event: asyncio.Event, seconds: float) -> None:
+    """Until the event is set or the seconds pass. Not asyncio.wait_for: on Python 3.11 it can
+    swallow a cancellation that arrives just as the event is set, and the loop never stops."""
+    waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except asyncio.TimeoutError:
-        pass
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
     event.clear()
+
+
+async def cancel_all(tasks: list[asyncio.Task[None]], seconds: float) -> None:
+    """Cancel the tasks and wait for them, cancelling again any that swallowed the cancellation
+    (a library's wait_for can), for at most `seconds`: a stop always finishes."""
+    loop = asyncio.get_running_loop()
+    deadline, pending = loop.time() + seconds, set(tasks)
+    while pending and loop.time() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=min(0.5, max(deadline - loop.time(), 0.01)))
+    if pending:
+        log.warning("stopping with %d tasks still running", len(pending))
 
 
 async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Event, seconds: float,
@@ -49,7 +68,7 @@ async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Ev
                 continue
         except Exception:
             log.exception("%s step failed", name)
-        await _wait(wake, seconds)
+        await wait_until_set(wake, seconds)
 
 
 class Service:
@@ -63,18 +82,28 @@ class Service:
         self.intake: GroupCommit | None = None
         self.web = WebServer(work, self.wake_senders.set)
 
-    async def _listen(self, address: HostPort, lmtp: bool) -> None:
+    async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None) -> None:
+        """The LMTP listener, or the SMTP one (with STARTTLS when given a context). Raises ServiceError."""
         lists = KnownLists(self._load_lists)
         assert self.intake is not None
         receive = self.intake.receive
         handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
-        protocol = ListLMTP if lmtp else ListSMTP
-        server = await asyncio.get_running_loop().create_server(
-            lambda: protocol(handler, data_size_limit=self.settings.max_message_size, enable_SMTPUTF8=True),
-            address.host, address.port,
-        )  # fmt: skip
+        size, require_tls = self.settings.max_message_size, self.settings.smtp_require_tls
+
+        def protocol() -> ListLMTP | ListSMTP:
+            if lmtp:
+                return ListLMTP(handler, data_size_limit=size, enable_SMTPUTF8=True)
+            return ListSMTP(handler, data_size_limit=size, enable_SMTPUTF8=True, tls_context=tls,
+                            require_starttls=require_tls)  # fmt: skip
+
+        name = "LMTP" if lmtp else "SMTP"
+        try:
+            server = await asyncio.get_running_loop().create_server(protocol, address.host, address.port)
+        except OSError as error:
+            raise cannot_listen(name, address, f"{name.lower()}_listen", error) from None
         self.servers.append(server)
-        log.info("listening %s on %s", "LMTP" if lmtp else "SMTP", address)
+        offer = "" if tls is None else " with STARTTLS (required)" if require_tls else " with STARTTLS"
+        log.info("listening %s on %s%s", name, address, offer)
 
     def _load_lists(self) -> frozenset[str]:
         with self.work.sessions() as session:
@@ -108,18 +137,29 @@ class Service:
         return step
 
     async def start(self) -> None:
+        """Start everything, or, if anything cannot start (ConfigError, ServiceError), close what
+        was opened and raise: `listserv serve` then prints one line and exits."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        self.work.secret()  # read before anything listens: a missing or unreadable secret_file stops here
+        tls = server_tls_context(self.settings.tls_cert_file, self.settings.tls_key_file)  # files read first
+        self.relays = open_relays(self.settings, self.settings.connections)
         self.intake = GroupCommit(self.work.sessions, self.settings.max_message_size, self.work.clock)
         if self.engine.dialect.name == "sqlite":
             with self.work.sessions() as session, session.begin():
                 queries.release_leases(session)
         await self._listen(self.settings.lmtp_listen, lmtp=True)
-        await self._listen(self.settings.smtp_listen, lmtp=False)
+        await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls)
         await self.web.start()  # one-click unsubscribe (membership/web.py)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
-        for index in range(self.settings.connections):
-            self.relays.append(open_relay(self.settings.relay))
-            sender = Sender(self.work, self.relays[-1])
+        for index, relay in enumerate(self.relays):
+            sender = Sender(self.work, relay)
             loop = _loop_until_idle(sender.send_next, self.wake_senders, poll, f"sender-{index}")
             self.tasks.append(asyncio.create_task(loop))
         for job in JOBS:
@@ -130,9 +170,7 @@ class Service:
     async def stop(self) -> None:
         for server in self.servers:
             server.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await cancel_all(self.tasks, STOP_WAIT_SECONDS)
         await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)
         await self.web.stop()
         for server in self.servers:
@@ -161,7 +199,7 @@ async def drain(work: Work) -> None:
     worker = Worker(work)
     while worker.process_next():
         pass
-    relay = open_relay(work.settings.relay)
+    relay = open_relay(work.settings)
     sender = Sender(work, relay)
     try:
         while await sender.send_next():

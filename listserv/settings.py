@@ -12,10 +12,11 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from listserv.errors import ConfigError
+from listserv.mail.addresses import domain_problem, web_url_problem
 
 ENV_PREFIX = "LISTSERV_"
 # Variables with our prefix that are not settings keys.
-ENV_NOT_SETTINGS = frozenset({"LISTSERV_CONFIG", "LISTSERV_TEST_PG_URL", "LISTSERV_CORPORA"})
+ENV_NOT_SETTINGS = frozenset({"LISTSERV_CONFIG", "LISTSERV_TEST_PG_URL", "LISTSERV_TEST_NOW", "LISTSERV_CORPORA"})
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class HostPort:
         return f"{self.host}:{self.port}"
 
 
+# relay URL scheme -> (RelaySetting.tls, default port)
+RELAY_SCHEMES = {"smtp": ("none", 25), "smtps": ("implicit", 465), "smtp+starttls": ("starttls", 587)}
+
+
 @dataclass(frozen=True)
 class RelaySetting:
     """Where outbound mail goes: an SMTP server, or a Maildir folder to look at."""
@@ -35,9 +40,13 @@ class RelaySetting:
     host: str = ""
     port: int = 25
     path: str = ""
+    tls: str = "none"  # smtp: "none", "implicit" (smtps://) or "starttls" (smtp+starttls://)
 
     def __str__(self) -> str:
-        return f"smtp://{self.host}:{self.port}" if self.kind == "smtp" else f"maildir:{self.path}"
+        if self.kind != "smtp":
+            return f"maildir:{self.path}"
+        scheme = next(name for name, (tls, _) in RELAY_SCHEMES.items() if tls == self.tls)
+        return f"{scheme}://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,17 @@ class Settings:
     moderation_auth: str = "check"  # off | check | require: DKIM/DMARC of facilitators' replies
     authserv_ids: str = ""  # comma-separated authserv-ids of our receiving MTA's Authentication-Results
     moderation_guess_limit: int = 10  # refused replies per sender and list per hour before we stop looking
+    # retention (docs/storage.md): days kept, 0 keeps forever; posts and their raw mail are never pruned
+    keep_deliveries_days: int = 30  # the delivery ledger: deliveries, batches, notices' and digests' outbound
+    keep_service_mail_days: int = 30  # processed mail to service addresses (requests, replies, ...), notice_log
+    keep_bounces_days: int = 90  # delivery reports received at LIST-bounces
+    # TLS (docs/tls.md)
+    tls_cert_file: str = ""  # PEM certificate chain smtp_listen offers with STARTTLS; empty: no STARTTLS
+    tls_key_file: str = ""  # PEM private key of tls_cert_file (not encrypted; readable by listserv only)
+    smtp_require_tls: bool = False  # smtp_listen refuses MAIL before STARTTLS (530 5.7.0)
+    relay_user: str = ""  # AUTH user at a smtps:// or smtp+starttls:// relay; empty: no AUTH
+    relay_password_file: str = ""  # a file whose first line is relay_user's password
+    relay_ca_file: str = ""  # extra PEM CA bundle that verifies the relay's certificate (a private CA)
 
 
 def parse_host_port(value: str) -> HostPort:
@@ -88,10 +108,15 @@ def parse_relay(value: str) -> RelaySetting:
             raise ConfigError("maildir relay needs a path, e.g. maildir:./outbox")
         return RelaySetting("maildir", path=path)
     url = urlsplit(value)
-    if url.scheme != "smtp" or not url.hostname:
-        raise ConfigError(f"relay must be smtp://host:port or maildir:/path, got {value!r}")
+    if url.username is not None or url.password is not None:  # never echo a password back
+        raise ConfigError("relay: no user or password in the URL; set relay_user and relay_password_file")
+    if url.scheme not in RELAY_SCHEMES or not url.hostname:
+        raise ConfigError(
+            f"relay must be smtp://host:port (or smtps://, smtp+starttls://) or maildir:/path, got {value!r}"
+        )
+    tls, default_port = RELAY_SCHEMES[url.scheme]
     try:
-        return RelaySetting("smtp", host=url.hostname, port=url.port or 25)
+        return RelaySetting("smtp", host=url.hostname, port=url.port or default_port, tls=tls)
     except ValueError:  # urlsplit's port: not a number, or over 65535
         raise ConfigError(f"relay port must be a number below 65536, got {value!r}") from None
 
@@ -102,12 +127,14 @@ def _convert(name: str, raw: object) -> object:
     if name == "relay":
         return parse_relay(str(raw))
     kind = type(getattr(Settings(), name))
+    if kind is bool:
+        return parse_bool(name, raw)
     try:
         if kind is int:
             if isinstance(raw, bool):
                 raise ValueError
             value: object = int(str(raw))
-            if value <= 0:  # type: ignore[operator]
+            if value < (0 if name in ZERO_KEEPS_FOREVER else 1):  # type: ignore[operator]
                 raise ValueError
             return value
         if kind is float:
@@ -118,10 +145,61 @@ def _convert(name: str, raw: object) -> object:
                 raise ValueError
             return number
     except ValueError:
-        raise ConfigError(f"{name}: expected a positive number, got {raw!r}") from None
+        wanted = "0 (keep forever) or a positive number" if name in ZERO_KEEPS_FOREVER else "a positive number"
+        raise ConfigError(f"{name}: expected {wanted}, got {raw!r}") from None
     if not isinstance(raw, str):
         raise ConfigError(f"{name}: expected a string, got {raw!r}")
     return raw
+
+
+# booleans: true/false in TOML, or these words in LISTSERV_* variables
+TRUE_WORDS, FALSE_WORDS = frozenset({"true", "yes", "on", "1"}), frozenset({"false", "no", "off", "0"})
+
+
+def parse_bool(name: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    word = str(raw).strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ConfigError(f"{name}: expected true or false, got {raw!r}")
+
+
+def tls_problem(settings: Settings) -> str | None:
+    """What is wrong with the TLS settings taken together, if anything (files are read at `serve`)."""
+    tls_relay = settings.relay.kind == "smtp" and settings.relay.tls != "none"
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        return "tls_cert_file and tls_key_file go together: set both (STARTTLS on smtp_listen) or neither"
+    if settings.smtp_require_tls and not settings.tls_cert_file:
+        return "smtp_require_tls needs tls_cert_file and tls_key_file"
+    if settings.relay.kind != "smtp":
+        return None  # a Maildir relay ignores the relay_* settings
+    if settings.relay_user and not settings.relay_password_file:
+        return "relay_user needs relay_password_file (a file holding the password)"
+    if settings.relay_password_file and not settings.relay_user:
+        return "relay_password_file is set but relay_user is empty"
+    if settings.relay_user and not tls_relay:
+        return "relay_user: the password is only sent over TLS; make relay smtps://host:465 or smtp+starttls://host:587"
+    if settings.relay_ca_file and not tls_relay:
+        return "relay_ca_file applies only to a smtps:// or smtp+starttls:// relay"
+    return None
+
+
+# retention (docs/storage.md)
+ZERO_KEEPS_FOREVER = frozenset({"keep_deliveries_days", "keep_service_mail_days", "keep_bounces_days"})
+MIN_DELIVERIES_DAYS = 8  # digests look back one period (up to a week) at who got which post on its own
+
+
+def value_problem(settings: Settings) -> str | None:
+    """What is wrong with a value of the right type, if anything: found at start-up, not when mail flows."""
+    if problem := domain_problem(settings.domain):
+        return f"domain: {problem}, got {settings.domain!r}"
+    if settings.public_url and (problem := web_url_problem(settings.public_url)):
+        return f"public_url: {problem}"
+    if 0 < settings.keep_deliveries_days < MIN_DELIVERIES_DAYS:
+        return (f"keep_deliveries_days: at least {MIN_DELIVERIES_DAYS} (digests look back a week at who got "
+                f"which post), or 0 to keep the ledger forever; got {settings.keep_deliveries_days}")  # fmt: skip
+    return None
 
 
 def _keys() -> set[str]:
@@ -158,4 +236,8 @@ def load_settings(path: str | Path | None, environ: Mapping[str, str]) -> Settin
         raise ConfigError(f"log_level must be DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
     if not settings.database_url.partition(":")[0].startswith(("sqlite", "postgresql")):
         raise ConfigError("database_url must be a sqlite:/// or postgresql:// URL")
+    if problem := tls_problem(settings):
+        raise ConfigError(problem)
+    if problem := value_problem(settings):
+        raise ConfigError(problem)
     return settings

@@ -18,6 +18,7 @@ from listserv.cli_context import CliContext
 from listserv.features import LIST_SETTINGS
 from listserv.mail.addresses import normalize_address
 from listserv.render import Templates
+from listserv.secret import ensure_secret
 from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
 from listserv.work import Work
@@ -62,6 +63,7 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
+    ensure_secret(str(tmp_path / "listserv.secret"))  # as `listserv init` does
     return Settings(
         database_url=migrated_url,
         lmtp_listen=HostPort("127.0.0.1", 0),

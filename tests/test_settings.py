@@ -170,3 +170,49 @@ def test_a_missing_config_file_fails_naming_it(tmp_path):
 def test_settings_are_frozen():
     with pytest.raises(AttributeError):
         Settings().domain = "x"  # type: ignore[misc]
+
+
+# -- values checked at start, not when mail flows; retention ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("environ", "words"),
+    [
+        ({"LISTSERV_DOMAIN": "localhost"}, ["domain", "invalid domain", "localhost"]),
+        ({"LISTSERV_DOMAIN": "lists..example.org"}, ["domain", "invalid domain"]),
+        ({"LISTSERV_DOMAIN": "lists_example.org"}, ["domain", "letters, digits and inner hyphens"]),
+        ({"LISTSERV_DOMAIN": "-lists.example.org"}, ["domain", "letters, digits and inner hyphens"]),
+        ({"LISTSERV_DOMAIN": "192.0.2.1"}, ["domain", "an IP address is not a domain"]),
+        ({"LISTSERV_DOMAIN": "lists.example.org."}, ["domain", "invalid domain"]),
+        ({"LISTSERV_PUBLIC_URL": "lists.example.org"}, ["public_url", "http:// or https://"]),
+        ({"LISTSERV_PUBLIC_URL": "ftp://lists.example.org"}, ["public_url", "http:// or https://"]),
+        ({"LISTSERV_PUBLIC_URL": "https://"}, ["public_url", "no host"]),
+        ({"LISTSERV_PUBLIC_URL": "https://lists.example.org:99999"}, ["public_url", "not a URL"]),
+        ({"LISTSERV_PUBLIC_URL": "https://lists.example.org/a b"}, ["public_url", "spaces"]),
+        ({"LISTSERV_KEEP_DELIVERIES_DAYS": "-1"}, ["keep_deliveries_days", "0 (keep forever) or a positive number"]),
+        ({"LISTSERV_KEEP_BOUNCES_DAYS": "soon"}, ["keep_bounces_days", "soon"]),
+        ({"LISTSERV_KEEP_DELIVERIES_DAYS": "7"}, ["keep_deliveries_days", "at least 8", "digests", "0 to keep"]),
+        ({"LISTSERV_CONFIRM_DAYS": "0"}, ["confirm_days", "positive"]),
+        ({"LISTSERV_GIVE_UP_HOURS": "-3"}, ["give_up_hours", "positive"]),
+    ],
+)  # fmt: skip
+def test_values_that_cannot_work_are_refused_at_start_naming_the_setting(environ, words):
+    with pytest.raises(ConfigError) as error:
+        load_settings(None, environ)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_good_domains_and_public_urls_are_taken(tmp_path):
+    path = toml(tmp_path, 'domain = "bücher.example"\npublic_url = "https://lists.example.org/listserv/"\n')
+    settings = load_settings(path, {})
+    assert (settings.domain, settings.public_url) == ("bücher.example", "https://lists.example.org/listserv/")
+    assert load_settings(None, {"LISTSERV_PUBLIC_URL": "http://127.0.0.1:8080"}).public_url == "http://127.0.0.1:8080"
+
+
+def test_retention_keeps_a_month_of_ledger_and_service_mail_and_three_of_bounces_and_0_keeps_forever(tmp_path):
+    defaults = Settings()
+    assert (defaults.keep_deliveries_days, defaults.keep_service_mail_days, defaults.keep_bounces_days) == (30, 30, 90)
+    path = toml(tmp_path, "keep_deliveries_days = 0\nkeep_service_mail_days = 7\n")
+    settings = load_settings(path, {"LISTSERV_KEEP_BOUNCES_DAYS": "0"})
+    assert (settings.keep_deliveries_days, settings.keep_service_mail_days, settings.keep_bounces_days) == (0, 7, 0)

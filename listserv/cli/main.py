@@ -1,36 +1,130 @@
 """The `listserv` command: its root group, `init` and `serve`, and the one place errors become
-a line and an exit code. Every other command lives in a leaf module registered here."""
+a line and an exit code. Every other command lives in a leaf module named here and imported
+only when it is used, so `listserv --help` and `--version` start at once."""
 
 from __future__ import annotations
 
-import asyncio
+import importlib
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.exc import OperationalError
+from click.utils import make_default_short_help
 
-from listserv import __version__, features
-from listserv.cli import lists, queue
-from listserv.cli_context import CliContext, pass_cli
-from listserv.digest.cli import digest, poll, prompt
-from listserv.discussions.cli import archive, thread
-from listserv.errors import ListservError
-from listserv.membership.cli import member
-from listserv.moderation.cli import held, sender
-from listserv.store import db
-from listserv.work import Work
+from listserv import __version__
+from listserv.errors import ConfigError, DatabaseError, ListservError
+
+if TYPE_CHECKING:
+    from listserv.cli_context import CliContext
+    from listserv.work import Work
+
+DATABASE_MODULES = ("sqlalchemy", "sqlite3", "psycopg")  # where a database failure comes from
+
+
+@dataclass(frozen=True)
+class LazyCommand:
+    """A command known by "module:attribute", with the first paragraph of its help for the
+    root's --help (tests/cli/test_cli.py checks both against the command itself)."""
+
+    path: str
+    summary: str
+    prepare: Callable[[click.Command], None] | None = None
+
+    def load(self) -> click.Command:
+        module, _, attribute = self.path.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{self.path} is not a click command")
+        if self.prepare is not None:
+            self.prepare(command)
+        return command
+
+
+class LazyCommands(MutableMapping[str, click.Command]):
+    """The root's commands by name: those defined in this module, and the lazy ones, each
+    imported the first time it is looked up. Listing the names imports nothing."""
+
+    def __init__(self, lazy: Mapping[str, LazyCommand]) -> None:
+        self.lazy = dict(lazy)
+        self.loaded: dict[str, click.Command] = {}
+
+    def __getitem__(self, name: str) -> click.Command:
+        if name not in self.loaded:
+            self.loaded[name] = self.lazy[name].load()
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self:
+            raise KeyError(name)
+        self.loaded.pop(name, None)
+        self.lazy.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.loaded or name in self.lazy
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.loaded.keys() | self.lazy.keys()))
+
+    def __len__(self) -> int:
+        return len(self.loaded.keys() | self.lazy.keys())
+
+    def short_help(self, name: str, limit: int) -> str:
+        """What the root's --help says of NAME, without importing it."""
+        if name in self.loaded:
+            return self.loaded[name].get_short_help_str(limit)
+        return make_default_short_help(self.lazy[name].summary, limit)
 
 
 class ListservGroup(click.Group):
-    """Translates our errors, once, into one line on stderr and an exit code."""
+    """The root group: its commands are loaded on demand (LazyCommands), and it translates our
+    errors, once, into one line on stderr and an exit code."""
+
+    def __init__(self, name: str | None = None, lazy: Mapping[str, LazyCommand] | None = None, **kwargs: Any) -> None:
+        self.lazy_commands = LazyCommands(lazy or {})
+        super().__init__(name, commands=self.lazy_commands, **kwargs)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click's, but from the summaries: `listserv --help` imports no command module."""
+        names = [name for name in self.list_commands(ctx) if not self._hidden(name)]
+        if names:
+            limit = formatter.width - 6 - max(len(name) for name in names)
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, self.lazy_commands.short_help(name, limit)) for name in names])
+
+    def _hidden(self, name: str) -> bool:
+        loaded = self.lazy_commands.loaded.get(name)
+        return loaded is not None and loaded.hidden
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
         except ListservError as error:
             raise CommandFailed(str(error), error.exit_code) from None
-        except OperationalError as error:
-            failure = db.explain(error)
+        except OSError as error:
+            if error.filename is None:  # a socket, a pipe: not something a path fixes
+                raise
+            raise CommandFailed(f"{error.filename}: {error.strerror or error}: check that it exists and that this "
+                                "user may read and write it", 1) from None  # fmt: skip
+        except Exception as error:
+            failure = database_failure(ctx, error)
+            if failure is None:
+                raise
             raise CommandFailed(str(failure), failure.exit_code) from None
+
+
+def database_failure(ctx: click.Context, error: Exception) -> DatabaseError | None:
+    """ERROR as one line naming the database, if the database failed (store/db.py decides)."""
+    if type(error).__module__.partition(".")[0] not in DATABASE_MODULES:
+        return None
+    from listserv.cli_context import CliContext
+    from listserv.store import db
+
+    url = ctx.obj.database_url() if isinstance(ctx.obj, CliContext) else ""
+    return db.database_failure(error, url)
 
 
 class CommandFailed(click.ClickException):
@@ -39,12 +133,47 @@ class CommandFailed(click.ClickException):
         self.exit_code = exit_code
 
 
-@click.group(cls=ListservGroup)
+def member_keys(member: click.Command) -> None:
+    """`member set --help` names every key: hand it the whole registry."""
+    from listserv import features
+    from listserv.membership.cli import MemberSetCommand, member_set
+
+    if isinstance(member_set, MemberSetCommand):
+        member_set.registry = features.MEMBER_SETTINGS
+
+
+COMMANDS = {
+    "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history."),
+    "digest": LazyCommand("listserv.digest.cli:digest",
+                          "Weekly summaries and digests: send what is due, preview, list issues."),
+    "held": LazyCommand("listserv.moderation.cli:held",
+                        "Posts held for review: list, show, approve, reject, discard; the audit log."),
+    "inject": LazyCommand("listserv.cli.queue:inject",
+                          "Run one message from standard input through the pipeline, as an MTA's pipe does."),
+    "list": LazyCommand("listserv.cli.lists:list_group", "Create, show and change lists."),
+    "member": LazyCommand("listserv.membership.cli:member",
+                          "Add, remove, list, import, export, invite and show members.", prepare=member_keys),
+    "poll": LazyCommand("listserv.digest.cli:poll",
+                        "Polls by reply: members vote by mail; results go to the facilitators and the digest."),
+    "prompt": LazyCommand("listserv.digest.cli:prompt",
+                          "Discussion prompts and announcements, posted at their time from a facilitator."),
+    "quarantine": LazyCommand("listserv.cli.queue:quarantine", "Messages whose processing kept failing."),
+    "sender": LazyCommand("listserv.moderation.cli:sender",
+                          "Per-list actions for senders: bans by address or pattern, held or trusted posters."),
+    "status": LazyCommand("listserv.cli.queue:status", "Counts of inbound messages, batches and deliveries by state."),
+    "thread": LazyCommand("listserv.discussions.cli:thread", "Show a list's discussions; merge and split them."),
+}  # fmt: skip
+
+
+@click.group(cls=ListservGroup, lazy=COMMANDS)
 @click.version_option(__version__, prog_name="listserv")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="TOML file (or LISTSERV_CONFIG).")
 @click.pass_context
 def main(ctx: click.Context, config: str | None) -> None:
     """listserv: an email-first engine for communities of practice."""
+    from listserv import features
+    from listserv.cli_context import CliContext
+
     if not isinstance(ctx.obj, CliContext):  # tests hand in one with their own clock
         ctx.obj = CliContext(config)
     ctx.obj.config = config if config is not None else ctx.obj.config
@@ -55,37 +184,44 @@ def main(ctx: click.Context, config: str | None) -> None:
 
 def deliver(work: Work) -> None:
     """Process what is queued and hand the mail to the relay, without `listserv serve`."""
+    import asyncio
+
     from listserv.service import drain
 
     asyncio.run(drain(work))
 
 
 @main.command()
-@pass_cli
+@click.pass_obj
 def init(ctx: CliContext) -> None:
     """Create or upgrade the database schema (idempotent), and the secret_file if it is missing."""
     from listserv.secret import ensure_secret
+    from listserv.store import db
 
+    ctx.creating = True  # the one command that may create the SQLite file and migrate
     db.upgrade(ctx.engine)
     click.echo(f"database ready: {ctx.engine.url.render_as_string()}")
-    if ensure_secret(ctx.settings.secret_file):
-        click.echo(f"secret created: {ctx.settings.secret_file} (keep it; every node needs the same file)")
+    secret = ctx.settings.secret_file
+    try:
+        created = ensure_secret(secret)
+    except OSError as error:
+        raise ConfigError(f"cannot create secret_file {secret} ({error.strerror}): make its folder writable "
+                          "for this user, or set secret_file") from None  # fmt: skip
+    if created:
+        click.echo(f"secret created: {secret} (keep it; every node needs the same file)")
 
 
 @main.command()
-@pass_cli
+@click.pass_obj
 def serve(ctx: CliContext) -> None:
     """Run the LMTP and SMTP listeners, the worker and outbound delivery."""
+    import asyncio
+
     from listserv import service
+    from listserv.store import db
 
-    db.check_durability(ctx.engine)
-    db.require_current_schema(ctx.engine)
+    db.check_durability(ctx.engine)  # ctx.engine has checked the file and the schema
     asyncio.run(service.serve_until_stopped(ctx.work, ctx.engine))
-
-
-for command in (lists.list_group, member, queue.inject, queue.quarantine, queue.status, held, sender, archive,
-                thread, digest, prompt, poll):  # fmt: skip
-    main.add_command(command)
 
 
 def run() -> None:

@@ -5,54 +5,119 @@ from __future__ import annotations
 import sys
 
 import click
+from sqlalchemy import select
 
 from listserv.cli_context import CliContext, echo_json, pass_cli
-from listserv.inbound.ingest import make_receive
+from listserv.errors import ListservError
+from listserv.inbound.ingest import IntakeItem, make_receive
 from listserv.inbound.limits import check_limits
-from listserv.inbound.replies import Refused
+from listserv.inbound.replies import Refused, Reply
 from listserv.inbound.server import limits_of
 from listserv.mail.addresses import parse_recipient
+from listserv.mail.message import Recipient
 from listserv.mail.parse import parse_bytes, sender_of
-from listserv.store import admin, queries
+from listserv.store import admin, db, queries
+from listserv.store.schema import Inbound, InboundStatus, MailingList
 
-EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 65, 67, 75  # sysexits.h, as MTAs read them
+EX_DATAERR, EX_NOUSER, EX_NOHOST, EX_TEMPFAIL, EX_NOPERM = 65, 67, 68, 75, 77  # sysexits.h, as MTAs read them
+Outcome = tuple[int, str]  # exit status, and the line for stderr ("" when all is well)
 
 
 @click.command()
 @click.argument("list_address")
 @click.option("--sender", "-f", default=None, help="Envelope sender (default: the From address).")
-@click.option("--now", is_flag=True, help="Also process and deliver at once, without `listserv serve`.")
+@click.option(
+    "--now", is_flag=True, help="Also process and deliver at once, without `listserv serve` (75 if processing fails)."
+)
 @pass_cli
 def inject(ctx: CliContext, list_address: str, sender: str | None, now: bool) -> None:
-    """Run one message from standard input through the pipeline (exit 0, 65, 67 or 75)."""
+    """Run one message from standard input through the pipeline, as an MTA's pipe does.
+
+    Exit status, in the sysexits codes an MTA's pipe understands: 0 stored (or stored before);
+    65 (EX_DATAERR) refused for its content: too big, a header block too large, too complex;
+    67 (EX_NOUSER) no such list; 68 (EX_NOHOST) the domain is not one of our lists' domains;
+    75 (EX_TEMPFAIL) a temporary failure, so the MTA tries again later: the message could not be
+    stored (the database is unreachable, read-only or not migrated), or with --now it was stored
+    but processing failed and it waits for a retry or was quarantined (`listserv quarantine ls`);
+    77 (EX_NOPERM) the list takes no such mail (it is closed). A message injected again is
+    recognised and stored once."""
     raw = sys.stdin.buffer.read()
     try:
-        code = _inject(ctx, ctx.address(list_address), raw, sender, now)
-    except Exception as error:  # an MTA must get a tempfail, not a traceback
-        click.echo(f"listserv inject: temporary failure: {error}", err=True)
-        code = EX_TEMPFAIL
+        code, problem = _inject(ctx, ctx.address(list_address), raw, sender, now)
+    except Exception as error:  # an MTA must get a tempfail and one line, not a traceback
+        code, problem = EX_TEMPFAIL, f"temporary failure: {_one_line(ctx, error)}"
+    if problem:
+        click.echo(f"listserv inject: {problem}", err=True)
     sys.exit(code)
 
 
-def _inject(ctx: CliContext, address: str, raw: bytes, sender: str | None, now: bool) -> int:
+def _one_line(ctx: CliContext, error: Exception) -> str:
+    if isinstance(error, ListservError):
+        return str(error)
+    failure = db.database_failure(error, ctx.database_url())
+    if failure is not None:
+        return str(failure)
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
+def _inject(ctx: CliContext, address: str, raw: bytes, sender: str | None, now: bool) -> Outcome:
     with ctx.session() as session:
-        rcpt = parse_recipient(address, queries.load_list_addresses(session))
+        lists = queries.load_list_addresses(session)
+    rcpt = parse_recipient(address, lists)
     if rcpt is None:
-        click.echo(f"listserv inject: no such list {address}", err=True)
-        return EX_NOUSER
+        return _not_ours(address, lists, ctx.settings.domain)
     refusal = check_limits(raw, limits_of(ctx.settings))
     if refusal is not None:
-        click.echo(f"listserv inject: refused: {refusal}", err=True)
-        return EX_DATAERR
+        return EX_DATAERR, f"refused: {refusal}"
     mail_from = sender if sender is not None else sender_of(parse_bytes(raw))[0]
     try:
         make_receive(ctx.work.sessions, ctx.settings.max_message_size, ctx.clock)(raw, rcpt, mail_from, address)
     except Refused as refused:
-        click.echo(f"listserv inject: refused: {refused.reply}", err=True)
-        return EX_TEMPFAIL if refused.reply.code < 500 else EX_DATAERR
-    if now:
-        ctx.deliver(ctx.work)
-    return 0
+        return _refused(refused.reply)
+    if not now:
+        return 0, ""
+    ctx.deliver(ctx.work)
+    return _processed(ctx, IntakeItem(raw, rcpt, mail_from, address))
+
+
+def _not_ours(address: str, lists: frozenset[str], default_domain: str) -> Outcome:
+    domains = {list_address.rpartition("@")[2] for list_address in lists} | {default_domain.lower()}
+    domain = address.rpartition("@")[2]
+    if domain not in domains:
+        return EX_NOHOST, f"{domain} is not one of our domains ({', '.join(sorted(domains))})"
+    return EX_NOUSER, f"no such list {address}"
+
+
+def _refused(reply: Reply) -> Outcome:
+    """Our SMTP refusal as the exit status that makes an MTA say the same (RFC 3463 classes)."""
+    if reply.code < 500:
+        return EX_TEMPFAIL, f"refused: {reply}"
+    if reply.status.startswith("5.1."):  # addressing: a removed list is no list
+        return EX_NOUSER, f"refused: {reply}"
+    if reply.status.startswith("5.7."):  # policy: a closed list
+        return EX_NOPERM, f"refused: {reply}"
+    return EX_DATAERR, f"refused: {reply}"
+
+
+def _processed(ctx: CliContext, arrival: IntakeItem) -> Outcome:
+    """After --now: 0 if the message was processed, else EX_TEMPFAIL and why."""
+    rcpt: Recipient = arrival.rcpt
+    query = (
+        select(Inbound.id, Inbound.status, Inbound.error)
+        .join(MailingList, MailingList.id == Inbound.list_id)
+        .where(MailingList.address == rcpt.list_address, Inbound.role == rcpt.role.value)
+        .where(Inbound.dedupe_key == arrival.key)
+    )
+    with ctx.session() as session:
+        row = session.execute(query).first()
+    if row is None or row.status == InboundStatus.DONE:
+        return 0, ""
+    reason = (row.error.strip().splitlines() or ["interrupted"])[0]
+    if row.status == InboundStatus.QUARANTINED:
+        return EX_TEMPFAIL, (f"message {row.id} stored but quarantined: {reason}; fix the cause, then "
+                             f"`listserv quarantine retry {row.id}`")  # fmt: skip
+    return EX_TEMPFAIL, f"message {row.id} stored but its processing failed: {reason}; it waits for a retry"
 
 
 @click.group()

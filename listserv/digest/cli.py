@@ -11,7 +11,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listserv.cli_context import CliContext, echo_json, pass_cli
+from listserv.cli_context import CliContext, echo_json, pass_cli, text_time, text_value
 from listserv.digest import gather
 from listserv.digest.issue import IssuePlan, build_issue, plan_issue
 from listserv.digest.model import DIGEST_MODES, SUMMARY
@@ -20,7 +20,7 @@ from listserv.digest.polls import add_poll, options_of, tally
 from listserv.digest.prompts import add_prompt
 from listserv.digest.render import build_message, render_summary
 from listserv.digest.run import run_digests
-from listserv.digest.schedule import local_text, parse_local
+from listserv.digest.schedule import parse_local
 from listserv.digest.tables import (
     DigestIssue,
     DigestPoll,
@@ -130,8 +130,8 @@ def digest_ls(ctx: CliContext, list_address: str, as_json: bool) -> None:
         echo_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['id']}\t{r['status']}\tvol {r['volume']} no {r['number']}\t{r['period_start']} - "
-                   f"{r['period_end']}\tposts={r['posts']}\trecipients={r['recipients']}")  # fmt: skip
+        click.echo(f"{r['id']}\t{r['status']}\tvol {r['volume']} no {r['number']}\t{text_value(r['period_start'])} - "
+                   f"{text_value(r['period_end'])}\tposts={r['posts']}\trecipients={r['recipients']}")  # fmt: skip
 
 
 # -- prompts ----------------------------------------------------------------------------------
@@ -168,8 +168,7 @@ def prompt_add(ctx: CliContext, list_address: str, file: click.utils.LazyFile, a
         when = when_option(session, row.id, at, ctx.now())
         sender = facilitator_of(session, row.id, author)
         item = add_prompt(session, row.id, sender, subject, text.strip("\n"), when, ctx.now(), repeat, kind)
-        config = gather.load_digest_settings(session, row.id)
-        click.echo(f"prompt {item.id} scheduled for {local_text(when, config.schedule)}"
+        click.echo(f"prompt {item.id} scheduled for {text_time(when)}"
                    + (f", then {repeat}" if repeat else ""))  # fmt: skip
 
 
@@ -182,24 +181,24 @@ def prompt_ls(ctx: CliContext, list_address: str, show_all: bool, as_json: bool)
     """Scheduled prompts and announcements (and polls)."""
     with ctx.session() as session:
         row = ctx.list_row(session, list_address)
-        config = gather.load_digest_settings(session, row.id)
         query = select(DigestPrompt).where(DigestPrompt.list_id == row.id).order_by(DigestPrompt.next_at)
         if not show_all:
             query = query.where(DigestPrompt.status.in_((PromptStatus.SCHEDULED, PromptStatus.CONFIRMING)))
         rows = [dict(id=p.id, kind=p.kind, status=p.status, subject=p.subject, author=p.author, every=p.every,
-                     next_at=local_text(p.next_at, config.schedule) if p.next_at else "", posted=p.posted)
+                     next_at=p.next_at, posted=p.posted)
                 for p in session.scalars(query)]  # fmt: skip
         polls = select(DigestPoll).where(DigestPoll.list_id == row.id).order_by(DigestPoll.opens_at)
         if not show_all:
             polls = polls.where(DigestPoll.status.in_((PollStatus.SCHEDULED, PollStatus.CONFIRMING, PollStatus.OPEN)))
         rows += [dict(id=p.id, kind="poll", status=p.status, subject=p.question, author=p.author, every="",
-                      next_at=local_text(p.opens_at, config.schedule), posted=int(p.status != PollStatus.SCHEDULED))
+                      next_at=p.opens_at, posted=int(p.status != PollStatus.SCHEDULED))
                  for p in session.scalars(polls)]  # fmt: skip
     if as_json:
         echo_json(rows)
         return
     for r in rows:
-        click.echo(f"{r['kind']} {r['id']}\t{r['status']}\t{r['next_at']}\t{r['every'] or '-'}\t{r['subject']}")
+        click.echo(f"{r['kind']} {r['id']}\t{r['status']}\t{text_value(r['next_at'] or '-')}\t{r['every'] or '-'}\t"
+                   f"{r['subject']}")  # fmt: skip
 
 
 @prompt.command("rm")

@@ -42,7 +42,7 @@ DIGEST_SETTINGS = {
     "timezone": ListSetting(str, check=timezone_problem, help="an IANA name, e.g. Europe/Paris"),
     "digest_size_threshold": ListSetting(int, help="posts in a period that send the digest early; 0: off"),
     "digest_preview_hours": ListSetting(int, help="hours before the digest the facilitators' preview goes; 0: none"),
-    "unanswered_days": ListSetting(int, help="days after which a question counts as unanswered"),
+    "unanswered_days": ListSetting(int, help="days after which a question counts as unanswered", minimum=1),
     "nudge_weeks": ListSetting(int, help="weeks of silence after which a member is nudged; 0: off"),
 }
 

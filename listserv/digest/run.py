@@ -31,7 +31,7 @@ from listserv.digest.schedule import preview_at
 from listserv.digest.tables import DigestIssue, IssueStatus
 from listserv.mail.message import ListInfo, Role
 from listserv.store import queries
-from listserv.store.schema import MailingList
+from listserv.store.schema import ListStatus, MailingList
 from listserv.work import Work
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,10 @@ def run_digests(work: Work, list_address: str | None = None, force: bool = False
     now = work.now()
     with work.sessions() as session:
         query = select(MailingList.id).order_by(MailingList.id)
-        if list_address:
-            query = query.where(MailingList.address == list_address)
+        if list_address:  # asked for by name: an issue even of a closed list, never of a removed one
+            query = query.where(MailingList.address == list_address, MailingList.status != ListStatus.REMOVED)
+        else:
+            query = query.where(MailingList.status == ListStatus.OPEN)
         ids = list(session.scalars(query))
     outcomes = []
     for list_id in ids:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import click
 
-from listserv.cli_context import CliContext, pass_cli
+from listserv.cli_context import CliContext, counted, json_time, pass_cli, text_time
 from listserv.discussions.admin import (
     Entry,
     Summary,
@@ -32,11 +32,11 @@ def _list(ctx: CliContext, address: str) -> ListInfo:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") + "Z" if when else None
+    return json_time(when) if when else None
 
 
 def _day(when: datetime | None) -> str:
-    return when.strftime("%Y-%m-%d %H:%M") if when else "(no date)"
+    return text_time(when, "(no date)")
 
 
 # -- archive -------------------------------------------------------------------------------------
@@ -61,7 +61,9 @@ def archive_import(ctx: CliContext, list_address: str, paths: tuple[str, ...]) -
         click.echo(f"\n{text}", err=True)
 
     total = sum(source.size for source in sources) or 1
-    with click.progressbar(length=total, label="importing", file=sys.stderr) as bar:
+    with click.progressbar(
+        length=total, label="importing", file=sys.stderr, hidden=not sys.stderr.isatty()
+    ) as bar:  # no stray label in logs and pipes
         report = import_archive(ctx.work.sessions, lst, read_sources(sources, warn), ctx.now(), warn=warn,
                                 progress=lambda done: bar.update(min(done, total) - bar.pos))  # fmt: skip
         bar.update(total - bar.pos)
@@ -102,7 +104,7 @@ def thread_ls(ctx: CliContext, list_address: str, as_json: bool) -> None:
             click.echo("]")
             return
         for summary in summaries(session, lst.id):
-            click.echo(f"{summary.id}\t{summary.post_count} posts\t{summary.participants} people\t"
+            click.echo(f"{summary.id}\t{counted(summary.post_count, 'post')}\t{counted(summary.participants, 'person', 'people')}\t"
                        f"{_day(summary.first_activity)} .. {_day(summary.last_activity)}\t{summary.started_by}\t"
                        f"{summary.subject}")  # fmt: skip
 
@@ -128,7 +130,7 @@ def thread_show(ctx: CliContext, list_address: str, discussion: str, as_json: bo
         click.echo(json.dumps(_summary_json(summary) | {"messages": [_entry_json(e) for e in entries]}, indent=2))
         return
     click.echo(f"#{summary.id} {summary.subject}")
-    click.echo(f"{summary.post_count} posts, {summary.participants} people, "
+    click.echo(f"{counted(summary.post_count, 'post')}, {counted(summary.participants, 'person', 'people')}, "
                f"{_day(summary.first_activity)} .. {_day(summary.last_activity)}")  # fmt: skip
     for entry in entries:
         indent = "  " * entry.line.depth
@@ -150,7 +152,9 @@ def thread_merge(ctx: CliContext, list_address: str, source: str, target: str) -
     with ctx.session() as session, session.begin():
         into = find_discussion(session, lst.id, target)
         moved = merge(session, lst.id, find_discussion(session, lst.id, source), into, lst.subject_prefix)
-        click.echo(f"moved {moved} posts into #{into.id} ({into.post_count} posts): {into.subject}")
+        click.echo(
+            f"moved {counted(moved, 'post')} into #{into.id} ({counted(into.post_count, 'post')}): {into.subject}"
+        )
 
 
 @thread.command("split")
@@ -162,8 +166,8 @@ def thread_split(ctx: CliContext, list_address: str, message_id: str) -> None:
     lst = _list(ctx, list_address)
     with ctx.session() as session, session.begin():
         old, new = split(session, lst.id, message_id, lst.subject_prefix, ctx.now())
-        click.echo(f"#{new.id} ({new.post_count} posts): {new.subject}\n"
-                   f"#{old.id} keeps {old.post_count} posts: {old.subject}")  # fmt: skip
+        click.echo(f"#{new.id} ({counted(new.post_count, 'post')}): {new.subject}\n"
+                   f"#{old.id} keeps {counted(old.post_count, 'post')}: {old.subject}")  # fmt: skip
 
 
 @thread.command("repair")
@@ -174,4 +178,4 @@ def thread_repair(ctx: CliContext, list_address: str) -> None:
     logged threading failure). Safe to run any time."""
     lst = _list(ctx, list_address)
     done = repair_threads(ctx.work.sessions, lst, ctx.now())
-    click.echo(f"threaded {done} posts")
+    click.echo(f"threaded {counted(done, 'post')}")

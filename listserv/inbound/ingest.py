@@ -15,10 +15,19 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from listserv.clock import Clock
-from listserv.inbound.replies import NO_STORAGE, NO_SUCH_LIST, TOO_BIG, Refused
+from listserv.inbound.replies import (
+    CLOSED_TO_JOINS,
+    LIST_CLOSED,
+    NO_STORAGE,
+    NO_SUCH_LIST,
+    TOO_BIG,
+    Refused,
+    Reply,
+)
 from listserv.mail.message import Recipient, Role
 from listserv.mail.parse import content_hash, read_message_id
 from listserv.store import queries
+from listserv.store.schema import ListStatus
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +58,29 @@ class IntakeItem:
         self.key = dedupe_key(self.message_id, self.raw)
 
 
+CLOSED_REFUSES = {Role.POST: LIST_CLOSED, Role.REPLY: LIST_CLOSED, Role.JOIN: CLOSED_TO_JOINS}
+
+
+def status_refusal(status: ListStatus, role: Role) -> Reply | None:
+    """What a list in this status answers mail to one of its addresses, if not "yes" (pure).
+    A closed list takes no posts (a digest reply is one) and no joins; leaving, confirming,
+    bounces and its facilitators' mail still go through. A removed list is no list at all."""
+    if status is ListStatus.REMOVED:
+        return NO_SUCH_LIST
+    return CLOSED_REFUSES.get(role) if status is ListStatus.CLOSED else None
+
+
 def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
     """Insert one arrival inside the caller's transaction; False if we already had it."""
     rcpt = arrival.rcpt
-    lst = queries.load_list(session, rcpt.list_address)
-    if lst is None:
+    found = queries.load_list_and_status(session, rcpt.list_address)
+    if found is None:
         raise Refused(NO_SUCH_LIST)
+    lst, status = found
+    refusal = status_refusal(status, rcpt.role)
+    if refusal is not None:
+        log.info("refused list=%s role=%s status=%s reply=%s", lst.address, rcpt.role.value, status.value, refusal)
+        raise Refused(refusal)
     limit = min(filter(None, (lst.max_message_size, max_size)))
     if rcpt.role is Role.POST and len(arrival.raw) > limit:
         raise Refused(TOO_BIG)

@@ -18,6 +18,8 @@ class Reply:
 OK = Reply(250, "2.0.0", "Ok")
 RCPT_OK = Reply(250, "2.1.5", "Ok")
 NO_SUCH_LIST = Reply(550, "5.1.1", "No such list here")
+LIST_CLOSED = Reply(550, "5.7.1", "This list is closed: it takes no new posts")
+CLOSED_TO_JOINS = Reply(550, "5.7.1", "This list is closed: it takes no new members")
 TOO_BIG = Reply(552, "5.3.4", "Message too big for this list")
 HEADER_TOO_BIG = Reply(552, "5.3.4", "Message header block too large")
 TOO_COMPLEX = Reply(554, "5.6.0", "Message structure too complex (MIME parts or nesting)")

@@ -3,18 +3,27 @@
 RCPT: not one of our addresses -> 550 (we are never an open relay).
 DATA: caps checked on the raw bytes, then each recipient's copy committed;
 only then 250. Anything unexpected answers 451 so the MTA retries.
+
+The SMTP listener offers STARTTLS when tls_cert_file and tls_key_file are set, and with
+smtp_require_tls refuses MAIL before it (530 5.7.0); LMTP stays plain, for a local MTA
+(docs/tls.md). Neither takes AUTH. cannot_listen() is the one line every listener of
+`listserv serve` (LMTP, SMTP, HTTP) gives when it cannot bind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import socket
+import ssl
 import time
 from collections.abc import Callable
 
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from listserv.errors import ConfigError, ServiceError
 from listserv.inbound.ingest import Receive
 from listserv.inbound.limits import Limits, check_limits
 from listserv.inbound.replies import (
@@ -28,13 +37,21 @@ from listserv.inbound.replies import (
     Reply,
 )
 from listserv.mail.addresses import parse_recipient
-from listserv.settings import Settings
+from listserv.settings import HostPort, Settings
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2.0
 LINE_LIMIT = 64 * 1024  # RFC 5322 says 998, real mail says otherwise
 # aiosmtpd's own answers after DATA, reworded with enhanced status codes
 DATA_ERRORS = {"500 Line too long": LINE_TOO_LONG, "552 Error: Too much mail data": TOO_BIG}
+# aiosmtpd's refusal before STARTTLS (RFC 3207 section 4), with its enhanced status code
+MUST_STARTTLS = {"530 Must issue a STARTTLS command first": Reply(530, "5.7.0", "Must issue a STARTTLS command first")}
+# errno -> (what happened, what to do) when a listener cannot bind
+LISTEN_FAILURES = {
+    errno.EADDRINUSE: ("address already in use", "stop the other program or set {key}"),
+    errno.EACCES: ("permission denied", "ports below 1024 need root or CAP_NET_BIND_SERVICE; set {key}"),
+    errno.EADDRNOTAVAIL: ("not an address of this machine", "set {key} to one of its addresses"),
+}
 
 
 def limits_of(settings: Settings) -> Limits:
@@ -46,11 +63,45 @@ def data_error(status: str) -> Reply | None:
     return next((reply for prefix, reply in DATA_ERRORS.items() if status.startswith(prefix)), None)
 
 
+def cannot_listen(what: str, address: HostPort, key: str, error: OSError) -> ServiceError:
+    """`cannot listen for SMTP on 127.0.0.1:8025: address already in use; stop the other program or set smtp_listen`."""
+    if isinstance(error, socket.gaierror):
+        reason, advice = f"unknown host ({error.strerror})", "set {key} to an address of this machine"
+    else:
+        fallback = str(error.strerror or error).rpartition(": ")[2]  # asyncio prefixes "error while attempting..."
+        reason, advice = LISTEN_FAILURES.get(error.errno or 0, (fallback, "check {key}"))
+    return ServiceError(f"cannot listen for {what} on {address}: {reason}; {advice.format(key=key)}")
+
+
+def refuse_encrypted_key() -> str:
+    raise ConfigError("tls_key_file is encrypted; listserv needs it without a passphrase (readable by listserv only)")
+
+
+def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext | None:
+    """STARTTLS for the SMTP listener (None without a certificate). Raises ConfigError naming the file."""
+    if not cert_file and not key_file:
+        return None
+    for key, path in (("tls_cert_file", cert_file), ("tls_key_file", key_file)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as error:
+            raise ConfigError(f"cannot read {key} {path}: {error.strerror}") from None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)  # TLS 1.2 or later, no client certificates
+    try:
+        context.load_cert_chain(cert_file, key_file, password=refuse_encrypted_key)
+    except ssl.SSLError as error:
+        reason = str(error.args[1] if len(error.args) > 1 else error).partition(" (_ssl.c")[0]
+        raise ConfigError(f"tls_cert_file {cert_file} and tls_key_file {key_file} are not a PEM certificate "
+                          f"and its private key ({reason})") from None  # fmt: skip
+    return context
+
+
 class ListSMTP(SMTP):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status: str) -> None:  # type: ignore[override]
-        await super().push(str(data_error(status) or status))
+        await super().push(str(data_error(status) or MUST_STARTTLS.get(status) or status))
 
 
 class ListLMTP(LMTP):
@@ -85,6 +136,12 @@ class IngestHandler:
                  on_stored: Callable[[], None] = lambda: None, lmtp: bool = True) -> None:  # fmt: skip
         self.lists, self.receive, self.limits = lists, receive, limits
         self.on_stored, self.lmtp = on_stored, lmtp
+
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+                          responses: list[str]) -> list[str]:  # fmt: skip
+        """aiosmtpd would offer AUTH once TLS is up, with nothing behind it: we take no logins."""
+        session.host_name = hostname
+        return [line for line in responses if not line.startswith("250-AUTH")]
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:  # fmt: skip

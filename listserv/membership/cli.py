@@ -2,34 +2,38 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import IO
 
 import click
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from listserv.cli_context import CliContext, pass_cli, stream_json, valid_address
+from listserv.cli_context import CliContext, counted, pass_cli, stream_json, valid_address
 from listserv.errors import Invalid, NotFound
 from listserv.mail.addresses import address_problem, normalize_address
-from listserv.membership import store, token_store
+from listserv.membership import store, token_store, transfer
 from listserv.membership.commands import DELIVERY_MODES
 from listserv.membership.lifecycle import RequestOutcome, event, request_join, welcome
 from listserv.membership.lifecycle import invite as send_invitation
 from listserv.membership.mail import Scope, open_scope
 from listserv.membership.policy import expiry_for
+from listserv.membership.transfer import MemberRow
 from listserv.store import admin, queries
 from listserv.store.schema import Member
 
-MEMBERSHIP_KEYS = ("delivery", "expires", "vacation_until")
-EXPORT_FIELDS = ("email", "display_name", "role", "delivery", "created_at", "expires_at", "vacation_until")
-IMPORT_CHUNK = 5000
+MEMBERSHIP_KEYS: dict[str, admin.ListSetting] = {  # `member set` keys membership handles itself (set_membership)
+    "delivery": admin.ListSetting(str, DELIVERY_MODES, help="how they receive posts (also: --delivery MODE)"),
+    "expires": admin.ListSetting(date, ("never",), help="the membership ends that day (no mail from then on)"),
+    "vacation_until": admin.ListSetting(date, ("off",), help="no posts before that day"),
+}
+IMPORT_CHUNK = 5000  # members per transaction
+READ_SIZE = 1 << 16  # characters read from the file at a time
 
 
 def scope_for(ctx: CliContext, session: Session, list_id: int) -> Scope:
@@ -79,7 +83,39 @@ def member_rm(ctx: CliContext, list_address: str, email: str) -> None:
     click.echo(f"removed {email}")
 
 
-@member.command("set")
+def accepted_values(setting: admin.ListSetting) -> str:
+    """What a setting takes, as `member set --help` shows it: yes|no, a whole number, its choices, ..."""
+    choices = "|".join(choice or '""' for choice in setting.choices)
+    if setting.kind is bool:
+        return "yes|no"
+    if setting.kind is int:
+        return "a whole number"
+    if setting.kind is date:
+        return "|".join(["YYYY-MM-DD"] + ([choices] if choices else []))
+    return choices or "text"
+
+
+def describe_keys(registry: admin.Registry) -> str:
+    """One paragraph a key: its name, what it takes, what it does."""
+    return "\n\n".join(f"- `{key}` ({accepted_values(setting)}): {setting.help}" for key, setting in registry.items())
+
+
+class MemberSetCommand(click.Command):
+    """`member set`, whose help names every key of the registry with its type and values. cli/main.py
+    hands it the registry (features.MEMBER_SETTINGS); membership's own keys (MEMBERSHIP_KEYS) follow."""
+
+    registry: admin.Registry = admin.CORE_MEMBER_SETTINGS
+
+    @property
+    def help(self) -> str:
+        return f"{self._intro}\n\nKeys:\n\n{describe_keys(dict(self.registry) | MEMBERSHIP_KEYS)}"
+
+    @help.setter
+    def help(self, text: str | None) -> None:
+        self._intro = text or ""
+
+
+@member.command("set", cls=MemberSetCommand)
 @click.argument("list_address")
 @click.argument("email")
 @click.argument("key", required=False)
@@ -88,12 +124,15 @@ def member_rm(ctx: CliContext, list_address: str, email: str) -> None:
 @pass_cli
 def member_set(ctx: CliContext, list_address: str, email: str, key: str | None, value: str | None,
                delivery: str | None) -> None:  # fmt: skip
-    """Change a member setting: display_name, role, receive_own_posts (yes|no), delivery
-    (each|summary|mime-digest|plain-digest|none), expires (YYYY-MM-DD|never), vacation_until (YYYY-MM-DD|off)."""
+    """Change a member's settings: KEY VALUE, or --delivery MODE."""
     changes = ([(key, value)] if key is not None and value is not None else []) + (
         [("delivery", delivery)] if delivery else [])  # fmt: skip
     if not changes or (key is not None and value is None):
         raise click.UsageError("give KEY VALUE, or --delivery MODE")
+    known = dict(ctx.member_settings) | MEMBERSHIP_KEYS
+    for name, _ in changes:
+        if name.replace("-", "_") not in known:
+            raise Invalid(f"unknown member setting {name}; known: {', '.join(known)}")
     with ctx.session() as session, session.begin():
         list_id = list_id_of(ctx, session, list_address)
         for name, new in changes:
@@ -121,50 +160,71 @@ def member_ls(ctx: CliContext, list_address: str, as_json: bool) -> None:
             click.echo(f"{m.email}\t{m.role}\t{m.display_name}")
 
 
-def read_member_rows(handle: IO[str]) -> Iterator[tuple[int, str, str, str | None]]:
-    """(line number, email, name, problem) for each non-empty row of a CSV or address list."""
-    for number, row in enumerate(csv.reader(handle), start=1):
-        if not row or not row[0].strip() or row[0].strip().startswith("#"):
-            continue
-        email = normalize_address(row[0])
-        name = row[1].strip() if len(row) > 1 else ""
-        if number == 1 and email.lower() in ("email", "address"):
-            continue  # a header row
-        yield number, email, name, address_problem(email)
-
-
 @member.command("import")
 @click.argument("list_address")
 @click.argument("file", type=click.File("r", encoding="utf-8-sig", errors="replace"))
+@click.option(
+    "--role",
+    type=click.Choice(admin.ROLES),
+    default=None,
+    help="The role of members whose row gives none (facilitator: Mailman's --role owner output).",
+)
+@click.option(
+    "--delivery",
+    type=click.Choice(DELIVERY_MODES),
+    default=None,
+    help="The delivery of members whose row gives none (mime-digest: Mailman's --digest mime output).",
+)
 @click.option("--send-welcome", is_flag=True, help="Send new members the list's welcome mail.")
 @click.option("--confirm", is_flag=True, help="Add nobody: send each new address a confirmation to reply to.")
 @pass_cli
-def member_import(ctx: CliContext, list_address: str, file: IO[str], send_welcome: bool, confirm: bool) -> None:
-    """Import members from FILE: CSV `email,name` or one address per line ('-' for stdin).
-    No mail is sent unless --send-welcome or --confirm is given."""
-    added = bad = total = 0
-    size = Path(file.name).stat().st_size if file.name not in ("<stdin>", "-") else 0
+def member_import(ctx: CliContext, list_address: str, file: IO[str], role: str | None, delivery: str | None,
+                  send_welcome: bool, confirm: bool) -> None:  # fmt: skip
+    """Import members from FILE ('-' for stdin): what `member export` wrote (CSV or JSON), Mailman's
+    `members` or `list_members` output (`Name <address>`), CSV `email,name`, or one address per line.
+
+    Members already on the list are updated with what the file gives; bad rows are reported with
+    their line number and skipped. No mail is sent unless --send-welcome or --confirm is given."""
+    defaults = {name: value for name, value in (("role", role), ("delivery", delivery)) if value}
     with ctx.session() as session:
         list_id = list_id_of(ctx, session, list_address)
-    chunk: list[tuple[str, str]] = []
-    with click.progressbar(length=size or 1, label="importing", file=sys.stderr) as bar:
-        for number, email, name, problem in read_member_rows(file):
-            if problem:
+    reads = transfer.read_members(iter(partial(file.read, READ_SIZE), ""), member_vocabulary(ctx))
+    size = Path(file.name).stat().st_size if file.name not in ("<stdin>", "-") else 0
+    added = updated = bad = total = 0
+    chunk: list[MemberRow] = []
+    with click.progressbar(
+        length=size or 1, label="importing", file=sys.stderr, hidden=not sys.stderr.isatty()
+    ) as bar:  # no stray label in logs and pipes
+        for read in reads:
+            if read.row is None:
                 bad += 1
-                click.echo(f"line {number}: {email}: {problem}", err=True)
+                click.echo(f"line {read.line}: {read.text}: {read.problem}", err=True)
                 continue
             total += 1
-            chunk.append((email, name))
+            chunk.append(transfer.with_defaults(read.row, defaults))
             if len(chunk) >= IMPORT_CHUNK:
-                added += import_chunk(ctx, list_id, chunk, send_welcome, confirm)
+                added, updated = tally((added, updated), import_chunk(ctx, list_id, chunk, send_welcome, confirm))
                 chunk.clear()
                 bar.update(_position(file) - bar.pos)
-        added += import_chunk(ctx, list_id, chunk, send_welcome, confirm)
+        added, updated = tally((added, updated), import_chunk(ctx, list_id, chunk, send_welcome, confirm))
         bar.update((size or 1) - bar.pos)
+    others, bad_rows = total - added, counted(bad, "bad row")
     if confirm:
-        click.echo(f"sent {added} confirmations ({total - added} already members or asked this hour, {bad} bad rows)")
+        click.echo(f"sent {counted(added, 'confirmation')} ({others} already members or asked this hour, {bad_rows})")
         return
-    click.echo(f"imported {added} new members ({total - added} already members, {bad} bad rows)")
+    already = "1 already a member" if others == 1 else f"{others} already members"
+    click.echo(f"imported {counted(added, 'new member')} ({already}, {bad_rows}); "
+               f"updated {counted(updated, 'existing member')}")  # fmt: skip
+
+
+def tally(counts: tuple[int, int], more: tuple[int, int]) -> tuple[int, int]:
+    return counts[0] + more[0], counts[1] + more[1]
+
+
+def member_vocabulary(ctx: CliContext) -> transfer.Vocabulary:
+    """The values an imported field may take, from the settings registry (role, moderation, delivery)."""
+    registry = dict(ctx.member_settings) | MEMBERSHIP_KEYS
+    return {key: setting.choices for key, setting in registry.items() if setting.kind is str and setting.choices}
 
 
 def _position(handle: IO[str]) -> int:
@@ -195,32 +255,53 @@ def after_add(ctx: CliContext, session: Session, list_id: int, email: str, deliv
     return send_welcome and welcome(scope, email, member.display_name)
 
 
-def import_chunk(ctx: CliContext, list_id: int, chunk: Sequence[tuple[str, str]], send_welcome: bool = False,
-                 confirm: bool = False) -> int:  # fmt: skip
-    """Import one chunk in one transaction; returns the members added (or, with confirm, the
-    confirmations sent: nobody is added then, each new address is asked to reply first).
-    New members get the list's membership length; with send_welcome, the welcome too."""
-    rows = list(dict(chunk).items())
+def import_chunk(ctx: CliContext, list_id: int, rows: Sequence[MemberRow], send_welcome: bool = False,
+                 confirm: bool = False) -> tuple[int, int]:  # fmt: skip
+    """Import one chunk in one transaction: (members added, existing members changed). With confirm,
+    nobody is added or changed: each new address is asked to reply first, and the first number is
+    the confirmations sent. New members get the list's membership length unless the row gives an
+    expiry; with send_welcome, the welcome too. The last row for an address wins."""
+    latest = {row.email: row for row in rows}
     with ctx.session() as session, session.begin():
         scope = scope_for(ctx, session, list_id)
-        plain = not (send_welcome or confirm or scope.policy.membership_days)
-        if plain:  # the bulk path: one INSERT, nothing per member
-            return admin.insert_members(session, list_id, rows, scope.now)
-        emails = [email for email, _ in rows]
-        existing = set(session.scalars(select(Member.email).where(Member.list_id == list_id, Member.email.in_(emails))))
-        fresh = [(email, name) for email, name in rows if email not in existing]
+        existing = store.members_by_email(session, list_id, list(latest))
+        fresh = [row for email, row in latest.items() if email not in existing]
         if confirm:
-            sent = [request_join(scope, email, name=name, by_operator=True) for email, name in fresh]
-            return sum(outcome is RequestOutcome.CONFIRM_SENT for outcome in sent)
-        added = admin.insert_members(session, list_id, fresh, scope.now)
+            sent = [request_join(scope, row.email, name=row.display_name, delivery=row.delivery, by_operator=True)
+                    for row in fresh]  # fmt: skip
+            return sum(outcome is RequestOutcome.CONFIRM_SENT for outcome in sent), 0
+        changed = [
+            row for row in latest.values() if row.email in existing and update_member(scope, existing[row.email], row)
+        ]
         expires = expiry_for(scope.policy, scope.now)
-        if expires is not None:
-            session.execute(update(Member).where(Member.list_id == list_id, Member.email.in_([e for e, _ in fresh]))
-                            .values(expires_at=expires))  # fmt: skip
-        for email, name in fresh if send_welcome else []:
-            event(scope, email, "added", "import")
-            welcome(scope, email, name)
-        return added
+        added = store.insert_members(session, [new_member(list_id, row, expires, scope.now) for row in fresh])
+        for row in fresh if send_welcome else []:
+            event(scope, row.email, "added", "import")
+            welcome(scope, row.email, row.display_name)
+        return added, len(changed)
+
+
+def new_member(list_id: int, row: MemberRow, expires: datetime | None, now: datetime) -> dict[str, object]:
+    """The columns of a member imported from ROW: what it gives, else the defaults (joined now, the
+    list's membership length for a plain member)."""
+    values = {name: row.value(name) for name in transfer.FIELDS} | {"list_id": list_id}
+    values["created_at"] = row.created_at or now
+    if "expires_at" not in row.given and row.role == "member":
+        values["expires_at"] = expires
+    return values
+
+
+def update_member(scope: Scope, member: Member, row: MemberRow) -> bool:
+    """Set what ROW gives on an existing member; recorded in their history. Returns whether anything changed."""
+    changed = [name for name in transfer.FIELDS
+               if name in row.given and name != "email" and getattr(member, name) != row.value(name)]  # fmt: skip
+    for name in changed:
+        setattr(member, name, row.value(name))  # a given created_at is never None (blank is not given)
+    if "expires_at" in changed:
+        store.forget_steps(scope.session, member.list_id, member.email, "renew:")  # reminders for the new date
+    if changed:
+        event(scope, member.email, "updated", f"import: {', '.join(changed)}")
+    return bool(changed)
 
 
 def set_membership(session: Session, list_id: int, email: str, key: str, value: str, now: datetime) -> None:
@@ -261,19 +342,24 @@ def note_removed(session: Session, list_id: int, email: str, now: datetime) -> N
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @pass_cli
 def member_export(ctx: CliContext, list_address: str, fmt: str) -> None:
-    """Write a list's members to standard output (CSV with a header row, which `member import` reads back)."""
+    """Write every member of a list, with every field, to standard output: CSV with a header row, or a
+    JSON array. `member import` reads either back, restoring each member exactly."""
     with ctx.session() as session:
-        rows = admin.iter_members(session, list_id_of(ctx, session, list_address))
+        rows = (member_row(m) for m in admin.iter_members(session, list_id_of(ctx, session, list_address)))
         if fmt == "json":
-            click.echo("[")
-            for index, m in enumerate(rows):
-                click.echo(("," if index else "") + json.dumps({f: getattr(m, f) for f in EXPORT_FIELDS}, default=str))
-            click.echo("]")
+            stream_json(transfer.json_object(row) for row in rows)
             return
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(EXPORT_FIELDS)
-        for m in rows:
-            writer.writerow(["" if getattr(m, f) is None else getattr(m, f) for f in EXPORT_FIELDS])
+        click.echo(transfer.csv_header(), nl=False)
+        for row in rows:
+            click.echo(transfer.csv_line(row), nl=False)
+
+
+def member_row(m: Member) -> MemberRow:
+    return MemberRow(
+        email=m.email, display_name=m.display_name, role=m.role, delivery=m.delivery, created_at=m.created_at,
+        expires_at=m.expires_at, vacation_until=m.vacation_until, receive_own_posts=m.receive_own_posts,
+        moderation=m.moderation, posts_approved=m.posts_approved, given=frozenset(transfer.FIELDS),
+    )  # fmt: skip
 
 
 @member.command("invite")

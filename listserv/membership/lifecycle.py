@@ -26,6 +26,8 @@ from listserv.membership.policy import (
     is_full,
     renewed_expiry,
 )
+from listserv.store import queries
+from listserv.store.schema import ListStatus
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class RequestOutcome(StrEnum):
     BAD_ADDRESS = "bad-address"
     ALREADY_MEMBER = "already-member"
     INVITATION_ONLY = "invitation-only"
+    CLOSED = "closed"  # the list is closed: it takes no new members
     FULL = "full"  # a request to join a full list: refused at once
     REFUSED_FULL = "refused-full"  # confirmed, but the list is full now: told by mail
     WAITLISTED = "waitlisted"
@@ -106,6 +109,8 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
                  by_operator: bool = False, in_reply_to: str = "") -> RequestOutcome:  # fmt: skip
     """Someone asks to join (by mail, or an operator on their behalf): send a confirmation, or say why not."""
     session, lst = scope.session, scope.lst
+    if queries.list_status(session, lst.id) is not ListStatus.OPEN:
+        return RequestOutcome.CLOSED
     problem = address_problem(email)
     facts = JoinFacts(
         address_problem=problem,
@@ -156,6 +161,8 @@ def admit(scope: Scope, email: str, name: str, delivery: str, via: str, in_reply
     decision = decide_admission(member is not None, store.count_members(session, lst.id), scope.policy)
     if decision is Admission.ALREADY_MEMBER:
         return RequestOutcome.ALREADY_MEMBER
+    if queries.list_status(session, lst.id) is not ListStatus.OPEN:
+        return RequestOutcome.CLOSED  # confirmed after the list closed
     if decision is Admission.FULL:
         event(scope, email, "refused-full")
         send(scope, email, "membership-full.txt.j2", subject=f"{lst.name} is full", in_reply_to=in_reply_to)

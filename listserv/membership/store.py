@@ -3,10 +3,13 @@ Tokens are in token_store.py."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,11 +26,21 @@ from listserv.membership.tables import (
     MemberStep,
     WaitlistEntry,
 )
+from listserv.settings import Settings
 from listserv.store.admin import ListSetting
 from listserv.store.queries import rowcount
 from listserv.store.schema import MailingList, Member, Post
 
 HOUR = timedelta(hours=1)
+
+
+def needs_public_url(value: object, settings: Settings) -> str | None:
+    """One-click links point at public_url; without it there is nowhere public to point them."""
+    if value is True and not settings.public_url:
+        return "the links need public_url (the https:// address in front of http_listen): set public_url first"
+    return None
+
+
 MEMBERSHIP_SETTINGS = {
     "subscription_policy": ListSetting(str, tuple(Subscription), help="who may join: open, approval or invitation"),
     "guidelines": ListSetting(str, help="text newcomers accept when they confirm; empty: none"),
@@ -37,7 +50,9 @@ MEMBERSHIP_SETTINGS = {
     "allow_who": ListSetting(bool, help="members may ask for the member list by mail"),
     "confirm_unsubscribe": ListSetting(bool, help="leaving by mail asks for a confirmation first"),
     "onboarding": ListSetting(str, check=steps_problem, help="orientation mails, e.g. '0:welcome 3:introduce'"),
-    "one_click_unsubscribe": ListSetting(bool, help="RFC 8058 one-click links, one copy per member"),
+    "one_click_unsubscribe": ListSetting(
+        bool, help="RFC 8058 one-click links, one copy per member (needs public_url)", server_check=needs_public_url
+    ),
 }
 
 
@@ -70,6 +85,22 @@ def insert_member(session: Session, list_id: int, email: str, name: str, deliver
     session.add(member)
     session.flush()
     return member
+
+
+def members_by_email(session: Session, list_id: int, emails: Sequence[str]) -> dict[str, Member]:
+    """The members among these addresses (one query; keep the batch to a few thousand)."""
+    query = select(Member).where(Member.list_id == list_id, Member.email.in_(emails))
+    return {member.email: member for member in session.scalars(query)}
+
+
+def insert_members(session: Session, rows: Sequence[Mapping[str, object]]) -> int:
+    """Bulk insert members (each its column values, list_id included), skipping addresses already on
+    their list; returns how many were new. Sent in bulk (executemany), never a row at a time."""
+    if not rows:
+        return 0
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = maker(Member).on_conflict_do_nothing(index_elements=["list_id", "email"]).returning(Member.id)
+    return len(session.execute(statement, list(rows)).all())
 
 
 def remove_member(session: Session, list_id: int, email: str) -> bool:

@@ -17,7 +17,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from urllib.parse import urlsplit
 
+from listserv.inbound.server import cannot_listen
 from listserv.mail.message import Role
 from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
 from listserv.work import Work
@@ -82,9 +84,14 @@ def parse_head(head: bytes) -> HttpRequest:
     return HttpRequest(method, target.partition("?")[0].partition("#")[0], tuple(headers))
 
 
-def body_length(request: HttpRequest) -> int:
-    if request.header("transfer-encoding") is not None:
-        raise BadRequest(411)  # chunked bodies are not needed here
+def body_length(request: HttpRequest) -> int | None:
+    """The body's length from Content-Length, or None for a chunked body (read_chunked).
+    Proxies such as Caddy forward a one-click POST chunked, so both must work."""
+    encoding = request.header("transfer-encoding")
+    if encoding is not None:
+        if encoding.strip().lower() != "chunked" or request.header("content-length") is not None:
+            raise BadRequest(400)  # RFC 9112 6.1: chunked is the only coding we know, and never with a length
+        return None
     lengths = {v for k, v in request.headers if k == "content-length"}
     if not lengths:
         return 0
@@ -94,6 +101,34 @@ def body_length(request: HttpRequest) -> int:
     if length > MAX_REQUEST_BODY:
         raise BadRequest(413)
     return length
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> None:
+    """Read a chunked body (and its trailers) to its end, at most MAX_REQUEST_BODY octets of data."""
+    total = 0
+    while True:
+        line = await read_line(reader)
+        try:
+            size = int(line.partition(b";")[0].strip(), 16)
+        except ValueError:
+            raise BadRequest(400) from None
+        if size == 0:
+            break
+        total += size
+        if size < 0 or total > MAX_REQUEST_BODY:
+            raise BadRequest(413)
+        if (await reader.readexactly(size + 2))[-2:] != b"\r\n":
+            raise BadRequest(400)
+    while await read_line(reader):
+        pass  # trailer fields, up to the empty line
+
+
+async def read_line(reader: asyncio.StreamReader) -> bytes:
+    """One CRLF-terminated line without its CRLF (bounded by the reader's limit)."""
+    try:
+        return (await reader.readuntil(b"\r\n"))[:-2]
+    except asyncio.LimitOverrunError:
+        raise BadRequest(400) from None
 
 
 def route(path: str) -> tuple[int, str] | None:
@@ -123,12 +158,18 @@ class WebServer:
 
     def __init__(self, work: Work, on_change: Callable[[], None] = lambda: None) -> None:
         self.work, self.templates, self.on_change = work, work.templates, on_change
+        # behind a proxy at https://host/lists/, the confirm form posts to /lists/unsubscribe/...
+        self.prefix = urlsplit(work.settings.public_url).path.rstrip("/")
         self.server: asyncio.Server | None = None
         self.connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     async def start(self) -> None:
+        """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound."""
         address = self.work.settings.http_listen
-        self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
+        try:
+            self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
+        except OSError as error:
+            raise cannot_listen("HTTP", address, "http_listen", error) from None
         log.info("listening HTTP on %s", address)
 
     @property
@@ -185,8 +226,10 @@ class WebServer:
             length = body_length(request)
         except BadRequest as bad:
             return plain(bad.status), False
-        if length:
-            await reader.readexactly(length)  # RFC 8058: List-Unsubscribe=One-Click; not needed to act
+        try:  # RFC 8058: the body is List-Unsubscribe=One-Click; read, but not needed to act
+            await (read_chunked(reader) if length is None else reader.readexactly(length))
+        except BadRequest as bad:
+            return plain(bad.status), False
         try:
             response = await self._respond(request)
         except Exception:
@@ -203,7 +246,7 @@ class WebServer:
         if request.method in ("GET", "HEAD"):
             check = await asyncio.to_thread(check_link, self.work, list_id, token)
             template = "unsubscribe-confirm.html.j2" if check.was_member else "unsubscribe-done.html.j2"
-            return self._page(check, template, action=request.path)
+            return self._page(check, template, action=self.prefix + request.path)
         if request.method == "POST":
             check = await asyncio.to_thread(unsubscribe_by_link, self.work, list_id, token)
             if check.was_member:

@@ -8,13 +8,12 @@ import getpass
 import click
 from sqlalchemy import select
 
-from listserv.cli_context import CliContext, echo_json, pass_cli
+from listserv.cli_context import CliContext, echo_json, pass_cli, text_time, text_value
 from listserv.errors import Invalid, NotFound
 from listserv.mail.parse import parse_bytes
 from listserv.mail.text import excerpt, message_text
 from listserv.moderation.act import act
 from listserv.moderation.approve import ReplyCommand, Verb
-from listserv.moderation.records import when
 from listserv.moderation.rules import ACTIONS
 from listserv.moderation.tables import HeldPost, HeldStatus, ModerationLog, SenderRule
 from listserv.store.schema import Inbound, MailingList
@@ -52,7 +51,7 @@ def held_ls(ctx: CliContext, list_address: str, status: str, as_json: bool) -> N
     if as_json:
         return echo_json([held_row(h, lst.address) for h in found])
     for h in found:
-        click.echo(f"{h.id}\t{h.status}\t{when(h.created_at)}\t{h.sender}\t{h.subject}\t{h.rules}")
+        click.echo(f"{h.id}\t{h.status}\t{text_time(h.created_at)}\t{h.sender}\t{h.subject}\t{h.rules}")
 
 
 @held.command("show")
@@ -72,7 +71,7 @@ def held_show(ctx: CliContext, held_id: int, as_json: bool) -> None:
         return echo_json(row)
     for key, value in row.items():
         if key != "text":
-            click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else value}")
+            click.echo(f"{key}: {' '.join(value) if isinstance(value, list) else text_value(value)}")
     click.echo("\n" + text)
 
 
@@ -86,7 +85,7 @@ def _act(ctx: CliContext, held_id: int, command: ReplyCommand, by: str | None) -
     if not outcome.applied:
         raise Invalid(
             f"held post {held_id} was already handled: {held_post.verb or held_post.status} "
-            f"by {held_post.handled_by} at {when(held_post.handled_at)}"
+            f"by {held_post.handled_by} at {text_time(held_post.handled_at)}"
         )
     click.echo(f"{command.verb.value} {held_id}" + (f": {outcome.detail}" if outcome.detail else ""))
 
@@ -139,7 +138,7 @@ def held_log(ctx: CliContext, list_address: str, limit: int, as_json: bool) -> N
         return echo_json([{"at": e.at, "held_id": e.held_id, "actor": e.actor, "verb": e.verb,
                             "rules": e.rules.split(), "detail": e.detail} for e in entries])  # fmt: skip
     for e in entries:
-        click.echo(f"{when(e.at)}\t{e.held_id or '-'}\t{e.actor}\t{e.verb}\t{e.rules or '-'}\t{e.detail}")
+        click.echo(f"{text_time(e.at)}\t{e.held_id or '-'}\t{e.actor}\t{e.verb}\t{e.rules or '-'}\t{e.detail}")
 
 
 # -- sender rules --------------------------------------------------------------------------------

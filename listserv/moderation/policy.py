@@ -32,7 +32,7 @@ MODERATION_SETTINGS = {
     "hold_patterns": ListSetting(str, check=pattern_problem, help="'Header: regex' or 'body: regex' lines"),
     "spam_action": ListSetting(str, HOLD_OR_NOT, help="what happens to a post marked as spam"),
     "approve_always_adds": ListSetting(str, ("poster", "member"), help="what 'approve always' makes the sender"),
-    "held_expire_days": ListSetting(int, help="days a held post waits before it expires"),
+    "held_expire_days": ListSetting(int, help="days a held post waits before it expires", minimum=1),
 }
 MODERATION_MEMBER_SETTINGS = {
     "moderation": ListSetting(str, MEMBER_ACTIONS, help="this member's posts: accept, hold, reject or discard"),

@@ -30,12 +30,10 @@ FIELD = b"list-unsubscribe:"
 POST_FIELD = b"List-Unsubscribe-Post: List-Unsubscribe=One-Click"
 
 
-def public_base(public_url: str, http_host: str, http_port: int) -> str:
-    """Where links in mail point: the public_url setting, else http:// + http_listen."""
-    if public_url.strip():
-        return public_url.strip().rstrip("/")
-    host = f"[{http_host}]" if ":" in http_host else http_host
-    return f"http://{host}:{http_port}"
+def public_base(public_url: str) -> str | None:
+    """Where links in mail point: the public_url setting. None when it is empty: then mail carries
+    no links at all (never http_listen's address, which only works on the server itself)."""
+    return public_url.strip().rstrip("/") or None
 
 
 def unsubscribe_path(list_id: int, token: str) -> str:

@@ -1,18 +1,31 @@
-"""Where outbound mail goes: an SMTP relay (e.g. Postfix) or a Maildir folder."""
+"""Where outbound mail goes: an SMTP relay (e.g. Postfix, or a smarthost over TLS) or a Maildir folder.
+
+A TLS relay (smtps://, smtp+starttls://) is verified against the system's CAs plus
+`relay_ca_file`, host name included, and given `relay_user` and the password from
+`relay_password_file` (docs/tls.md). Those files are read when the relays are opened,
+so a missing or unreadable one stops `listserv serve` at start with a ConfigError.
+
+A TLS or AUTH failure later is an SMTPError from connect(): the sender defers the batch
+with the reason as each recipient's `last_reply` (451 4.4.2 ...) and logs one line. A 5xx
+to AUTH is deferred too, not failed: wrong credentials are the operator's to fix, not a
+member's bad address, and the mail goes once they are fixed (until give_up_hours).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
+import ssl
 import time
 from collections.abc import Sequence
 from itertools import count
 from pathlib import Path
 from typing import Protocol
 
-from listserv.outbound.smtp_client import SMTPConnection, SMTPReply, Transaction
-from listserv.settings import RelaySetting
+from listserv.errors import ConfigError
+from listserv.outbound.smtp_client import PLAIN, Security, SMTPConnection, SMTPReply, Transaction
+from listserv.settings import Settings
 
 DELIVERED = SMTPReply(250, "2.0.0 Ok")
 
@@ -67,8 +80,8 @@ class MaildirRelay:
 class SMTPRelay:
     """One persistent connection; a sender task owns one of these."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.connection = SMTPConnection(host, port)
+    def __init__(self, host: str, port: int, security: Security = PLAIN) -> None:
+        self.connection = SMTPConnection(host, port, security=security)
 
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]:
         return await self.connection.send(mail_from, rcpts, data)
@@ -80,7 +93,51 @@ class SMTPRelay:
         await self.connection.close()
 
 
-def open_relay(setting: RelaySetting) -> Relay:
+def open_relay(settings: Settings) -> Relay:
+    return open_relays(settings, 1)[0]
+
+
+def open_relays(settings: Settings, count: int) -> list[Relay]:
+    """`count` relays (one per sender task). Raises ConfigError for a TLS file it cannot use."""
+    setting = settings.relay
     if setting.kind == "maildir":
-        return MaildirRelay(setting.path)
-    return SMTPRelay(setting.host, setting.port)
+        return [MaildirRelay(setting.path) for _ in range(count)]
+    security = relay_security(settings)
+    return [SMTPRelay(setting.host, setting.port, security) for _ in range(count)]
+
+
+def relay_security(settings: Settings) -> Security:
+    """TLS and AUTH for the relay, from the settings and the files they name."""
+    if settings.relay.tls == "none":
+        return PLAIN
+    context = client_tls_context(settings.relay_ca_file)
+    return Security(settings.relay.tls, context, settings.relay_user, read_password(settings.relay_password_file))
+
+
+def client_tls_context(ca_file: str) -> ssl.SSLContext:
+    """The system's CAs, plus ca_file's; certificate and host name checked (TLS 1.2 or later)."""
+    context = ssl.create_default_context()
+    if not ca_file:
+        return context
+    try:
+        context.load_verify_locations(cafile=ca_file)
+    except ssl.SSLError:  # before OSError, its base
+        raise ConfigError(f"relay_ca_file {ca_file} holds no PEM CA certificate") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read relay_ca_file {ca_file}: {error.strerror}") from None
+    return context
+
+
+def read_password(path: str) -> str:
+    """The first line of the relay_password_file (empty path: no AUTH). Never logged, never stored."""
+    if not path:
+        return ""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise ConfigError(f"cannot read relay_password_file {path}: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"relay_password_file {path} is not UTF-8 text") from None
+    if not lines or not lines[0]:
+        raise ConfigError(f"relay_password_file {path} is empty; put the password on its first line")
+    return lines[0]

@@ -41,10 +41,13 @@ def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message:
 
 def mark_one_click(session: Session, work: Work, lst: ListInfo, raw: bytes) -> tuple[bytes, bool]:
     """A decorated post for a list with one_click_unsubscribe gets the one-click List-Unsubscribe
-    pair with a member marker; True means it must go the personalised way (one copy per member)."""
+    pair with a member marker; True means it must go the personalised way (one copy per member).
+    Without public_url there is nowhere public for the link to point: the mailto one stays alone."""
     enabled = session.scalar(select(MailingList.one_click_unsubscribe).where(MailingList.id == lst.id))
     if not enabled:
         return raw, False
-    settings = work.settings
-    base = public_base(settings.public_url, settings.http_listen.host, settings.http_listen.port)
+    base = public_base(work.settings.public_url)
+    if base is None:
+        log.warning("one_click_unsubscribe is on but public_url is empty: mailto only list=%s", lst.address)
+        return raw, False
     return mark_unsubscribe(raw, base, lst.id, lst.service(Role.LEAVE)), True

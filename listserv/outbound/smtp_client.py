@@ -12,16 +12,24 @@ MAIL, RCPT and DATA. The client still waits for each 354 before sending a
 body, as the RFC requires. Replies come back in command order and are matched
 to commands by position; a transaction that fails before its body (MAIL or
 every RCPT refused, DATA refused) is closed with RSET in the next group.
+
+TLS and AUTH (docs/tls.md) happen in connect(), before any transaction: TLS from the
+first byte (smtps://, port 465) or STARTTLS (required once asked for: a server that
+does not offer it gets no mail), with the certificate and host name verified; then
+AUTH PLAIN (or LOGIN), only ever over TLS. After that the session is the same, so
+pipelining over TLS works as it does in the clear.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 import socket
+import ssl
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LINE_START_DOT = re.compile(rb"(?m)^\.")
 EMPTY_BODY = b".\r\n"
@@ -38,6 +46,10 @@ class SMTPError(Exception):
     def __init__(self, message: str, replies: Sequence[dict[str, SMTPReply]] = ()) -> None:
         super().__init__(message)
         self.replies = list(replies)
+
+
+class SessionRefused(SMTPError):
+    """The server answers, but we cannot go on with it (greeting, EHLO, STARTTLS or AUTH)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,50 @@ class Transaction:
 
 
 UNSAFE_ADDRESS = SMTPReply(553, "5.1.3 Address contains CR, LF or angle brackets; not sent")
+SSL_SOURCE = re.compile(r"\s*\(_ssl\.c:\d+\)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Security:
+    """How a connection is protected. The password goes out only under TLS (AUTH PLAIN or LOGIN)."""
+
+    tls: str = "none"  # "none", "implicit" (TLS from the first byte) or "starttls"
+    context: ssl.SSLContext | None = None  # verifies the server: CAs, host name
+    user: str = ""  # empty: no AUTH
+    password: str = field(default="", repr=False)
+
+
+PLAIN = Security()
+
+
+def parse_ehlo(text: str) -> tuple[set[str], set[str]]:
+    """The extensions an EHLO reply names, and the AUTH mechanisms it offers."""
+    lines = [line.split() for line in text.splitlines()[1:] if line.strip()]
+    extensions = {words[0].upper() for words in lines}
+    mechanisms = {word.upper() for words in lines if words[0].upper() == "AUTH" for word in words[1:]}
+    return extensions, mechanisms
+
+
+def auth_mechanism(offered: set[str]) -> str | None:
+    """PLAIN (one round trip) if offered, else LOGIN; None if neither."""
+    return next((name for name in ("PLAIN", "LOGIN") if name in offered), None)
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def auth_plain(user: str, password: str) -> str:
+    """RFC 4616's initial response: no authorisation identity, then user and password."""
+    return b64("\0" + user + "\0" + password)
+
+
+def tls_reason(error: ssl.SSLError) -> str:
+    """An OpenSSL error as a reader would want it: `certificate verify failed: Hostname mismatch, ...`."""
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return f"certificate verify failed: {error.verify_message}"
+    text = str(error.args[1]) if len(error.args) > 1 else str(error)
+    return SSL_SOURCE.sub("", text) or type(error).__name__
 
 
 def to_wire(data: bytes) -> bytes:
@@ -113,6 +169,11 @@ class ReplyReader(asyncio.Protocol):
         self._lines: list[str] = []  # a multi-line reply so far
         self._waiter: asyncio.Future[None] | None = None
         self._wanted = 0
+
+    @property
+    def buffered(self) -> bool:
+        """Part of a reply has arrived."""
+        return bool(self._buffer or self._lines)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -177,10 +238,12 @@ class SMTPConnection:
     """One connection to the relay. A reply that does not come within `timeout` seconds
     (checked by one watchdog per call, so at most twice that) drops the connection."""
 
-    def __init__(self, host: str, port: int, timeout: float = 60.0, helo: str = "") -> None:
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, host: str, port: int, timeout: float = 60.0, helo: str = "",
+                 security: Security = PLAIN) -> None:  # fmt: skip
+        self.host, self.port, self.timeout, self.security = host, port, timeout, security
         self.helo = helo or socket.getfqdn()
         self.extensions: set[str] = set()
+        self.auth_mechanisms: set[str] = set()
         self._reader: ReplyReader | None = None
 
     @property
@@ -190,20 +253,83 @@ class SMTPConnection:
             and not reader.transport.is_closing()  # fmt: skip
 
     async def connect(self) -> None:
+        """Connect, greet, then TLS and AUTH as `security` says. Raises SMTPError saying what failed."""
         self._abort()
-        loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout):
-                _, self._reader = await loop.create_connection(ReplyReader, self.host, self.port)
-                greeting = (await self._reader.read(1))[0]
-                reply = await self._command(f"EHLO {self.helo}") if greeting.code == 220 else greeting
+                await self._open()
+                await self._ehlo()
+                if self.security.tls == "starttls":
+                    await self._starttls()
+                if self.security.user:
+                    await self._authenticate()
+        except SessionRefused:
+            await self.close()
+            raise
+        except ssl.SSLError as error:  # before OSError, its base
+            self._abort()
+            raise SMTPError(f"TLS with {self.host}:{self.port} failed: {tls_reason(error)}") from None
         except (OSError, TimeoutError, asyncio.IncompleteReadError, SMTPError) as error:
             self._abort()
             raise SMTPError(f"cannot connect to {self.host}:{self.port}: {error!r}") from None
+
+    async def _open(self) -> None:
+        """The connection (TLS from the first byte for `implicit`) and the server's greeting."""
+        implicit = self.security.tls == "implicit"
+        context = self._tls_context() if implicit else None
+        hostname = self.host if implicit else None
+        loop = asyncio.get_running_loop()
+        _, self._reader = await loop.create_connection(ReplyReader, self.host, self.port, ssl=context,
+                                                       server_hostname=hostname)  # fmt: skip
+        greeting = (await self._reader.read(1))[0]
+        if greeting.code != 220:
+            raise SessionRefused(f"greeting refused: {greeting}")
+
+    async def _ehlo(self) -> None:
+        reply = await self._command(f"EHLO {self.helo}")
         if reply.code != 250:
-            await self.close()
-            raise SMTPError(f"{'EHLO' if greeting.code == 220 else 'greeting'} refused: {reply}")
-        self.extensions = {line.split()[0].upper() for line in reply.text.splitlines()[1:] if line}
+            raise SessionRefused(f"EHLO refused: {reply}")
+        self.extensions, self.auth_mechanisms = parse_ehlo(reply.text)
+
+    def _tls_context(self) -> ssl.SSLContext:
+        return self.security.context or ssl.create_default_context()
+
+    async def _starttls(self) -> None:
+        """STARTTLS, required: without it (or if refused) nothing is sent. Then EHLO again (RFC 3207)."""
+        where = f"{self.host}:{self.port}"
+        if "STARTTLS" not in self.extensions:
+            raise SessionRefused(f"{where} does not offer STARTTLS; not sending without TLS")
+        reply = await self._command("STARTTLS")
+        reader = self._reader
+        assert reader is not None and reader.transport is not None
+        if reply.code != 220:
+            raise SessionRefused(f"{where} refused STARTTLS: {reply}")
+        if reader.replies or reader.buffered:  # sent before TLS, read as if after: RFC 3207 section 6
+            raise SMTPError(f"{where} sent more after its 220 to STARTTLS")
+        loop = asyncio.get_running_loop()
+        reader.transport = await loop.start_tls(
+            reader.transport, reader, self._tls_context(), server_hostname=self.host
+        )
+        await self._ehlo()
+
+    async def _authenticate(self) -> None:
+        """AUTH PLAIN, or LOGIN; only ever over TLS. A refusal is SessionRefused (the sender defers)."""
+        where, user, password = f"{self.host}:{self.port}", self.security.user, self.security.password
+        reader = self._reader
+        if reader is None or reader.transport is None or reader.transport.get_extra_info("ssl_object") is None:
+            raise SessionRefused(f"not sending the password for {user} to {where} without TLS")
+        mechanism = auth_mechanism(self.auth_mechanisms)
+        if mechanism is None:
+            offered = " ".join(sorted(self.auth_mechanisms)) or "no AUTH at all"
+            raise SessionRefused(f"{where} offers no AUTH PLAIN or LOGIN (it offers {offered})")
+        if mechanism == "PLAIN":
+            reply = await self._command(f"AUTH PLAIN {auth_plain(user, password)}")
+        else:
+            reply = await self._command("AUTH LOGIN")
+            for answer in (user, password):
+                reply = await self._command(b64(answer)) if reply.code == 334 else reply
+        if reply.code != 235:
+            raise SessionRefused(f"{where} refused AUTH {mechanism} for {user}: {reply}")
 
     async def close(self) -> None:
         reader, self._reader = self._reader, None

@@ -30,6 +30,7 @@ from listserv.store.schema import (
     DeliveryStatus,
     Inbound,
     InboundStatus,
+    ListStatus,
     MailingList,
     Member,
     NoticeLog,
@@ -73,12 +74,23 @@ def list_info(row: MailingList) -> ListInfo:
 
 
 def load_list_addresses(session: Session) -> frozenset[str]:
-    return frozenset(session.scalars(select(MailingList.address)))
+    """The addresses we take mail for: every list but the removed ones (closed lists still let members leave)."""
+    query = select(MailingList.address).where(MailingList.status != ListStatus.REMOVED)
+    return frozenset(session.scalars(query))
 
 
 def load_list(session: Session, address: str) -> ListInfo | None:
     row = session.scalar(select(MailingList).where(MailingList.address == address))
     return list_info(row) if row else None
+
+
+def load_list_and_status(session: Session, address: str) -> tuple[ListInfo, ListStatus] | None:
+    row = session.scalar(select(MailingList).where(MailingList.address == address))
+    return (list_info(row), ListStatus(row.status)) if row else None
+
+
+def list_status(session: Session, list_id: int) -> ListStatus:
+    return ListStatus(session.scalars(select(MailingList.status).where(MailingList.id == list_id)).one())
 
 
 def load_list_by_id(session: Session, list_id: int) -> ListInfo:

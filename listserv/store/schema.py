@@ -36,6 +36,14 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+class ListStatus(StrEnum):
+    """A list's lifecycle (migration 0007; docs/storage.md)."""
+
+    OPEN = "open"
+    CLOSED = "closed"  # no new posts or members; members may leave; the archive stays
+    REMOVED = "removed"  # no mail at all (no such list); only its archive is left
+
+
 class InboundStatus(StrEnum):
     RECEIVED = "received"  # committed raw, waiting for the worker
     DONE = "done"  # processed: distributed, refused or forwarded
@@ -97,6 +105,7 @@ class MailingList(Base):
     digest_preview_hours: Mapped[int] = mapped_column(Integer, default=24)  # facilitators' preview; 0: none
     unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
     nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
+    status: Mapped[str] = mapped_column(String(16), default=ListStatus.OPEN)  # ListStatus (migration 0007)
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

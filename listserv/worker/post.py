@@ -13,12 +13,16 @@ from listserv.moderation.rules import Action, PostFacts
 from listserv.outbound.headers import list_id
 from listserv.outbound.release import distribute
 from listserv.received import Received, notify_sender
-from listserv.store.schema import Post
+from listserv.store import queries
+from listserv.store.schema import ListStatus, Post
 
 log = logging.getLogger(__name__)
 
 
 def handle_post(received: Received) -> None:
+    if queries.list_status(received.session, received.lst.id) is not ListStatus.OPEN:
+        log.info("dropped list=%s msgid=%s reason=list-closed", received.lst.address, received.facts.message_id)
+        return  # queued before the list closed, or a scheduled prompt: a closed list takes no posts
     decision = decide(gather_facts(received), load_moderation_policy(received.session, received.lst.id))
     post = record_post(received, decision)
     log.info("decided list=%s msgid=%s action=%s rules=%s", received.lst.address, received.facts.message_id,

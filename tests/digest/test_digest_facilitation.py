@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +13,7 @@ from listserv.cli.main import main
 from listserv.cli_context import CliContext
 from listserv.digest.polls import close_due_polls, open_due_polls
 from listserv.digest.prompts import post_due_prompts
-from listserv.digest.schedule import Schedule, next_due
+from listserv.digest.schedule import Schedule, next_due, preview_at
 from listserv.digest.tables import (
     DigestPoll,
     DigestPrompt,
@@ -54,10 +54,14 @@ def cli(world, monkeypatch, tmp_path):
     return run
 
 
-def due_of(world: World):
+def preview_window(world: World) -> tuple[datetime, datetime]:
+    """(a moment in the first issue's preview window, the issue's due time), whatever the start."""
     with world.sessions() as session:
         created = session.scalar(select(MailingList.created_at).where(MailingList.address == LIST))
-    return next_due(Schedule(), created)
+    due = next_due(Schedule(), created)
+    opens = preview_at(Schedule(), due, created)
+    assert opens is not None
+    return opens + (due - opens) / 3, due
 
 
 def reply_address(message) -> str:
@@ -69,9 +73,9 @@ def reply_address(message) -> str:
 def test_a_facilitators_reply_to_the_preview_becomes_the_note(world):
     world.post(ALICE, "What did you learn this week?", "Tell us.\n", "<learn@example.com>")
     world.settle()
-    due = due_of(world)
-    assert [o.action for o in world.run(due - timedelta(hours=1))] == ["preview"]
-    assert [o.action for o in world.run(due - timedelta(minutes=30))] == ["waiting"]  # one preview only
+    during, due = preview_window(world)
+    assert [o.action for o in world.run(during)] == ["preview"]
+    assert [o.action for o in world.run(during + (due - during) / 2)] == ["waiting"]  # one preview only
     preview = parse(world.new_mail(1)[0][1])
     assert preview["To"] == FAC and preview["Subject"].startswith("Preview: Team summary")
     assert "What did you learn this week?" in text_of(preview)
@@ -98,8 +102,8 @@ def test_a_facilitators_reply_to_the_preview_becomes_the_note(world):
 def test_skip_sends_the_summary_without_a_note_and_a_stranger_cannot_write_one(world):
     world.post(ALICE, "Topic", "Text.\n", "<topic@example.com>")
     world.settle()
-    due = due_of(world)
-    world.run(due - timedelta(hours=1))
+    during, due = preview_window(world)
+    world.run(during)
     address = reply_address(parse(world.new_mail(1)[0][1]))
     world.send(BOB, address, make_post(BOB, address, "Re: preview", "I am the editor now\n", "<forged@example.com>"))
     forwarded = world.settle()  # not a note: passed on to the facilitators like any reply to a digest

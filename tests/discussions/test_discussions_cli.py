@@ -87,8 +87,8 @@ def test_thread_ls_json_lists_discussions_newest_first_with_ids_in_thread_order(
 def test_thread_ls_text_has_a_line_per_discussion(cli):
     lines = cli("thread", "ls", "team").splitlines()
     assert len(lines) == 3
-    assert lines[2].split("\t")[1:] == ["4 posts", "3 people", "2009-11-30 01:00 .. 2009-11-30 04:00", "alice@x.org",
-                                        "Retrospectives"]  # fmt: skip
+    assert lines[2].split("\t")[1:] == ["4 posts", "3 people", "2009-11-30 01:00 UTC .. 2009-11-30 04:00 UTC",
+                                        "alice@x.org", "Retrospectives"]  # fmt: skip
 
 
 def test_thread_show_json_gives_the_tree_with_parent_links(cli):
@@ -120,10 +120,10 @@ def test_thread_show_prints_an_indented_tree_with_authors_and_dates(cli):
     text = cli("thread", "show", "team", "a@x.org").splitlines()
     assert text[0].endswith(" Retrospectives") and text[1].startswith("4 posts, 3 people")
     assert text[2:] == [
-        "alice@x.org, 2009-11-30 01:00: Retrospectives  <a@x.org>",
-        "  bob@x.org, 2009-11-30 02:00: Re: Retrospectives  <a1@x.org>",
-        "    carol@x.org, 2009-11-30 03:00: Re: Retrospectives  <a2@x.org>",
-        "  alice@x.org, 2009-11-30 04:00: Re: Retrospectives  <a3@x.org>",
+        "alice@x.org, 2009-11-30 01:00 UTC: Retrospectives  <a@x.org>",
+        "  bob@x.org, 2009-11-30 02:00 UTC: Re: Retrospectives  <a1@x.org>",
+        "    carol@x.org, 2009-11-30 03:00 UTC: Re: Retrospectives  <a2@x.org>",
+        "  alice@x.org, 2009-11-30 04:00 UTC: Re: Retrospectives  <a3@x.org>",
     ]
     assert "(not received) <gone@x.org>" in cli("thread", "show", "team", "c1@x.org")
     assert "no discussion" in cli("thread", "show", "team", "nope@x.org", code=1)

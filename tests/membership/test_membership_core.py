@@ -191,10 +191,9 @@ def test_one_click_marking_replaces_the_list_unsubscribe_field_only():
     assert not has_marker(DECORATED)  # a marker a poster wrote elsewhere does not count
 
 
-def test_links_point_at_the_public_url_or_at_the_listener():
-    assert public_base("https://lists.example.org/x/", "127.0.0.1", 8080) == "https://lists.example.org/x"
-    assert public_base("", "127.0.0.1", 8080) == "http://127.0.0.1:8080"
-    assert public_base("", "::1", 8080) == "http://[::1]:8080"
+def test_links_point_at_the_public_url_and_never_at_the_listener():
+    assert public_base("https://lists.example.org/x/") == "https://lists.example.org/x"
+    assert public_base("") is None and public_base("  ") is None  # no link rather than http://127.0.0.1:8080
 
 
 def test_templates_may_set_the_subject_and_token_mail_is_answered_at_the_confirm_address():

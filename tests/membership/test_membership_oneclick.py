@@ -73,6 +73,7 @@ def test_each_member_gets_their_own_one_click_link_and_a_post_unsubscribes(web_e
 
     status, page = fetch(local(web_engine, bob_link))  # a link scanner, or the member's browser
     assert status == 200 and "bob@example.com" in page and 'method="post"' in page
+    assert 'action="/listserv/unsubscribe/' in page  # under public_url's path, where the proxy serves us
     status, _ = fetch(local(web_engine, bob_link), "HEAD")
     assert status == 200
     assert ("bob@example.com",) in sql(settings, "SELECT email FROM members")  # GET changes nothing
@@ -149,11 +150,26 @@ def test_lists_without_one_click_keep_the_shared_mailto_header(engine, sink, set
         (b"PUT /unsubscribe/1/abc.def HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", b"405"),
         (b"GARBAGE\r\n\r\n", b"400"),
         (b"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", b"400"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"411"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"404"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"400"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", b"400"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFF\r\n", b"413"),
         (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", b"413"),
         (b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
     ],
-    ids=["root", "bad token", "put", "garbage", "bad header", "chunked", "big body", "big head"],
+    ids=[
+        "root",
+        "bad token",
+        "put",
+        "garbage",
+        "bad header",
+        "chunked",
+        "other coding",
+        "bad chunk",
+        "big chunk",
+        "big body",
+        "big head",
+    ],
 )
 def test_the_http_endpoint_answers_bad_requests_briefly_and_keeps_serving(web_engine, make_list, request_bytes,
                                                                           status):  # fmt: skip
@@ -172,3 +188,17 @@ def test_a_client_that_goes_quiet_does_not_keep_the_server_from_stopping(setting
         running.stop()
     finally:
         quiet.close()
+
+
+def test_a_chunked_one_click_post_from_a_proxy_unsubscribes(web_engine, sink, settings, make_list):
+    """Caddy (and HTTP/2 clients) pass a POST on chunked, without Content-Length."""
+    make_list("team", members=["alice@example.com", "bob@example.com"], one_click_unsubscribe="yes")
+    box = Mailbox(sink)
+    send(web_engine.lmtp, "alice@example.com", TEAM, "Hello")
+    path = urlsplit(local(web_engine, unsubscribe_link(box.expect("bob@example.com", "Hello")))).path
+    body = b"List-Unsubscribe=One-Click"
+    request = (f"POST {path} HTTP/1.1\r\nHost: lists.example.test\r\nTransfer-Encoding: chunked\r\n"
+               "Content-Type: application/x-www-form-urlencoded\r\n\r\n").encode()  # fmt: skip
+    answer = raw_http(web_engine, request + b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200") and b"has left Team" in answer
+    assert ("bob@example.com",) not in sql(settings, "SELECT email FROM members")

@@ -18,6 +18,12 @@ HEADER = """# listserv commands
 Generated from the command tree by `python3 tests/support/clidoc.py > docs/cli.md`;
 `tests/test_docs.py` fails when this file and the commands disagree.
 Every command takes the global `--config PATH` before its name; `listserv --version` prints the version.
+
+Exit status: 0 when the command did its work; 1 when it could not, with one line on standard error
+saying what is wrong and what to do (no database yet, the database unreachable, read-only or not
+migrated, a bad setting, no such list or member, ...); 2 for a mistake in the command line itself.
+`listserv inject` answers in the sysexits codes an MTA's pipe reads instead: 0, 65, 67, 68, 75 or
+77 (see `listserv inject`).
 """
 
 

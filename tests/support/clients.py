@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import html
 import itertools
+from datetime import timedelta, timezone
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 
 import dkim
 
+from support.clock import start_moment
 from support.dkim_keys import SIGNING_KEY
 
 _ids = itertools.count(1)
-DATE = "Sun, 29 Nov 2026 11:00:00 +0000"
+DATE = format_datetime(start_moment().replace(tzinfo=timezone.utc) + timedelta(hours=1))
 
 
 def notice_text(notice: Message) -> str:

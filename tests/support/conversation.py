@@ -16,7 +16,7 @@ from listserv.store import db
 from listserv.store.schema import Batch, Inbound
 from listserv.work import Work
 from support.clock import TestClock
-from support.mail import lmtp_send, parse
+from support.mail import DATE, lmtp_send, parse
 from support.sink import Sink
 
 
@@ -96,7 +96,7 @@ def send(
     data = (
         (
             f"From: {sender}\r\nTo: {rcpt}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n"
-            f"Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n{extra}\r\n{body}"
+            f"Date: {DATE}\r\n{extra}\r\n{body}"
         )
         .replace("\r\n", "\n")
         .replace("\n", "\r\n")

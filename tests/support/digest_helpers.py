@@ -5,14 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.message import Message
+from email.utils import format_datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from listserv.digest.gather import load_digest_settings
 from listserv.digest.issue import IssueOutcome
 from listserv.digest.run import run_digests
+from listserv.digest.schedule import next_due
 from listserv.membership.cli import set_membership
 from listserv.store import admin
 from listserv.store.schema import Delivery, Inbound, InboundStatus, Post
@@ -51,7 +54,9 @@ class World:
             set_membership(session, admin.get_list(session, address).id, email, "delivery", mode, self.now())
 
     def post(self, sender: str, subject: str, body: str, msgid: str, extra: str = "", rcpt: str = LIST) -> None:
-        data = make_post(sender, rcpt, subject, body, msgid, extra)
+        data = make_post(
+            sender, rcpt, subject, body, msgid, extra, format_datetime(self.now().replace(tzinfo=timezone.utc))
+        )
         reply = lmtp_send(self.engine.lmtp, sender, [rcpt], data)  # type: ignore[attr-defined]
         assert reply[rcpt].startswith("250"), reply
         self.wait_processed()
@@ -98,9 +103,17 @@ class World:
             assert found is not None, msgid
             return found
 
+    def next_issue_at(self) -> datetime:
+        """A minute after the first weekly due time at which today's posts are two days old: the
+        issue then holds them all, and an unanswered question counts as unanswered, whatever day
+        and hour the tests' clock starts at."""
+        with self.sessions() as session:
+            schedule = load_digest_settings(session, self.list_id()).schedule
+        return next_due(schedule, self.now() + timedelta(days=2)) + timedelta(minutes=1)
+
     def run(self, now: datetime | None = None, force: bool = False) -> list[IssueOutcome]:
-        """A digest run at `now` (default: a week and a day from the engine's now)."""
-        moment = now or self.now() + timedelta(days=8)
+        """A digest run at `now` (default: next_issue_at)."""
+        moment = now or self.next_issue_at()
         if moment > self.now():  # time passes for the engine too: what the run queues is due
             self.work.clock.advance(moment - self.now())  # type: ignore[attr-defined]
         return run_digests(replace(self.work, clock=lambda: moment), None, force)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import socket
+from datetime import timezone
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
+from email.utils import format_datetime
+
+from support.clock import start_moment
+
+# Posts are dated when the tests' clock starts: the digest's windows and threading read Date.
+DATE = format_datetime(start_moment().replace(tzinfo=timezone.utc))
 
 
 def make_post(
@@ -15,9 +22,10 @@ def make_post(
     body: str = "Hi all,\nhow do you run your retrospectives?\n",
     msgid: str = "<p1@example.com>",
     extra: str = "",
+    date: str = DATE,
 ) -> bytes:
     headers = f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: {msgid}\r\n"
-    headers += "Date: Sun, 29 Nov 2026 10:00:00 +0000\r\n" + extra
+    headers += f"Date: {date}\r\n" + extra
     return (headers + "\r\n" + body.replace("\n", "\r\n")).encode("utf-8")
 
 
