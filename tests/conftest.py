@@ -129,13 +129,6 @@ def make_list(settings: Settings, clock: TestClock) -> Iterator[ListMaker]:
     sql.dispose()
 
 
-def corpora() -> Path:
-    path = Path(os.environ.get("LISTSERV_CORPORA", ""))
-    if not os.environ.get("LISTSERV_CORPORA") or not path.is_dir():
-        pytest.skip("LISTSERV_CORPORA is not set to the shared corpora folder")
-    return path
-
-
 @pytest.fixture
 def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: TestClock) -> Callable[..., str]:
     """cli("list", "ls", input=..., code=0) -> output: the real `listserv` command on a fresh database."""

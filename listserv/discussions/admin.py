@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from typing import Any
 
-from sqlalchemy import UnaryExpression, func, select, update
+from sqlalchemy import Select, Subquery, UnaryExpression, func, select, update
 from sqlalchemy.orm import Session
 
 from listserv.discussions.headers import list_prefixes, subject_key
@@ -59,17 +60,22 @@ def find_discussion(session: Session, list_id: int, ref: str) -> Discussion:
     return found
 
 
-def _participants(session: Session, list_id: int, discussion_id: int | None = None) -> dict[int, int]:
-    query = (select(ThreadContainer.discussion_id, func.count(func.distinct(Post.sender)))
-             .join(Post, Post.id == ThreadContainer.post_id).where(ThreadContainer.list_id == list_id)
-             .group_by(ThreadContainer.discussion_id))  # fmt: skip
-    if discussion_id is not None:
-        query = query.where(ThreadContainer.discussion_id == discussion_id)
-    return {did: int(count) for did, count in session.execute(query)}
+def _participants(list_id: int) -> Subquery:
+    """Each discussion's count of distinct authors; joined into the one statement that reads the discussions,
+    so both come from the same snapshot while threading commits alongside."""
+    return (select(ThreadContainer.discussion_id, func.count(func.distinct(Post.sender)).label("people"))
+            .join(Post, Post.id == ThreadContainer.post_id).where(ThreadContainer.list_id == list_id)
+            .group_by(ThreadContainer.discussion_id).subquery())  # fmt: skip
 
 
-def _summary(row: Discussion, participants: dict[int, int]) -> Summary:
-    return Summary(row.id, row.key, row.subject, row.started_by, row.post_count, participants.get(row.id, 0),
+def _with_participants(list_id: int, *columns: Any) -> Select[Any]:
+    people = _participants(list_id)
+    return (select(Discussion, func.coalesce(people.c.people, 0), *columns)
+            .outerjoin(people, people.c.discussion_id == Discussion.id))  # fmt: skip
+
+
+def _summary(row: Discussion, participants: int) -> Summary:
+    return Summary(row.id, row.key, row.subject, row.started_by, row.post_count, int(participants),
                    row.first_activity, row.last_activity)  # fmt: skip
 
 
@@ -79,9 +85,8 @@ def _newest_first() -> tuple[UnaryExpression[datetime | None], UnaryExpression[i
 
 def summaries(session: Session, list_id: int) -> list[Summary]:
     """Every discussion of the list, the most recently active first."""
-    participants = _participants(session, list_id)
-    query = select(Discussion).where(Discussion.list_id == list_id).order_by(*_newest_first())
-    return [_summary(row, participants) for row in session.scalars(query)]
+    query = _with_participants(list_id).where(Discussion.list_id == list_id).order_by(*_newest_first())
+    return [_summary(row, people) for row, people in session.execute(query)]
 
 
 def _containers(session: Session, discussion_id: int) -> list[Container]:
@@ -95,22 +100,20 @@ def thread_orders(session: Session, list_id: int) -> Iterator[tuple[Summary, lis
 
     Streamed: one discussion's containers in memory at a time.
     """
-    participants = _participants(session, list_id)
-    query = (select(Discussion, CONTAINERS.c.message_id, CONTAINERS.c.parent_id, CONTAINERS.c.placeholder,
-                    CONTAINERS.c.posted_at)
+    query = (_with_participants(list_id, CONTAINERS.c.message_id, CONTAINERS.c.parent_id, CONTAINERS.c.placeholder,
+                                CONTAINERS.c.posted_at)
              .join(ThreadContainer, ThreadContainer.discussion_id == Discussion.id)
              .where(Discussion.list_id == list_id).order_by(*_newest_first())
              .execution_options(yield_per=2000))  # fmt: skip
     rows = session.execute(query)
     for _, group in groupby(rows, key=lambda row: row[0].id):
         items = list(group)
-        lines = tree([Container(m, p, bool(h), d) for _, m, p, h, d in items])
-        yield _summary(items[0][0], participants), [line.message_id for line in lines if not line.is_placeholder]
+        lines = tree([Container(m, p, bool(h), d) for _, _, m, p, h, d in items])
+        yield _summary(items[0][0], items[0][1]), [line.message_id for line in lines if not line.is_placeholder]
 
 
 def show(session: Session, discussion: Discussion) -> tuple[Summary, list[Entry]]:
     """The summary and the tree of one discussion, in pre-order."""
-    participants = _participants(session, discussion.list_id, discussion.id)
     query = (select(ThreadContainer.message_id, ThreadContainer.post_id, ThreadContainer.method,
                     ThreadContainer.posted_at, Post.sender, Post.subject)
              .outerjoin(Post, Post.id == ThreadContainer.post_id)
@@ -120,7 +123,8 @@ def show(session: Session, discussion: Discussion) -> tuple[Summary, list[Entry]
     for line in tree(_containers(session, discussion.id)):
         _, post_id, method, posted_at, sender, subject = facts[line.message_id]
         entries.append(Entry(line, post_id, sender or "", posted_at, subject or "", method or ""))
-    return _summary(discussion, participants), entries
+    people = len({entry.author for entry in entries if entry.post_id is not None})
+    return _summary(discussion, people), entries
 
 
 def recompute(session: Session, discussion: Discussion, subject_prefix: str) -> None:

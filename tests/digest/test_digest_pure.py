@@ -213,7 +213,7 @@ def test_the_html_summary_is_escaped_and_every_format_parses_back():
 
 
 def corpus_files() -> list[Path]:
-    from conftest import corpora
+    from support.corpora import corpora
 
     root = corpora() / "notmuch_test_corpora" / "test" / "corpora"
     return sorted(p for folder in ("default", "lkml") for p in (root / folder).rglob("*") if p.is_file())

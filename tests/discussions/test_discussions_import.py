@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import corpora
 from sqlalchemy import select
 
 from listserv.store import db
 from listserv.store.schema import Inbound, Post
 from support.cli import invoke
+from support.corpora import corpora
 from support.mail import lmtp_send, make_post
 
 # notmuch fuses 48 lkml messages through the bogus Message-ID <yes>; we keep one discussion

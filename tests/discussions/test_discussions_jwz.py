@@ -46,7 +46,6 @@ import email.policy
 import email.utils
 import hashlib
 import json
-import os
 import random
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
@@ -72,6 +71,7 @@ from listserv.discussions.model import (
     ThreadInput,
     ThreadMethod,
 )
+from support.corpora import corpora
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -859,8 +859,6 @@ def test_incremental_never_splits_documented_divergence() -> None:
 # Whole-corpus comparison with notmuch 0.37 (see the module docstring)
 # --------------------------------------------------------------------------
 
-CORPORA_ENV = "LISTSERV_CORPORA"
-
 # notmuch's 48-message lkml thread fused by <yes>, and what it is for us:
 # one discussion per key below (see the module docstring).
 LKML_YES_SPLIT = {
@@ -882,13 +880,8 @@ LKML_YES_SPLIT = {
 
 @pytest.fixture(scope="module")
 def notmuch_root() -> Path:
-    value = os.environ.get(CORPORA_ENV)
-    if not value:
-        pytest.skip(f"{CORPORA_ENV} is not set: whole-corpus threading tests need the corpora")
-    root = Path(value) / "notmuch_test_corpora"
-    if not (root / "test" / "corpora").is_dir() or not (root / "reference").is_dir():
-        pytest.skip(f"{CORPORA_ENV}={value} has no notmuch_test_corpora/{{test/corpora,reference}}")
-    return root
+    corpora("notmuch_test_corpora", "test", "corpora")
+    return corpora("notmuch_test_corpora", "reference").parent
 
 
 def _header(message: email.message.Message, name: str) -> str:

@@ -5,7 +5,6 @@ The corpora are not in this repository: LISTSERV_CORPORA names the folder (see i
 
 from __future__ import annotations
 
-import os
 import re
 import traceback
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from listserv.mail.parse import parse_bytes, read_facts
 from listserv.outbound.decorate import decorate
 from listserv.render import Footer
 from listserv.settings import Settings
+from support.corpora import corpora as shared_corpora
 
 DEFAULTS = Settings()
 LIMITS = Limits(DEFAULTS.max_message_size, DEFAULTS.max_header_bytes, DEFAULTS.max_mime_parts,
@@ -37,13 +37,7 @@ NOT_MESSAGES = {"README", "PROVENANCE", "COPYING"}
 
 @pytest.fixture(scope="module")
 def corpora() -> Path:
-    value = os.environ.get("LISTSERV_CORPORA", "")
-    if not value:
-        pytest.skip("LISTSERV_CORPORA is not set: point it at the shared third-party corpora to run these")
-    path = Path(value)
-    if not path.is_dir():
-        pytest.skip(f"LISTSERV_CORPORA={value} is not a folder")
-    return path
+    return shared_corpora()
 
 
 def flanker_messages(root: Path) -> list[Path]:

@@ -36,11 +36,6 @@ from support.moderation import (
 )
 
 
-@pytest.fixture
-def team(make_list):
-    return make_list("team", members=MEMBERS, facilitators=(FAC, FAC2))
-
-
 def hold_outsider_post(engine, sink, msgid="<out1@outside.example>", subject="A question from outside", body=None):
     post = make_post(OUTSIDER, subject=subject, msgid=msgid,
                      body=body or "Hello all,\nhow do you keep a retrospective short?\nOlga\n")  # fmt: skip

@@ -48,11 +48,6 @@ MSGID = "<out1@outside.example>"
 
 
 @pytest.fixture
-def team(make_list):
-    return make_list("team", members=MEMBERS, facilitators=(FAC, FAC2))
-
-
-@pytest.fixture
 def dns():
     """DKIM keys published in a dict, through listserv's DNS seam (real dkimpy, no network)."""
     records: dict[str, str] = {}

@@ -22,7 +22,6 @@ from support.moderation import (
     FAC,
     FAC2,
     LIST,
-    MEMBERS,
     OUTSIDER,
     body_text,
     mails,
@@ -32,11 +31,6 @@ from support.moderation import (
     wait_mail,
     wait_post,
 )
-
-
-@pytest.fixture
-def team(make_list):
-    return make_list("team", members=MEMBERS, facilitators=(FAC, FAC2))
 
 
 def held_rows(settings):

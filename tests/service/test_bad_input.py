@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from listserv.store import db
 from listserv.store.schema import Inbound, Post
+from support.corpora import corpora
 from support.mail import lmtp_send, make_post, parse
 
 MEMBERS = ["alice@example.com", "bob@example.com"]
@@ -66,9 +66,7 @@ def test_bad_input_gets_a_definite_answer_and_the_server_stays_up(case, engine, 
 
 
 def test_every_corpus_message_is_distributed_or_refused_with_a_recorded_reason(engine, sink, make_list, settings):
-    root = os.environ.get("LISTSERV_CORPORA")
-    if not root or not Path(root, "flanker_fixtures").is_dir():
-        pytest.skip("LISTSERV_CORPORA is not set to the shared corpora folder")
+    root = corpora("flanker_fixtures").parent
     address = make_list("team", members=MEMBERS)
     files = sorted(p for p in Path(root, "flanker_fixtures", "messages").rglob("*") if p.is_file())
     answers = {}
