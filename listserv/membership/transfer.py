@@ -25,13 +25,16 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.utils import parseaddr
 from itertools import chain
+from typing import Any
 
 from listserv.errors import Invalid
 from listserv.mail.addresses import address_problem, normalize_address
 
 FIELDS = ("email", "display_name", "role", "delivery", "created_at", "expires_at", "vacation_until",
           "receive_own_posts", "moderation", "posts_approved")  # fmt: skip
+TIMES = ("created_at", "expires_at", "vacation_until")
 NULLABLE_TIMES = ("expires_at", "vacation_until")  # empty: no expiry, no vacation
+CHOICES = ("role", "delivery", "moderation")  # checked against the settings registry
 BLANK_MEANS_ABSENT = ("role", "delivery", "created_at", "receive_own_posts", "posts_approved")
 ALIASES = {"address": "email", "e_mail": "email", "email_address": "email", "name": "display_name",
            "full_name": "display_name", "fullname": "display_name"}  # fmt: skip
@@ -360,18 +363,10 @@ def _build(line: int, values: Mapping[str, object], vocabulary: Vocabulary) -> R
         return Read(line, email, problem=problem)
     present = {name: value for name, value in values.items() if name != "email" and not _absent(name, value)}
     try:
-        row = MemberRow(
-            email=email, display_name=_text(present, "display_name", ""),
-            role=_choice(present, "role", "member", vocabulary),
-            delivery=_choice(present, "delivery", "each", vocabulary),
-            created_at=_time(present, "created_at"), expires_at=_time(present, "expires_at"),
-            vacation_until=_time(present, "vacation_until"), receive_own_posts=_flag(present, "receive_own_posts"),
-            moderation=_choice(present, "moderation", "", vocabulary),
-            posts_approved=_count(present, "posts_approved"), given=frozenset({"email"} | present.keys()),
-        )  # fmt: skip
+        fields: dict[str, Any] = {name: _field(name, value, vocabulary) for name, value in present.items()}
     except ValueError as error:
         return Read(line, email, problem=str(error))
-    return Read(line, email, row)
+    return Read(line, email, MemberRow(email=email, given=frozenset({"email"} | present.keys()), **fields))
 
 
 def _absent(name: str, value: object) -> bool:
@@ -380,23 +375,27 @@ def _absent(name: str, value: object) -> bool:
     return isinstance(value, str) and not value.strip() and name in BLANK_MEANS_ABSENT
 
 
-def _text(values: Mapping[str, object], name: str, default: str) -> str:
-    value = values.get(name, default)
+def _field(name: str, value: object, vocabulary: Vocabulary) -> object:
+    """One field the file gave, checked; ValueError says what is wrong with it."""
+    if name in TIMES:
+        return _time(name, value)
+    if name == "receive_own_posts":
+        return _flag(name, value)
+    if name == "posts_approved":
+        return _count(name, value)
     if not isinstance(value, str):
         raise ValueError(f"{name} must be text")
-    return value
+    return _choice(name, value.strip(), vocabulary) if name in CHOICES else value
 
 
-def _choice(values: Mapping[str, object], name: str, default: str, vocabulary: Vocabulary) -> str:
-    value = _text(values, name, default).strip()
+def _choice(name: str, value: str, vocabulary: Vocabulary) -> str:
     allowed = vocabulary.get(name)
     if allowed is not None and value not in allowed:
         raise ValueError(f"{name} must be one of: {', '.join(choice or '(empty)' for choice in allowed)}")
     return value
 
 
-def _time(values: Mapping[str, object], name: str) -> datetime | None:
-    value = values.get(name)
+def _time(name: str, value: object) -> datetime | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
@@ -407,8 +406,7 @@ def _time(values: Mapping[str, object], name: str) -> datetime | None:
         raise ValueError(f"{name} must be a time such as 2026-03-18T10:00:00Z, not {value!r}") from None
 
 
-def _flag(values: Mapping[str, object], name: str) -> bool:
-    value = values.get(name, False)
+def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip().lower() in TRUE + FALSE:
@@ -416,8 +414,7 @@ def _flag(values: Mapping[str, object], name: str) -> bool:
     raise ValueError(f"{name} must be true or false")
 
 
-def _count(values: Mapping[str, object], name: str) -> int:
-    value = values.get(name, 0)
+def _count(name: str, value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     if isinstance(value, str) and value.strip().isdigit():

@@ -7,8 +7,6 @@ import json
 
 import pytest
 
-from support.cli import invoke
-
 SUMMARY_FIELDS = {"id", "key", "subject", "started_by", "post_count", "participants", "first_activity",
                   "last_activity"}  # fmt: skip
 MESSAGE_FIELDS = {"message_id", "parent", "depth", "placeholder", "author", "date", "subject", "method"}
@@ -36,22 +34,12 @@ ARCHIVE = b"".join([
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, monkeypatch, clock):
-    monkeypatch.chdir(tmp_path)  # `init` may write files (listserv.secret) where it runs
-    monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
-    monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
-    monkeypatch.setenv("LISTSERV_LOG_LEVEL", "WARNING")
-
-    def run(*args: str, code: int = 0) -> str:
-        result = invoke(args, clock)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result.output
-
-    run("init")
-    run("list", "create", "team", "--name", "Team")
+def cli(cli, tmp_path):
+    """The real `listserv` command, with the archive above imported into `team`."""
+    cli("list", "create", "team", "--name", "Team")
     (tmp_path / "team.mbox").write_bytes(ARCHIVE)
-    run("archive", "import", "team", str(tmp_path / "team.mbox"))
-    return run
+    cli("archive", "import", "team", str(tmp_path / "team.mbox"))
+    return cli
 
 
 def listed(cli) -> list[dict]:

@@ -40,21 +40,10 @@ SUMMARY = re.compile(r"read (\d+) messages .*: (\d+) imported, (\d+) already sto
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, monkeypatch, clock):
-    monkeypatch.chdir(tmp_path)  # `init` may write files (listserv.secret) where it runs
-    monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
-    monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
-    monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
-    monkeypatch.setenv("LISTSERV_LOG_LEVEL", "WARNING")
-
-    def run(*args: str, code: int = 0) -> str:
-        result = invoke(args, clock)
-        assert result.exit_code == code, (result.output, result.exception)
-        return result.output
-
-    run("init")
-    run("list", "create", "corpus", "--name", "Corpus")
-    return run
+def cli(cli):
+    """The real `listserv` command, with an empty list `corpus` to import into."""
+    cli("list", "create", "corpus", "--name", "Corpus")
+    return cli
 
 
 def counts(output: str) -> tuple[int, ...]:

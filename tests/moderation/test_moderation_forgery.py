@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from listserv.inbound import authcheck
 from listserv.moderation.act import act
 from listserv.moderation.approve import ReplyCommand, Verb
 from listserv.moderation.tables import HeldPost, ModerationLog
@@ -19,7 +18,6 @@ from listserv.store import db
 from listserv.store.schema import Outbound, Token
 from support.clients import (
     dkim_signed,
-    dns_txt,
     gmail_reply,
     mutt_reply,
     plain_reply,
@@ -45,15 +43,6 @@ from support.moderation import (
 
 MALLORY = "mallory@evil.example"
 MSGID = "<out1@outside.example>"
-
-
-@pytest.fixture
-def dns():
-    """DKIM keys published in a dict, through listserv's DNS seam (real dkimpy, no network)."""
-    records: dict[str, str] = {}
-    previous = authcheck.use_dns(lambda name, timeout=5: dns_txt(records)(name, timeout))
-    yield records
-    authcheck.use_dns(previous)
 
 
 def hold(engine, sink, msgid=MSGID):

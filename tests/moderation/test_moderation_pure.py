@@ -23,7 +23,7 @@ from listserv.moderation.mail import (
     build_facilitator_mail,
     moderate_address,
 )
-from support.clients import dkim_signed, dns_txt
+from support.clients import dkim_signed
 from support.clock import DEFAULT_START as NOW
 from support.dkim_keys import OTHER_PUBLIC, SIGNING_PUBLIC
 from support.mail import make_post
@@ -125,14 +125,6 @@ def test_the_excerpt_is_the_beginning_of_the_text_marked_when_cut():
         b"Subject: s\r\nContent-Type: text/html\r\n\r\n<p>Hello <b>all</b></p><blockquote>q</blockquote>"
     )
     assert message_text(html) == "Hello all\nq"
-
-
-@pytest.fixture
-def dns():
-    records: dict[str, str] = {}
-    previous = authcheck.use_dns(lambda name, timeout=5: dns_txt(records)(name, timeout))
-    yield records
-    authcheck.use_dns(previous)
 
 
 def test_dkim_signatures_for_the_domain_are_verified_through_the_dns_seam(dns):
