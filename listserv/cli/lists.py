@@ -11,9 +11,10 @@ from listserv import features
 from listserv.cli_context import CliContext, counted, echo_json, pass_cli, text_value, valid_address
 from listserv.discussions.tables import Discussion, ThreadContainer
 from listserv.errors import Invalid
+from listserv.mail.message import ListStatus
 from listserv.migrations.tables import Base  # every table, so that `list rm` sees each capability's
 from listserv.store import admin
-from listserv.store.schema import ListStatus, MailingList, Member, Post
+from listserv.store.schema import MailingList, Member, Post
 
 ARCHIVE = tuple(cast(Table, t.__table__) for t in (Post, Discussion, ThreadContainer))  # what `list rm` keeps
 SET_HELP = "\n\n".join(

@@ -29,9 +29,9 @@ from listserv.digest.issue import (
 )
 from listserv.digest.schedule import preview_at
 from listserv.digest.tables import DigestIssue, IssueStatus
-from listserv.mail.message import ListInfo, Role
+from listserv.mail.message import ListInfo, ListStatus, Role
 from listserv.store import queries
-from listserv.store.schema import ListStatus, MailingList
+from listserv.store.schema import MailingList
 from listserv.work import Work
 
 log = logging.getLogger(__name__)

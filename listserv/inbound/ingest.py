@@ -24,10 +24,9 @@ from listserv.inbound.replies import (
     Refused,
     Reply,
 )
-from listserv.mail.message import Recipient, Role
+from listserv.mail.message import ListStatus, Recipient, Role
 from listserv.mail.parse import content_hash, read_message_id
 from listserv.store import queries
-from listserv.store.schema import ListStatus
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +72,12 @@ def status_refusal(status: ListStatus, role: Role) -> Reply | None:
 def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
     """Insert one arrival inside the caller's transaction; False if we already had it."""
     rcpt = arrival.rcpt
-    found = queries.load_list_and_status(session, rcpt.list_address)
-    if found is None:
+    lst = queries.load_list(session, rcpt.list_address)
+    if lst is None:
         raise Refused(NO_SUCH_LIST)
-    lst, status = found
-    refusal = status_refusal(status, rcpt.role)
+    refusal = status_refusal(lst.status, rcpt.role)
     if refusal is not None:
-        log.info("refused list=%s role=%s status=%s reply=%s", lst.address, rcpt.role.value, status.value, refusal)
+        log.info("refused list=%s role=%s status=%s reply=%s", lst.address, rcpt.role.value, lst.status.value, refusal)
         raise Refused(refusal)
     limit = min(filter(None, (lst.max_message_size, max_size)))
     if rcpt.role is Role.POST and len(arrival.raw) > limit:

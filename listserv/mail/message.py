@@ -23,6 +23,14 @@ class Role(StrEnum):
     VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
 
 
+class ListStatus(StrEnum):
+    """A list's lifecycle (lists.status, migration 0007; docs/storage.md)."""
+
+    OPEN = "open"
+    CLOSED = "closed"  # no new posts or members; members may leave; the archive stays
+    REMOVED = "removed"  # no mail at all (no such list); only its archive is left
+
+
 @dataclass(frozen=True)
 class Recipient:
     list_address: str
@@ -44,6 +52,7 @@ class ListInfo:
     max_message_size: int = 0
     personalize: bool = False
     archive_url: str = ""
+    status: ListStatus = ListStatus.OPEN
 
     @property
     def local_part(self) -> str:

@@ -11,6 +11,7 @@ from enum import StrEnum
 import jinja2
 
 from listserv.mail.addresses import address_problem
+from listserv.mail.message import ListStatus
 from listserv.membership import store, token_store
 from listserv.membership.mail import Scope, answer_request, send, send_with
 from listserv.membership.policy import (
@@ -26,8 +27,6 @@ from listserv.membership.policy import (
     is_full,
     renewed_expiry,
 )
-from listserv.store import queries
-from listserv.store.schema import ListStatus
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +108,7 @@ def request_join(scope: Scope, email: str, *, name: str = "", delivery: str = "e
                  by_operator: bool = False, in_reply_to: str = "") -> RequestOutcome:  # fmt: skip
     """Someone asks to join (by mail, or an operator on their behalf): send a confirmation, or say why not."""
     session, lst = scope.session, scope.lst
-    if queries.list_status(session, lst.id) is not ListStatus.OPEN:
+    if lst.status is not ListStatus.OPEN:
         return RequestOutcome.CLOSED
     problem = address_problem(email)
     facts = JoinFacts(
@@ -161,7 +160,7 @@ def admit(scope: Scope, email: str, name: str, delivery: str, via: str, in_reply
     decision = decide_admission(member is not None, store.count_members(session, lst.id), scope.policy)
     if decision is Admission.ALREADY_MEMBER:
         return RequestOutcome.ALREADY_MEMBER
-    if queries.list_status(session, lst.id) is not ListStatus.OPEN:
+    if lst.status is not ListStatus.OPEN:
         return RequestOutcome.CLOSED  # confirmed after the list closed
     if decision is Admission.FULL:
         event(scope, email, "refused-full")

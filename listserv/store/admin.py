@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from listserv.errors import Invalid, NotFound
 from listserv.mail.addresses import address_problem, list_address_problem, web_url_problem
+from listserv.mail.message import ListStatus
 from listserv.settings import Settings
 from listserv.store.queries import BATCHES, DELIVERIES, INBOUND, OUTBOUND
 from listserv.store.schema import (
@@ -26,7 +27,6 @@ from listserv.store.schema import (
     Delivery,
     Inbound,
     InboundStatus,
-    ListStatus,
     MailingList,
     Member,
     Post,

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from listserv.mail.message import ListInfo
+from listserv.mail.message import ListInfo, ListStatus
 from listserv.store.schema import (
     Batch,
     BatchStatus,
@@ -30,7 +30,6 @@ from listserv.store.schema import (
     DeliveryStatus,
     Inbound,
     InboundStatus,
-    ListStatus,
     MailingList,
     Member,
     NoticeLog,
@@ -69,7 +68,7 @@ def list_info(row: MailingList) -> ListInfo:
         id=row.id, address=row.address, name=row.name, description=row.description,
         subject_prefix=row.subject_prefix, reply_to=row.reply_to,
         reply_to_address=row.reply_to_address, max_message_size=row.max_message_size,
-        personalize=row.personalize, archive_url=row.archive_url,
+        personalize=row.personalize, archive_url=row.archive_url, status=ListStatus(row.status),
     )  # fmt: skip
 
 
@@ -82,15 +81,6 @@ def load_list_addresses(session: Session) -> frozenset[str]:
 def load_list(session: Session, address: str) -> ListInfo | None:
     row = session.scalar(select(MailingList).where(MailingList.address == address))
     return list_info(row) if row else None
-
-
-def load_list_and_status(session: Session, address: str) -> tuple[ListInfo, ListStatus] | None:
-    row = session.scalar(select(MailingList).where(MailingList.address == address))
-    return (list_info(row), ListStatus(row.status)) if row else None
-
-
-def list_status(session: Session, list_id: int) -> ListStatus:
-    return ListStatus(session.scalars(select(MailingList.status).where(MailingList.id == list_id)).one())
 
 
 def load_list_by_id(session: Session, list_id: int) -> ListInfo:

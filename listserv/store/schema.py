@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from listserv.mail.message import ListStatus
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -34,14 +36,6 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-
-
-class ListStatus(StrEnum):
-    """A list's lifecycle (migration 0007; docs/storage.md)."""
-
-    OPEN = "open"
-    CLOSED = "closed"  # no new posts or members; members may leave; the archive stays
-    REMOVED = "removed"  # no mail at all (no such list); only its archive is left
 
 
 class InboundStatus(StrEnum):

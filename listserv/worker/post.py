@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from listserv.inbound.authres import trusted_ids_of
+from listserv.mail.message import ListStatus
 from listserv.moderation.decide import Decision, decide
 from listserv.moderation.facts import read_content
 from listserv.moderation.hold import hold_post
@@ -13,14 +14,13 @@ from listserv.moderation.rules import Action, PostFacts
 from listserv.outbound.headers import list_id
 from listserv.outbound.release import distribute
 from listserv.received import Received, notify_sender
-from listserv.store import queries
-from listserv.store.schema import ListStatus, Post
+from listserv.store.schema import Post
 
 log = logging.getLogger(__name__)
 
 
 def handle_post(received: Received) -> None:
-    if queries.list_status(received.session, received.lst.id) is not ListStatus.OPEN:
+    if received.lst.status is not ListStatus.OPEN:
         log.info("dropped list=%s msgid=%s reason=list-closed", received.lst.address, received.facts.message_id)
         return  # queued before the list closed, or a scheduled prompt: a closed list takes no posts
     decision = decide(gather_facts(received), load_moderation_policy(received.session, received.lst.id))

@@ -15,26 +15,9 @@ from sqlalchemy import select
 from listserv.store import db
 from listserv.store.schema import Inbound, Post
 from support.cli import invoke
-from support.corpora import corpora
+from support.corpora import LKML_YES_SPLIT, corpora
 from support.mail import lmtp_send, make_post
 
-# notmuch fuses 48 lkml messages through the bogus Message-ID <yes>; we keep one discussion
-# per key below (docs/threading.md, tests/discussions/test_discussions_jwz.py)
-LKML_YES_SPLIT = {
-    "1258848661-4660-1-git-send-email-stefan@datenfreihafen.org": 6,
-    "1259223435-29656-1-git-send-email-stefan@datenfreihafen.org": 2,
-    "1277220005-3322-1-git-send-email-sjayaraman@suse.de": 1,
-    "1277220158-3405-1-git-send-email-sjayaraman@suse.de": 1,
-    "1277220170-3442-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220189-3485-1-git-send-email-sjayaraman@suse.de": 3,
-    "1277220198-3522-1-git-send-email-sjayaraman@suse.de": 4,
-    "1277220206-3559-1-git-send-email-sjayaraman@suse.de": 7,
-    "1277220214-3597-1-git-send-email-sjayaraman@suse.de": 12,
-    "1277220228-3635-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220240-3674-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220261-3717-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220309-3757-1-git-send-email-sjayaraman@suse.de": 4,
-}
 SUMMARY = re.compile(r"read (\d+) messages .*: (\d+) imported, (\d+) already stored, (\d+) duplicate Message-IDs, "
                      r"(\d+) malformed .* has (\d+) discussions")  # fmt: skip
 

@@ -71,7 +71,7 @@ from listserv.discussions.model import (
     ThreadInput,
     ThreadMethod,
 )
-from support.corpora import corpora
+from support.corpora import LKML_YES_SPLIT, corpora
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -858,24 +858,6 @@ def test_incremental_never_splits_documented_divergence() -> None:
 # --------------------------------------------------------------------------
 # Whole-corpus comparison with notmuch 0.37 (see the module docstring)
 # --------------------------------------------------------------------------
-
-# notmuch's 48-message lkml thread fused by <yes>, and what it is for us:
-# one discussion per key below (see the module docstring).
-LKML_YES_SPLIT = {
-    "1258848661-4660-1-git-send-email-stefan@datenfreihafen.org": 6,
-    "1259223435-29656-1-git-send-email-stefan@datenfreihafen.org": 2,  # placeholder root
-    "1277220005-3322-1-git-send-email-sjayaraman@suse.de": 1,  # cifs 00/10
-    "1277220158-3405-1-git-send-email-sjayaraman@suse.de": 1,
-    "1277220170-3442-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220189-3485-1-git-send-email-sjayaraman@suse.de": 3,
-    "1277220198-3522-1-git-send-email-sjayaraman@suse.de": 4,
-    "1277220206-3559-1-git-send-email-sjayaraman@suse.de": 7,
-    "1277220214-3597-1-git-send-email-sjayaraman@suse.de": 12,
-    "1277220228-3635-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220240-3674-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220261-3717-1-git-send-email-sjayaraman@suse.de": 2,
-    "1277220309-3757-1-git-send-email-sjayaraman@suse.de": 4,  # cifs 10/10
-}
 
 
 @pytest.fixture(scope="module")
