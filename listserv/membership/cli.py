@@ -212,7 +212,7 @@ def member_import(ctx: CliContext, list_address: str, file: IO[str], role: str |
     if confirm:
         click.echo(f"sent {counted(added, 'confirmation')} ({others} already members or asked this hour, {bad_rows})")
         return
-    already = "1 already a member" if others == 1 else f"{others} already members"
+    already = counted(others, "already a member", "already members")
     click.echo(f"imported {counted(added, 'new member')} ({already}, {bad_rows}); "
                f"updated {counted(updated, 'existing member')}")  # fmt: skip
 
