@@ -5,6 +5,7 @@ The only module that reads configuration. Everything else receives a Settings.
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -92,6 +93,9 @@ class Settings:
     relay_user: str = ""  # AUTH user at a smtps:// or smtp+starttls:// relay; empty: no AUTH
     relay_password_file: str = ""  # a file whose first line is relay_user's password
     relay_ca_file: str = ""  # extra PEM CA bundle that verifies the relay's certificate (a private CA)
+    # DNS (docs/deliverability.md)
+    dns_resolver: str = ""  # host or host:port of the resolver to ask; empty: the system's (/etc/resolv.conf)
+    dns_timeout: float = 2.0  # seconds a lookup may take in all, before it counts as a temporary error
 
 
 def parse_host_port(value: str) -> HostPort:
@@ -194,11 +198,30 @@ def value_problem(settings: Settings) -> str | None:
     """What is wrong with a value of the right type, if anything: found at start-up, not when mail flows."""
     if problem := domain_problem(settings.domain):
         return f"domain: {problem}, got {settings.domain!r}"
+    if settings.dns_resolver and (problem := resolver_problem(settings.dns_resolver)):
+        return f"dns_resolver: {problem}"
     if settings.public_url and (problem := web_url_problem(settings.public_url)):
         return f"public_url: {problem}"
     if 0 < settings.keep_deliveries_days < MIN_DELIVERIES_DAYS:
         return (f"keep_deliveries_days: at least {MIN_DELIVERIES_DAYS} (digests look back a week at who got "
                 f"which post), or 0 to keep the ledger forever; got {settings.keep_deliveries_days}")  # fmt: skip
+    return None
+
+
+def resolver_problem(value: str) -> str | None:
+    """An IP address, optionally with :port ([v6]:port for IPv6)."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return f"expected an IP address, optionally with :port (e.g. 127.0.0.1:5353), got {value!r}"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        return f"port must be a number from 1 to 65535, got {port!r}"
     return None
 
 

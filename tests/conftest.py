@@ -23,6 +23,7 @@ from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
 from listserv.work import Work
 from support.clock import TestClock
+from support.dns import DnsServer
 from support.engine import RunningEngine
 from support.sink import Sink
 
@@ -52,6 +53,14 @@ def migrated_url(database_url: str) -> str:
     db.upgrade(engine)
     engine.dispose()
     return database_url
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    """dnsmasq on loopback, serving the TXT records a test gives it (`serve`, `add`)."""
+    server = DnsServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

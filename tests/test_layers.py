@@ -20,7 +20,7 @@ LAYERS = (  # top first
     ("intake", {"inbound"}),
     ("context", {"cli_context", "work"}),
     ("store", {"store"}),
-    ("core", {"mail", "render", "settings", "errors", "clock", "tokens", "secret", "__init__"}),
+    ("core", {"mail", "render", "settings", "errors", "clock", "tokens", "secret", "dns", "__init__"}),
 )
 LAYER_OF = {unit: index for index, (_, units) in enumerate(LAYERS) for unit in units}
 

@@ -64,7 +64,7 @@ def load_membership_policy(session: Session, list_id: int) -> ListPolicy:
         guidelines=row.guidelines, max_members=row.max_members,
         when_full=WhenFull.WAITLIST if row.when_full == WhenFull.WAITLIST else WhenFull.REFUSE,
         membership_days=row.membership_days, allow_who=row.allow_who, confirm_unsubscribe=row.confirm_unsubscribe,
-        steps=parse_steps(row.onboarding), one_click=row.one_click_unsubscribe,
+        steps=parse_steps(row.onboarding), one_click=bool(row.one_click_unsubscribe),
     )  # fmt: skip
 
 

@@ -78,7 +78,9 @@ class MailingList(Base):
     allow_who: Mapped[bool] = mapped_column(Boolean, default=False)
     confirm_unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False)
     onboarding: Mapped[str] = mapped_column(Text, default="0:welcome 3:introduce 10:discussions")
-    one_click_unsubscribe: Mapped[bool] = mapped_column(Boolean, default=False)
+    one_click_unsubscribe: Mapped[bool | None] = mapped_column(
+        Boolean, nullable=True, default=None
+    )  # None: on where it counts
     # moderation (migration 0003; docs/moderation.md)
     nonmember_action: Mapped[str] = mapped_column(String(16), default="hold")  # hold|reject|discard|accept
     new_member_posts: Mapped[int] = mapped_column(Integer, default=1)  # a newcomer's posts reviewed

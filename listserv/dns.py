@@ -1,0 +1,95 @@
+"""DNS lookups through dnspython: TXT records (DKIM keys, DMARC policies), cached by their TTL.
+
+The resolver is the `dns_resolver` setting (host or host:port; empty: /etc/resolv.conf), so tests
+and operators with a local resolver point it anywhere. A lookup never waits longer than
+`dns_timeout` in all; a server that does not answer is a temporary error, never an exception,
+so no caller (the worker, a CLI command) can be stalled or crashed by DNS.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from functools import cache
+
+import dns.exception
+import dns.name
+import dns.resolver
+
+from listserv.settings import Settings
+
+log = logging.getLogger(__name__)
+CACHE_ENTRIES = 10_000
+
+
+class Found(Enum):
+    RECORDS = "records"  # the name has TXT records
+    NONE = "none"  # the name does not exist, or has no TXT records: an answer, cached like one
+    ERROR = "error"  # no answer (timeout, SERVFAIL, refused, unreachable): try again later
+
+
+@dataclass(frozen=True)
+class TxtAnswer:
+    found: Found
+    records: tuple[bytes, ...] = ()  # each record's strings joined, as RFC 7208 and RFC 6376 read them
+    reason: str = ""  # why there was no answer
+
+    def texts(self) -> tuple[str, ...]:
+        return tuple(record.decode("utf-8", "replace") for record in self.records)
+
+
+def nameserver_of(value: str) -> tuple[str, int]:
+    """'127.0.0.1:5353' -> ('127.0.0.1', 5353); '[::1]:53' and a bare address too (port 53)."""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        return host, int(rest.removeprefix(":") or 53)
+    if value.count(":") == 1:
+        host, port = value.split(":")
+        return host, int(port)
+    return value, 53
+
+
+class Resolver:
+    """TXT lookups with dnspython's TTL-honouring cache; one per process per setting."""
+
+    def __init__(self, nameserver: str = "", timeout: float = 2.0) -> None:
+        if nameserver:
+            self._resolver = dns.resolver.Resolver(configure=False)
+            host, port = nameserver_of(nameserver)
+            self._resolver.nameservers = [host]
+            self._resolver.port = port
+        else:
+            try:
+                self._resolver = dns.resolver.Resolver()
+            except dns.resolver.NoResolverConfiguration:  # no /etc/resolv.conf: every lookup fails
+                self._resolver = dns.resolver.Resolver(configure=False)
+        self._resolver.lifetime = timeout
+        self._resolver.timeout = min(timeout, 2.0)
+        self._resolver.cache = dns.resolver.LRUCache(CACHE_ENTRIES)
+
+    def txt(self, name: str) -> TxtAnswer:
+        try:
+            answer = self._resolver.resolve(name, "TXT", search=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return TxtAnswer(Found.NONE)
+        except dns.resolver.NoNameservers as error:
+            return TxtAnswer(Found.ERROR, reason=f"no server answered for {name}: {error.msg}")
+        except dns.exception.Timeout:
+            return TxtAnswer(Found.ERROR, reason=f"DNS timeout looking up {name}")
+        except (dns.name.NameTooLong, dns.name.LabelTooLong, dns.name.EmptyLabel) as error:
+            return TxtAnswer(Found.NONE, reason=f"not a DNS name: {error}")
+        except dns.exception.DNSException as error:
+            return TxtAnswer(Found.ERROR, reason=f"DNS lookup of {name} failed: {error}")
+        records = tuple(b"".join(rdata.strings) for rdata in answer)
+        return TxtAnswer(Found.RECORDS, records)
+
+
+@cache
+def _resolver(nameserver: str, timeout: float) -> Resolver:
+    return Resolver(nameserver, timeout)
+
+
+def resolver_of(settings: Settings) -> Resolver:
+    """The process's resolver for these settings, so its cache is shared by every lookup."""
+    return _resolver(settings.dns_resolver, settings.dns_timeout)
