@@ -146,6 +146,8 @@ COMMANDS = {
     "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history."),
     "digest": LazyCommand("listserv.digest.cli:digest",
                           "Weekly summaries and digests: send what is due, preview, list issues."),
+    "dkim": LazyCommand("listserv.dkim.cli:dkim_group",
+                        "DKIM keys of the list domains: make one, check what DNS publishes."),
     "held": LazyCommand("listserv.moderation.cli:held",
                         "Posts held for review: list, show, approve, reject, discard; the audit log."),
     "inject": LazyCommand("listserv.cli.queue:inject",
