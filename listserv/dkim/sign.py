@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections import Counter
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from dkim import fold, rfc822_parse, select_headers  # type: ignore[import-untyped]
+from dkim import fold, rfc822_parse  # type: ignore[import-untyped]
 from dkim.canonicalization import CanonicalizationPolicy  # type: ignore[import-untyped]
 
 RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
@@ -57,24 +56,31 @@ def body_hash(raw: bytes) -> bytes:
     return base64.b64encode(hashlib.sha256(canonical).digest())
 
 
-def signed_names(headers: list[list[bytes]]) -> list[bytes]:
-    """h=: each signed field as often as it occurs, plus once (over-signing)."""
-    present = Counter(name.lower() for name, _ in headers)
-    return [name for name in SIGNED_FIELDS for _ in range(present[name] + 1)]
+def signed_fields(headers: list[list[bytes]]) -> tuple[list[bytes], list[list[bytes]]]:
+    """h= (each signed field as often as it occurs, plus once: over-signing) and those fields in
+    the order h= names them, each name's occurrences from the bottom up (RFC 6376 5.4.2)."""
+    by_name: dict[bytes, list[list[bytes]]] = {}
+    for header in headers:
+        by_name.setdefault(header[0].lower(), []).append(header)
+    names, chosen = [], []
+    for name in SIGNED_FIELDS:
+        found = by_name.get(name, [])
+        names += [name] * (len(found) + 1)
+        chosen += reversed(found)
+    return names, chosen
 
 
 def sign_copy(raw: bytes, key: DomainKey, bh: bytes, now: int) -> bytes:
     """The copy with a DKIM-Signature on top; bh is body_hash() of this copy's (shared) body."""
     head = split_message(raw)[0]
-    headers = rfc822_parse(head)[0]
-    names = signed_names(headers)
+    names, chosen = signed_fields(rfc822_parse(head)[0])
     fields = [
         (b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", key.domain.encode("ascii")),
         (b"s", key.selector.encode("ascii")), (b"t", str(now).encode("ascii")), (b"h", b" : ".join(names)),
         (b"bh", bh), (b"b", b""),
     ]  # fmt: skip
     unsigned = fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(b"DKIM-Signature"))
-    signed_headers = select_headers(RELAXED.canonicalize_headers(headers), names)
+    signed_headers = RELAXED.canonicalize_headers(chosen)
     canonical_self = RELAXED.canonicalize_headers([[b"DKIM-Signature", b" " + unsigned]])[0]
     data = b"".join(name + b":" + value for name, value in signed_headers)
     data += canonical_self[0] + b":" + canonical_self[1].rstrip()
