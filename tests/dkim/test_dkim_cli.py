@@ -3,14 +3,18 @@ plainly when a list's mail is unsigned or has no one-click unsubscribe."""
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
 
 import pytest
+from alembic import command
+from sqlalchemy import text
 
 from listserv.dkim.keys import generate
 from listserv.settings import Settings
+from listserv.store import db
 from support.dnsmasq import DnsServer
 
 DOMAIN = "lists.example.test"
@@ -76,3 +80,30 @@ def test_list_show_and_status_say_when_mail_is_unsigned_or_has_no_one_click(dkim
     assert "warning" not in dkim_cli("status")
     dkim_cli("list", "set", "team", "one_click_unsubscribe", "no")
     assert "turned off for this list" in dkim_cli("status")
+
+
+def test_migration_0008_turns_the_old_default_no_into_unset(database_url, request):
+    engine = db.open_engine(database_url)
+    try:
+        command.upgrade(db._alembic_config(engine), "0007")  # one list left at the old default, one set yes
+        with engine.begin() as connection:
+            for name, one_click in (("old", "false"), ("keen", "true")):
+                connection.execute(text(
+                    "INSERT INTO lists (address, name, description, subject_prefix, reply_to, reply_to_address, "
+                    "max_message_size, personalize, archive_url, created_at, one_click_unsubscribe) VALUES "
+                    f"('{name}@lists.example.test', 'Old', '', '', 'leave', '', 0, false, '', '2026-01-01 00:00:00', "
+                    f"{one_click})"
+                ))  # fmt: skip
+    finally:
+        engine.dispose()
+    cli = request.getfixturevalue("cli")  # `listserv init`: upgrades to the newest revisions
+    rows = {row["address"]: row["one_click_unsubscribe"] for row in json.loads(cli("list", "ls", "--json"))}
+    assert rows == {"old@lists.example.test": None, "keen@lists.example.test": True}
+    engine = db.open_engine(database_url)
+    try:
+        command.downgrade(db._alembic_config(engine), "0007")
+        with engine.connect() as connection:
+            values = dict(connection.execute(text("SELECT address, one_click_unsubscribe FROM lists")).all())
+        assert values == {"old@lists.example.test": False, "keen@lists.example.test": True}
+    finally:
+        engine.dispose()
