@@ -9,8 +9,9 @@ from email.message import Message
 
 from sqlalchemy.orm import Session
 
+from listserv.dmarc.alias import issue_alias
 from listserv.dmarc.discover import AuthorPolicy, discover_policy
-from listserv.dmarc.policy import Mitigation, needs_mitigation
+from listserv.dmarc.policy import AuthorReply, Mitigation, needs_mitigation
 from listserv.dmarc.rewrite import author_of, mitigated
 from listserv.dmarc.store import load_dmarc_policy
 from listserv.dns import resolver_of
@@ -38,4 +39,7 @@ def mitigate_dmarc(work: Work, session: Session, lst: ListInfo, message: Message
         return message
     found = "-" if author is None else author.disposition if author.known else "unknown"
     log.info("dmarc mitigated list=%s msgid=%s action=%s policy=%s", lst.address, msgid, policy.action, found)
-    return mitigated(message, lst, policy.action, policy.author_reply)
+    alias = ""
+    if policy.author_reply is AuthorReply.ALIAS:
+        alias = issue_alias(session, work.secret(), lst, address, work.now())
+    return mitigated(message, lst, policy.action, policy.author_reply, alias)

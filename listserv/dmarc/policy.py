@@ -22,6 +22,7 @@ class DmarcAction(StrEnum):
 class AuthorReply(StrEnum):
     REPLY_TO = "reply-to"  # the author in Reply-To; in Cc when the list sets Reply-To itself
     CC = "cc"
+    ALIAS = "alias"  # as reply-to, but with LIST-author+TOKEN@domain, which forwards to the author
 
 
 @dataclass(frozen=True)

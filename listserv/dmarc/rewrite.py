@@ -30,13 +30,13 @@ def author_label(name: str, address: str) -> str:
     return label[:MAX_NAME].rstrip()
 
 
-def list_from(label: str, lst: ListInfo) -> str:
+def list_from(label: str, lst: ListInfo, address: str = "") -> str:
     """'"Ana Lopez via Team Practice" <team@…>': quoted as needed, RFC 2047 words when not ASCII."""
-    phrase = f"{label} via {clean_header_value(lst.name)}"
+    phrase, address = f"{label} via {clean_header_value(lst.name)}", address or lst.address
     if phrase.isascii():
-        return formataddr((phrase, lst.address))
+        return formataddr((phrase, address))
     encoded = Header(phrase, "utf-8", maxlinelen=76, header_name="From").encode(linesep="\r\n")  # words of <= 75
-    return f"{encoded} <{lst.address}>"
+    return f"{encoded} <{address}>"
 
 
 def original_from(message: Message) -> str:
@@ -60,7 +60,7 @@ def author_of(message: Message) -> tuple[str, str]:
 def keep_author_reachable(message: Message, lst: ListInfo, reply: AuthorReply, author: str, address: str) -> None:
     """Reply-To the author, unless the message or the list already sets one: then, or with `cc`, Cc."""
     list_sets = lst.reply_to in LIST_SETS_REPLY_TO
-    if reply is AuthorReply.REPLY_TO and not list_sets:
+    if reply is not AuthorReply.CC and not list_sets:
         if "Reply-To" not in message:  # an author's own Reply-To already says where replies go
             message["Reply-To"] = author
         return
@@ -71,27 +71,29 @@ def keep_author_reachable(message: Message, lst: ListInfo, reply: AuthorReply, a
     message["Cc"] = ", ".join([*cc, author])
 
 
-def munge(message: Message, lst: ListInfo, reply: AuthorReply) -> Message:
+def munge(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -> Message:
     address, name = author_of(message)
     author = original_from(message)
     del message["X-Original-From"]
     message["X-Original-From"] = author
     del message["From"]
     message["From"] = list_from(author_label(name, address), lst)
-    keep_author_reachable(message, lst, reply, author, address)
+    reach = list_from(author_label(name, address), lst, alias) if alias else author
+    keep_author_reachable(message, lst, reply, reach, alias or address)
     return message
 
 
-def wrap(message: Message, lst: ListInfo, reply: AuthorReply) -> Message:
+def wrap(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -> Message:
     address, name = author_of(message)
     author = original_from(message)
+    reach = list_from(author_label(name, address), lst, alias) if alias else author
     outer = Message()
     outer["From"] = list_from(author_label(name, address), lst)
     for header, value in message.raw_items():
         if header.lower() in KEPT:
             outer[header] = value
     outer["X-Original-From"] = author
-    keep_author_reachable(outer, lst, reply, author, address)
+    keep_author_reachable(outer, lst, reply, reach, alias or address)
     outer["MIME-Version"] = "1.0"
     outer["Content-Type"] = "multipart/mixed"
     attached = Message()
@@ -117,8 +119,9 @@ def note_part(label: str, address: str) -> Message:
     return part
 
 
-def mitigated(message: Message, lst: ListInfo, action: DmarcAction, reply: AuthorReply) -> Message:
-    """The message as members get it From the list: munged in place, or a new wrapper."""
+def mitigated(message: Message, lst: ListInfo, action: DmarcAction, reply: AuthorReply, alias: str = "") -> Message:
+    """The message as members get it From the list: munged in place, or a new wrapper. With an
+    alias (LIST-author+TOKEN@domain), replies reach the author through it."""
     if action is DmarcAction.WRAP:
-        return wrap(message, lst, reply)
-    return munge(message, lst, reply)
+        return wrap(message, lst, reply, alias)
+    return munge(message, lst, reply, alias)

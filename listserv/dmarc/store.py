@@ -18,7 +18,8 @@ DMARC_SETTINGS = {
     "dmarc_action": ListSetting(str, tuple(DmarcAction), help="how: rewrite From (munge) or attach the original "
                                 "to a message From the list (wrap)"),
     "dmarc_author_reply": ListSetting(str, tuple(AuthorReply), help="how the author stays reachable: Reply-To "
-                                      "(Cc when the list sets Reply-To itself) or always Cc"),
+                                      "(Cc when the list sets Reply-To itself), always Cc, or as reply-to with a "
+                                      "LIST-author+TOKEN alias that forwards to them"),
 }  # fmt: skip
 
 

@@ -242,3 +242,13 @@ def test_the_pure_modules_import_no_io(name):
     imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m.split(".")[0] in FORBIDDEN or m.startswith(FORBIDDEN)}
+
+
+def test_an_alias_stands_in_for_the_author_in_reply_to_or_cc():
+    alias = "team-author+tok@lists.example.test"
+    message = mitigated(parse(post()), LIST, DmarcAction.MUNGE, AuthorReply.ALIAS, alias)
+    assert message["Reply-To"] == f"Ana Lopez via Team Practice <{alias}>"
+    assert message["X-Original-From"] == "Ana Lopez <ana@example.com>"
+    lst = ListInfo(1, "team@lists.example.test", "Team Practice", reply_to="list")
+    wrapped = mitigated(parse(post()), lst, DmarcAction.WRAP, AuthorReply.ALIAS, alias)
+    assert wrapped["Reply-To"] is None and wrapped["Cc"] == f"Ana Lopez via Team Practice <{alias}>"
