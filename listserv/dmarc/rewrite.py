@@ -73,22 +73,22 @@ def keep_author_reachable(message: Message, lst: ListInfo, reply: AuthorReply, a
 
 def munge(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -> Message:
     address, name = author_of(message)
-    author = original_from(message)
+    author, label = original_from(message), author_label(name, address)
     del message["X-Original-From"]
     message["X-Original-From"] = author
     del message["From"]
-    message["From"] = list_from(author_label(name, address), lst)
-    reach = list_from(author_label(name, address), lst, alias) if alias else author
+    message["From"] = list_from(label, lst)
+    reach = list_from(label, lst, alias) if alias else author
     keep_author_reachable(message, lst, reply, reach, alias or address)
     return message
 
 
 def wrap(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -> Message:
     address, name = author_of(message)
-    author = original_from(message)
-    reach = list_from(author_label(name, address), lst, alias) if alias else author
+    author, label = original_from(message), author_label(name, address)
+    reach = list_from(label, lst, alias) if alias else author
     outer = Message()
-    outer["From"] = list_from(author_label(name, address), lst)
+    outer["From"] = list_from(label, lst)
     for header, value in message.raw_items():
         if header.lower() in KEPT:
             outer[header] = value
@@ -100,14 +100,14 @@ def wrap(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -
     attached["Content-Type"] = "message/rfc822"
     attached["Content-Disposition"] = "inline"
     attached.set_payload([message])
-    outer.set_payload([note_part(author_label(name, address), address), attached])
+    outer.set_payload([note_part(label, address), attached])
     return outer
 
 
 def note_part(label: str, address: str) -> Message:
     part = Message()
-    text = (f"{label} <{address}> wrote the message attached below. Their domain asks mail providers to\n"
-            "refuse mail others send in its name (DMARC), so the list sends it as an attachment.\n")  # fmt: skip
+    text = (f"{label} <{address}> wrote the message attached below. The list sends it attached, From\n"
+            "the list, so that mail providers that check the sender's domain (DMARC) deliver it.\n")  # fmt: skip
     if text.isascii():
         part.set_payload(text, "us-ascii")
     else:
