@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from listserv.digest.gather import DIGEST_SETTINGS
 from listserv.digest.jobs import digest_job, prompt_job
+from listserv.dmarc.store import DMARC_SETTINGS
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -52,4 +53,5 @@ JOBS: tuple[Job, ...] = (
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS
+LIST_SETTINGS |= DMARC_SETTINGS
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS

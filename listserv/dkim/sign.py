@@ -62,7 +62,8 @@ def signed_fields(headers: list[list[bytes]]) -> tuple[list[bytes], list[list[by
     by_name: dict[bytes, list[list[bytes]]] = {}
     for header in headers:
         by_name.setdefault(header[0].lower(), []).append(header)
-    names, chosen = [], []
+    names: list[bytes] = []
+    chosen: list[list[bytes]] = []
     for name in SIGNED_FIELDS:
         found = by_name.get(name, [])
         names += [name] * (len(found) + 1)

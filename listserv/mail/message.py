@@ -21,6 +21,7 @@ class Role(StrEnum):
     DIGEST = "digest"  # LIST-digest@domain (+TOKEN): replies to digests and previews, to the facilitators
     PROMPTS = "prompts"  # LIST-prompts@domain (+TOKEN): facilitators schedule prompts and polls (digest)
     VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
+    AUTHOR = "author"  # LIST-author+TOKEN@domain: replies forwarded to an author whose From was rewritten (dmarc)
 
 
 class ListStatus(StrEnum):

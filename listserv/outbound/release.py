@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from listserv.discussions.store import thread_accepted
 from listserv.dkim.readiness import readiness
+from listserv.dmarc.mitigate import mitigate_dmarc
 from listserv.mail.message import ListInfo, Role
 from listserv.outbound.decorate import decorate
 from listserv.outbound.oneclick import mark_unsubscribe, public_base
@@ -29,6 +30,7 @@ def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message:
                now: datetime) -> int:  # fmt: skip
     """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count."""
     thread_accepted(session, lst, post, message, raw, now)
+    message = mitigate_dmarc(work, session, lst, message)  # From the list when the author's DMARC asks for it
     decorated = decorate(message, lst, work.templates.render_footer(lst))
     decorated, one_click = mark_one_click(session, work, lst, decorated)  # per-member links: personalised
     outbound_id = queries.insert_outbound(session, dict(

@@ -102,6 +102,10 @@ class MailingList(Base):
     unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
     nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
     status: Mapped[str] = mapped_column(String(16), default=ListStatus.OPEN)  # ListStatus (migration 0007)
+    # DMARC mitigation (migration 0010; docs/dmarc.md)
+    dmarc_mitigation: Mapped[str] = mapped_column(String(16), default="policy")  # policy | always | never
+    dmarc_action: Mapped[str] = mapped_column(String(16), default="munge")  # munge | wrap
+    dmarc_author_reply: Mapped[str] = mapped_column(String(16), default="reply-to")  # reply-to | cc
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

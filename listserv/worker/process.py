@@ -35,6 +35,7 @@ from listserv.received import Received
 from listserv.store import queries
 from listserv.store.schema import Inbound, InboundStatus
 from listserv.work import Work
+from listserv.worker.author import handle_author
 from listserv.worker.owner import handle_bounce, handle_owner
 from listserv.worker.post import handle_post
 
@@ -114,4 +115,5 @@ HANDLERS: dict[Role, Handler] = {
     Role.DIGEST: handle_digest,
     Role.PROMPTS: handle_prompts,
     Role.VOTE: handle_vote,
+    Role.AUTHOR: handle_author,
 }
