@@ -102,6 +102,10 @@ class MailingList(Base):
     unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
     nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
     status: Mapped[str] = mapped_column(String(16), default=ListStatus.OPEN)  # ListStatus (migration 0007)
+    # bounces (migration 0009; docs/bounces.md)
+    bounce_threshold: Mapped[int] = mapped_column(Integer, default=5)  # score that disables delivery; 0: off
+    bounce_half_life_days: Mapped[int] = mapped_column(Integer, default=7)  # a bounce counts half after this
+    bounce_remove_days: Mapped[int] = mapped_column(Integer, default=14)  # disabled this long: removed; 0: never
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

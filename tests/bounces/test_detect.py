@@ -9,7 +9,7 @@ import pytest
 
 from bench.bounce_detection import measure
 from listserv.bounces.detect import ReportKind, classify, member_of_tag
-from tests.support.corpora import corpora
+from support.corpora import corpora
 
 
 def dsn(action: str, status: str, rcpt: str = "alice@example.org", original: str = "") -> bytes:

@@ -1,0 +1,155 @@
+"""Bounces through the real engine: reports delivered over LMTP to LIST-bounces, the relay's refusals
+in the ledger, the job run at chosen moments; members are paused, told, resumed and removed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.utils import make_msgid
+
+from listserv.bounces.jobs import run_bounces
+from support.conversation import Mailbox, body_of, run_job, send, settle, sql
+from support.corpora import corpora
+from support.mail import lmtp_send
+
+DOMAIN = "lists.example.test"
+TEAM, BOUNCES, REQUEST = f"team@{DOMAIN}", f"team-bounces@{DOMAIN}", f"team-request@{DOMAIN}"
+
+
+def dsn(rcpt: str, status: str = "5.1.1", action: str = "failed") -> bytes:
+    """A delivery status notification as Postfix writes one."""
+    return f"""From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: {BOUNCES}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: {make_msgid(domain="mx.example.org")}
+Auto-Submitted: auto-replied
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+This is the mail system at host mx.example.org.
+
+<{rcpt}>: host mx.example.org said: 550 {status} <{rcpt}>: Recipient address rejected
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+
+Final-Recipient: rfc822; {rcpt}
+Action: {action}
+Status: {status}
+Diagnostic-Code: smtp; 550 {status} <{rcpt}>: Recipient address rejected: User unknown
+
+--B
+Content-Type: text/rfc822-headers
+
+From: alice@example.com
+To: {TEAM}
+Subject: hello
+
+--B--
+""".encode()
+
+
+def bounce(engine, data: bytes, tag: str = "") -> None:
+    rcpt = f"team-bounces+{tag}@{DOMAIN}" if tag else BOUNCES
+    assert lmtp_send(engine.lmtp, "", [rcpt], data)[rcpt].startswith("250")
+
+
+def state_of(settings, email):
+    return sql(settings, "SELECT state, score > 0 FROM member_bounces WHERE email = :e", e=email)
+
+
+def test_verp_bounces_pause_the_member_who_is_told_and_resumes_with_a_command(engine, sink, settings, make_list,
+                                                                               clock):  # fmt: skip
+    make_list("team", members=["alice@example.com", "bob@example.org", "carol@example.com"], bounce_threshold="2")
+    box = Mailbox(sink)
+    bounce(engine, dsn("bob@example.org"), "bob=example.org")
+    bounce(engine, dsn("bob@example.org"), "bob=example.org")  # the same day: counted once
+    settle(settings)
+    assert sql(settings, "SELECT state, score FROM member_bounces") == [("ok", 1.0)]
+    clock.advance(timedelta(days=1))
+    bounce(engine, dsn("bob@forwarded.example.net", "4.2.2", "delayed"), "bob=example.org")  # soft, forwarded
+    settle(settings)
+    assert state_of(settings, "bob@example.org") == [("ok", True)]
+    clock.advance(timedelta(days=1))
+    bounce(engine, dsn("bob@example.org"), "bob=example.org")
+    notice = body_of(box.expect("bob@example.org", "Your mail from Team is paused"))
+    assert "set delivery each" in notice and REQUEST in notice and "550 5.1.1" in notice
+    assert state_of(settings, "bob@example.org") == [("disabled", True)]
+    assert sql(settings, "SELECT kind, source FROM bounce_events ORDER BY id") == [
+        ("hard", "report"), ("hard", "report"), ("soft", "report"), ("hard", "report")]  # fmt: skip
+
+    send(engine.lmtp, "alice@example.com", TEAM, "While bob is paused")
+    box.expect("carol@example.com", "While bob is paused")
+    settle(settings)
+    assert box.unread() == []  # bob gets nothing (nor alice: her own post)
+
+    send(engine.lmtp, "bob@example.org", REQUEST, "", "set delivery each")
+    box.expect("bob@example.org")
+    assert run_job(clock, settings, run_bounces, clock()) == 1  # the resume
+    assert state_of(settings, "bob@example.org") == [("ok", False)]
+    send(engine.lmtp, "alice@example.com", TEAM, "Welcome back bob")
+    box.expect("bob@example.org", "Welcome back bob")
+    box.expect("carol@example.com", "Welcome back bob")
+
+
+def test_a_paused_member_is_removed_after_the_period_and_told(engine, sink, settings, make_list, clock):
+    make_list("team", members=["alice@example.com", "bob@example.org"], bounce_threshold="1", bounce_remove_days="14")
+    box = Mailbox(sink)
+    start = clock()
+    bounce(engine, dsn("bob@example.org"), "bob=example.org")
+    assert "your membership ends on" in body_of(box.expect("bob@example.org", "paused"))
+    assert run_job(clock, settings, run_bounces, start + timedelta(days=13)) == 0
+    assert sql(settings, "SELECT count(*) FROM members WHERE email = 'bob@example.org'") == [(1,)]
+    assert run_job(clock, settings, run_bounces, start + timedelta(days=14, minutes=5)) == 1
+    assert "is no longer a member" in body_of(box.expect("bob@example.org", "You are no longer on Team"))
+    assert sql(settings, "SELECT count(*) FROM members WHERE email = 'bob@example.org'") == [(0,)]
+    assert sql(settings, "SELECT state FROM member_bounces") == [("removed",)]
+    assert sql(settings, "SELECT event, detail FROM membership_events WHERE event = 'removed'") == [
+        ("removed", "bounces")]  # fmt: skip
+    assert run_job(clock, settings, run_bounces, start + timedelta(days=15)) == 0
+
+
+def test_a_relay_refusal_at_rcpt_counts_as_a_hard_bounce_once(engine, sink, settings, make_list, clock):
+    sink.handler.rcpt_replies["dead.example.net"] = "550 5.1.1 <carol@dead.example.net>: no such user"
+    make_list("team", members=["alice@example.com", "carol@dead.example.net"], bounce_threshold="1")
+    box = Mailbox(sink)
+    send(engine.lmtp, "alice@example.com", TEAM, "Hello all")
+    settle(settings)
+    assert run_job(clock, settings, run_bounces, clock()) == 1
+    assert sql(settings, "SELECT kind, source FROM bounce_events") == [("hard", "relay")]
+    assert state_of(settings, "carol@dead.example.net") == [("disabled", True)]
+    assert run_job(clock, settings, run_bounces, clock()) == 0  # the ledger is read once
+    settle(settings)
+    assert box.unread() == []  # the paused notice was refused by the relay too
+
+
+def test_a_real_postfix_bounce_without_verp_counts_for_the_recipient_it_names(engine, settings, make_list):
+    make_list("team", members=["alice@example.com", "kijitora@example.net"])
+    bounce(engine, (corpora("sisimai_set_of_emails", "maildir", "bsd") / "lhost-postfix-03.eml").read_bytes())
+    settle(settings)
+    assert sql(settings, "SELECT email, kind FROM bounce_events") == [("kijitora@example.net", "hard")]
+
+
+def test_auto_replies_to_the_bounce_address_count_for_nothing(engine, settings, make_list):
+    make_list("team", members=["kijitora@example.net"])
+    folder = corpora("sisimai_set_of_emails", "maildir", "bsd")
+    for name in ("rfc3834-01.eml", "rfc3834-02.eml", "rfc3834-05.eml"):
+        bounce(engine, (folder / name).read_bytes(), "kijitora=example.net")
+    settle(settings)
+    assert sql(settings, "SELECT count(*) FROM bounce_events") == [(0,)]
+    assert sql(settings, "SELECT count(*) FROM inbound WHERE role = 'bounces'") == [(3,)]
+
+
+def test_a_feedback_loop_complaint_unsubscribes_the_member_and_says_how_to_come_back(engine, sink, settings,
+                                                                                     make_list):  # fmt: skip
+    make_list("team", members=["alice@example.com", "redacted@example.net"])
+    box = Mailbox(sink)
+    bounce(engine, (corpora("sisimai_set_of_emails", "maildir", "bsd") / "arf-01.eml").read_bytes())
+    notice = body_of(box.expect("redacted@example.net", "You are no longer on Team"))
+    assert "reported as unwanted" in notice and f"team-join@{DOMAIN}" in notice
+    assert sql(settings, "SELECT email FROM members") == [("alice@example.com",)]
+    assert sql(settings, "SELECT state, reason FROM member_bounces") == [("removed", "feedback report (abuse)")]
