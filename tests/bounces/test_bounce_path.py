@@ -3,6 +3,7 @@ in the ledger, the job run at chosen moments; members are paused, told, resumed 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from email.utils import make_msgid
 
@@ -153,3 +154,26 @@ def test_a_feedback_loop_complaint_unsubscribes_the_member_and_says_how_to_come_
     assert "reported as unwanted" in notice and f"team-join@{DOMAIN}" in notice
     assert sql(settings, "SELECT email FROM members") == [("alice@example.com",)]
     assert sql(settings, "SELECT state, reason FROM member_bounces") == [("removed", "feedback report (abuse)")]
+
+
+def test_bounce_ls_shows_each_member_with_a_history_and_why(engine, sink, settings, make_list, clock, cli):
+    sink.handler.rcpt_replies["dead.example.net"] = "550 5.1.1 <carol@dead.example.net>: no such user"
+    make_list("team", members=["alice@example.com", "carol@dead.example.net", "dan@example.org"], bounce_threshold="1")
+    bounce(engine, dsn("dan@example.org", "4.2.2", "delayed"), "dan=example.org")
+    send(engine.lmtp, "alice@example.com", TEAM, "Hello all")
+    settle(settings)
+    run_job(clock, settings, run_bounces, clock())
+    rows = {row["email"]: row for row in json.loads(cli("bounce", "ls", "team", "--json"))}
+    assert rows.keys() == {"carol@dead.example.net", "dan@example.org"}  # alice never bounced
+    carol, dan = rows["carol@dead.example.net"], rows["dan@example.org"]
+    assert (carol["state"], carol["score"], carol["reason"]) == (
+        "disabled",
+        1.0,
+        "550 5.1.1 <carol@dead.example.net>: no such user",
+    )
+    assert carol["remove_on"] and carol["disabled_at"] and carol["last_bounce"]
+    assert (dan["state"], dan["score"], dan["remove_on"]) == ("ok", 0.5, None)
+    assert dan["reason"].startswith("4.2.2")
+    text = cli("bounce", "ls", "team")
+    assert "carol@dead.example.net\tdisabled\t1\t" in text and "dan@example.org\tok\t0.5\t" in text
+    assert "no list" in cli("bounce", "ls", "nope", code=1).lower()
