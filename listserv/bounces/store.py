@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,7 +66,7 @@ def move_state(session: Session, row_id: int, expected: MemberState, values: Map
 
 
 def mark_removed(session: Session, row_id: int, reason: str, now: datetime) -> None:
-    values = dict(state=MemberState.REMOVED, removed_at=now, reason=reason[:500], last_bounce_at=now)
+    values = dict(state=MemberState.REMOVED, removed_at=now, disabled_at=None, reason=reason[:500], last_bounce_at=now)
     session.execute(update(MemberBounce).where(MemberBounce.id == row_id).values(**values))
 
 
@@ -150,10 +150,30 @@ def rows_of_list(session: Session, list_id: int) -> list[MemberBounce]:
     return list(session.scalars(query))
 
 
-def health(session: Session, list_id: int, since: datetime) -> dict[str, int]:
-    """Members disabled and removed for bouncing (or complaints) since a moment."""
-    disabled = select(func.count()).select_from(MemberBounce).where(
-        MemberBounce.list_id == list_id, MemberBounce.disabled_at >= since)  # fmt: skip
-    removed = select(func.count()).select_from(MemberBounce).where(
-        MemberBounce.list_id == list_id, MemberBounce.removed_at >= since)  # fmt: skip
-    return {"disabled": int(session.scalar(disabled) or 0), "removed": int(session.scalar(removed) or 0)}
+@dataclass(frozen=True)
+class ListHealth:
+    """Members paused or removed for bouncing, or removed for a complaint, in a period."""
+
+    paused: list[str]
+    removed: list[str]
+    complained: list[str]
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.paused or self.removed or self.complained)
+
+
+def health(session: Session, list_id: int, since: datetime) -> ListHealth:
+    query = select(MemberBounce).where(
+        MemberBounce.list_id == list_id,
+        or_(MemberBounce.disabled_at >= since, MemberBounce.removed_at >= since),
+    ).order_by(MemberBounce.email)  # fmt: skip
+    paused, removed, complained = [], [], []
+    for row in session.scalars(query):
+        if row.state == MemberState.DISABLED:
+            paused.append(row.email)
+        elif row.state == MemberState.REMOVED and row.disabled_at is None:
+            complained.append(row.email)
+        elif row.state == MemberState.REMOVED:
+            removed.append(row.email)
+    return ListHealth(paused, removed, complained)

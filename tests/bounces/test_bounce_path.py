@@ -5,58 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from email.utils import make_msgid
 
 from listserv.bounces.jobs import run_bounces
+from support.bounce_mail import bounce, dsn
 from support.conversation import Mailbox, body_of, run_job, send, settle, sql
 from support.corpora import corpora
-from support.mail import lmtp_send
 
 DOMAIN = "lists.example.test"
-TEAM, BOUNCES, REQUEST = f"team@{DOMAIN}", f"team-bounces@{DOMAIN}", f"team-request@{DOMAIN}"
-
-
-def dsn(rcpt: str, status: str = "5.1.1", action: str = "failed") -> bytes:
-    """A delivery status notification as Postfix writes one."""
-    return f"""From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
-To: {BOUNCES}
-Subject: Undelivered Mail Returned to Sender
-Message-ID: {make_msgid(domain="mx.example.org")}
-Auto-Submitted: auto-replied
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary="B"
-
---B
-Content-Type: text/plain
-
-This is the mail system at host mx.example.org.
-
-<{rcpt}>: host mx.example.org said: 550 {status} <{rcpt}>: Recipient address rejected
-
---B
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example.org
-
-Final-Recipient: rfc822; {rcpt}
-Action: {action}
-Status: {status}
-Diagnostic-Code: smtp; 550 {status} <{rcpt}>: Recipient address rejected: User unknown
-
---B
-Content-Type: text/rfc822-headers
-
-From: alice@example.com
-To: {TEAM}
-Subject: hello
-
---B--
-""".encode()
-
-
-def bounce(engine, data: bytes, tag: str = "") -> None:
-    rcpt = f"team-bounces+{tag}@{DOMAIN}" if tag else BOUNCES
-    assert lmtp_send(engine.lmtp, "", [rcpt], data)[rcpt].startswith("250")
+TEAM, REQUEST = f"team@{DOMAIN}", f"team-request@{DOMAIN}"
 
 
 def state_of(settings, email):
