@@ -32,6 +32,7 @@ class Counts:
     bytes: int = 0
     refused: int = 0  # RCPTs answered 550
     verp: int = 0  # messages whose MAIL FROM is LIST-bounces+local=domain@... of its one recipient
+    signed: int = 0  # messages that start with a DKIM-Signature field
     duplicates: int = 0  # a recipient that already had a message since the last reset
     first: float = 0.0  # time.monotonic() of the first completed message
     last: float = 0.0
@@ -90,6 +91,8 @@ class SinkProtocol(asyncio.Protocol):
                 self.scanned = len(self.buffer)
                 return False
             size, cut = end + 2, end + 5
+        if self.buffer.startswith(b"DKIM-Signature:"):
+            self.counts.signed += 1
         del self.buffer[:cut]
         self.in_data, self.scanned = False, 0
         self._delivered(size)

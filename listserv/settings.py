@@ -93,6 +93,9 @@ class Settings:
     relay_user: str = ""  # AUTH user at a smtps:// or smtp+starttls:// relay; empty: no AUTH
     relay_password_file: str = ""  # a file whose first line is relay_user's password
     relay_ca_file: str = ""  # extra PEM CA bundle that verifies the relay's certificate (a private CA)
+    # DKIM (docs/deliverability.md)
+    dkim_key_dir: str = "dkim"  # the list domains' keys, DOMAIN.SELECTOR.pem (`listserv dkim keygen`)
+    dkim_selector: str = "listserv"  # the selector mail is signed with
     # DNS (docs/deliverability.md)
     dns_resolver: str = ""  # host or host:port of the resolver to ask; empty: the system's (/etc/resolv.conf)
     dns_timeout: float = 2.0  # seconds a lookup may take in all, before it counts as a temporary error

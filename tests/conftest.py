@@ -23,7 +23,7 @@ from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
 from listserv.work import Work
 from support.clock import TestClock
-from support.dns import DnsServer
+from support.dnsmasq import DnsServer
 from support.engine import RunningEngine
 from support.sink import Sink
 
@@ -79,6 +79,7 @@ def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
         smtp_listen=HostPort("127.0.0.1", 0),
         http_listen=HostPort("127.0.0.1", 0),  # the one-click unsubscribe endpoint
         secret_file=str(tmp_path / "listserv.secret"),
+        dkim_key_dir=str(tmp_path / "dkim"),
         relay=RelaySetting("smtp", host="127.0.0.1", port=sink.port),
         domain=DOMAIN,
         poll_seconds=0.2,
@@ -145,6 +146,7 @@ def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cloc
     monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
     monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
     monkeypatch.setenv("LISTSERV_SECRET_FILE", str(tmp_path / "listserv.secret"))
+    monkeypatch.setenv("LISTSERV_DKIM_KEY_DIR", str(tmp_path / "dkim"))
     runner = CliRunner()
 
     def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:

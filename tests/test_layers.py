@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "listserv"
 LAYERS = (  # top first
     ("shell", {"__main__", "cli", "service", "migrations"}),
     ("worker", {"worker", "features"}),
-    ("capabilities", {"digest", "membership", "moderation", "received", "outbound", "discussions", "bounces"}),
+    ("capabilities", {"digest", "membership", "moderation", "received", "outbound", "discussions", "dkim", "bounces"}),
     ("intake", {"inbound"}),
     ("context", {"cli_context", "work"}),
     ("store", {"store"}),

@@ -10,6 +10,7 @@ from sqlalchemy import Table, func, select
 from listserv import features
 from listserv.cli_context import CliContext, counted, echo_json, pass_cli, text_value, valid_address
 from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.dkim.readiness import readiness
 from listserv.errors import Invalid
 from listserv.mail.message import ListStatus
 from listserv.migrations.tables import Base  # every table, so that `list rm` sees each capability's
@@ -75,6 +76,11 @@ def list_show(ctx: CliContext, address: str, as_json: bool) -> None:
     """One list's status and settings."""
     with ctx.session() as session:
         row = list_row(ctx, ctx.list_row(session, address))
+    one_click = row.get("one_click_unsubscribe")
+    state = readiness(
+        ctx.settings, str(row["address"]).rpartition("@")[2], one_click if isinstance(one_click, bool) else None
+    )
+    row |= {"signing": state.signing, "unsubscribe": state.unsubscribe}
     if as_json:
         return echo_json(row)
     for key, value in row.items():

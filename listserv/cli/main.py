@@ -148,6 +148,8 @@ COMMANDS = {
                           "Bounce scores and states: who is paused or was removed for bouncing, and why."),
     "digest": LazyCommand("listserv.digest.cli:digest",
                           "Weekly summaries and digests: send what is due, preview, list issues."),
+    "dkim": LazyCommand("listserv.dkim.cli:dkim_group",
+                        "DKIM keys of the list domains: make one, check what DNS publishes."),
     "held": LazyCommand("listserv.moderation.cli:held",
                         "Posts held for review: list, show, approve, reject, discard; the audit log."),
     "inject": LazyCommand("listserv.cli.queue:inject",

@@ -8,13 +8,14 @@ import click
 from sqlalchemy import select
 
 from listserv.cli_context import CliContext, echo_json, pass_cli
+from listserv.dkim.readiness import readiness
 from listserv.errors import ListservError
 from listserv.inbound.ingest import IntakeItem, make_receive
 from listserv.inbound.limits import check_limits
 from listserv.inbound.replies import Refused, Reply
 from listserv.inbound.server import limits_of
 from listserv.mail.addresses import parse_recipient
-from listserv.mail.message import Recipient
+from listserv.mail.message import ListStatus, Recipient
 from listserv.mail.parse import parse_bytes, sender_of
 from listserv.store import admin, db, queries
 from listserv.store.schema import Inbound, InboundStatus, MailingList
@@ -154,10 +155,20 @@ def quarantine_retry(ctx: CliContext, inbound_id: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def status(ctx: CliContext, as_json: bool) -> None:
-    """Counts of inbound messages, batches and deliveries by state."""
+    """Counts of inbound messages, batches and deliveries by state.
+
+    Then a `warning` line for each list whose mail is unsigned or has no one-click unsubscribe
+    (on standard error with --json)."""
     with ctx.session() as session:
         counts = admin.queue_counts(session)
+        lists = session.execute(select(MailingList.address, MailingList.one_click_unsubscribe)
+                                .where(MailingList.status != ListStatus.REMOVED).order_by(MailingList.address)).all()  # fmt: skip
+    warnings = [f"{address}: {line}" for address, one_click in lists
+                for line in readiness(ctx.settings, address.rpartition("@")[2], one_click).warnings]  # fmt: skip
     if as_json:
-        return echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())])
-    for key, value in sorted(counts.items()):
-        click.echo(f"{key}\t{value}")
+        echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())])
+    else:
+        for key, value in sorted(counts.items()):
+            click.echo(f"{key}\t{value}")
+    for line in warnings:
+        click.echo(f"warning\t{line}", err=as_json)

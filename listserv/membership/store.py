@@ -51,7 +51,9 @@ MEMBERSHIP_SETTINGS = {
     "confirm_unsubscribe": ListSetting(bool, help="leaving by mail asks for a confirmation first"),
     "onboarding": ListSetting(str, check=steps_problem, help="orientation mails, e.g. '0:welcome 3:introduce'"),
     "one_click_unsubscribe": ListSetting(
-        bool, help="RFC 8058 one-click links, one copy per member (needs public_url)", server_check=needs_public_url
+        bool,
+        help="RFC 8058 one-click links, one copy per member (needs public_url; unset: on when mail is DKIM-signed)",
+        server_check=needs_public_url,
     ),
 }
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.store import thread_accepted
+from listserv.dkim.readiness import readiness
 from listserv.mail.message import ListInfo, Role
 from listserv.outbound.decorate import decorate
 from listserv.outbound.oneclick import mark_unsubscribe, public_base
@@ -40,14 +41,15 @@ def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message:
 
 
 def mark_one_click(session: Session, work: Work, lst: ListInfo, raw: bytes) -> tuple[bytes, bool]:
-    """A decorated post for a list with one_click_unsubscribe gets the one-click List-Unsubscribe
-    pair with a member marker; True means it must go the personalised way (one copy per member).
+    """A decorated post for a list with one-click unsubscribe (docs/deliverability.md: on by
+    default where mail is signed and public_url is set) gets the one-click List-Unsubscribe pair
+    with a member marker; True means it must go the personalised way (one copy per member).
     Without public_url there is nowhere public for the link to point: the mailto one stays alone."""
-    enabled = session.scalar(select(MailingList.one_click_unsubscribe).where(MailingList.id == lst.id))
-    if not enabled:
-        return raw, False
+    setting = session.scalar(select(MailingList.one_click_unsubscribe).where(MailingList.id == lst.id))
+    state = readiness(work.settings, lst.domain, setting)
     base = public_base(work.settings.public_url)
-    if base is None:
-        log.warning("one_click_unsubscribe is on but public_url is empty: mailto only list=%s", lst.address)
+    if not state.one_click or base is None:
+        if setting:
+            log.warning("one_click_unsubscribe is on but public_url is empty: mailto only list=%s", lst.address)
         return raw, False
     return mark_unsubscribe(raw, base, lst.id, lst.service(Role.LEAVE)), True

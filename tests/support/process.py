@@ -29,6 +29,10 @@ def serve_env(settings: Settings, lmtp_port: int, smtp_port: int) -> dict[str, s
         LISTSERV_POLL_SECONDS=str(settings.poll_seconds),
         LISTSERV_RETRY_SECONDS=str(settings.retry_seconds),
         LISTSERV_LEASE_SECONDS=str(settings.lease_seconds),
+        LISTSERV_PUBLIC_URL=settings.public_url,
+        LISTSERV_DKIM_KEY_DIR=settings.dkim_key_dir,
+        LISTSERV_DKIM_SELECTOR=settings.dkim_selector,
+        LISTSERV_DNS_RESOLVER=settings.dns_resolver,
     )
     return env
 

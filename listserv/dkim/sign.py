@@ -1,0 +1,89 @@
+"""DKIM signatures (RFC 6376) for every copy we send, at OpenSSL's speed. Pure.
+
+dkimpy does the standard: header parsing, relaxed canonicalisation, header selection and
+folding. The RSA operation goes through OpenSSL (the `cryptography` package), about 40 times
+faster than dkimpy's own arithmetic, and it releases the GIL, so copies signed on several
+threads use several cores. A post's body is hashed once (`body_hash`); each member's copy only
+hashes its header block (`sign_copy`), because per-member one-click links make every copy's
+headers different.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from dkim import fold, rfc822_parse  # type: ignore[import-untyped]
+from dkim.canonicalization import CanonicalizationPolicy  # type: ignore[import-untyped]
+
+RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
+# What a reader sees and what a list adds; each is signed once more than it occurs, so that
+# nobody can add another one (a second From, a second List-Unsubscribe) without breaking it.
+SIGNED_FIELDS = (
+    b"from", b"reply-to", b"sender", b"to", b"cc", b"subject", b"date", b"message-id", b"in-reply-to",
+    b"references", b"mime-version", b"content-type", b"content-transfer-encoding", b"list-id", b"list-help",
+    b"list-unsubscribe", b"list-unsubscribe-post", b"list-subscribe", b"list-post", b"list-owner",
+    b"list-archive", b"archived-at",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DomainKey:
+    """A list domain's signing key: d=, s= and the private RSA key."""
+
+    domain: str
+    selector: str
+    private: rsa.RSAPrivateKey
+
+
+def split_message(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block ending in CRLF, body) of a message with CRLF line ends."""
+    end = raw.find(b"\r\n\r\n")
+    return (raw, b"") if end < 0 else (raw[: end + 2], raw[end + 4 :])
+
+
+def wire_body(body: bytes) -> bytes:
+    """The body as it goes out: every line ending a CRLF (the SMTP client sends it so)."""
+    return body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+
+
+def body_hash(raw: bytes) -> bytes:
+    """bh=: the base64 SHA-256 of the relaxed canonical body. Once per post."""
+    canonical = RELAXED.canonicalize_body(wire_body(split_message(raw)[1]))
+    return base64.b64encode(hashlib.sha256(canonical).digest())
+
+
+def signed_fields(headers: list[list[bytes]]) -> tuple[list[bytes], list[list[bytes]]]:
+    """h= (each signed field as often as it occurs, plus once: over-signing) and those fields in
+    the order h= names them, each name's occurrences from the bottom up (RFC 6376 5.4.2)."""
+    by_name: dict[bytes, list[list[bytes]]] = {}
+    for header in headers:
+        by_name.setdefault(header[0].lower(), []).append(header)
+    names, chosen = [], []
+    for name in SIGNED_FIELDS:
+        found = by_name.get(name, [])
+        names += [name] * (len(found) + 1)
+        chosen += reversed(found)
+    return names, chosen
+
+
+def sign_copy(raw: bytes, key: DomainKey, bh: bytes, now: int) -> bytes:
+    """The copy with a DKIM-Signature on top; bh is body_hash() of this copy's (shared) body."""
+    head = split_message(raw)[0]
+    names, chosen = signed_fields(rfc822_parse(head)[0])
+    fields = [
+        (b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", key.domain.encode("ascii")),
+        (b"s", key.selector.encode("ascii")), (b"t", str(now).encode("ascii")), (b"h", b" : ".join(names)),
+        (b"bh", bh), (b"b", b""),
+    ]  # fmt: skip
+    unsigned = fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(b"DKIM-Signature"))
+    signed_headers = RELAXED.canonicalize_headers(chosen)
+    canonical_self = RELAXED.canonicalize_headers([[b"DKIM-Signature", b" " + unsigned]])[0]
+    data = b"".join(name + b":" + value for name, value in signed_headers)
+    data += canonical_self[0] + b":" + canonical_self[1].rstrip()
+    signature = key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    value: bytes = fold(unsigned + base64.b64encode(signature), namelen=len(b"DKIM-Signature"))
+    return b"DKIM-Signature: " + value + b"\r\n" + raw
