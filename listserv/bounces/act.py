@@ -42,11 +42,14 @@ def review(scope: Scope, row: MemberBounce, policy: BouncePolicy) -> BounceStep:
     """Score the member now and take the step that is due."""
     session = scope.session
     member = membership_store.find_member(session, scope.lst.id, row.email)
+    if member is None:  # they left on their own (or an operator removed them): nothing to act on
+        store.forget(session, scope.lst.id, row.email)
+        return BounceStep.NONE
     events = store.events_since(session, scope.lst.id, row.email, row.counted_from)
     row.score = round(bounce_score(events, scope.now, policy.half_life_days), 3)
-    delivery = member.delivery if member is not None else "none"
+    delivery = member.delivery
     step = next_step(BounceFacts(MemberState(row.state), row.score, delivery, row.disabled_at), policy, scope.now)
-    if step is BounceStep.DISABLE and member is not None:
+    if step is BounceStep.DISABLE:
         if store.move_state(session, row.id, MemberState.OK,
                             dict(state=MemberState.DISABLED, disabled_at=scope.now, delivery_before=delivery)):  # fmt: skip
             member.delivery = "none"

@@ -33,6 +33,7 @@ UNKNOWN_USER = re.compile(
     r"|mailbox)|host (or domain name )?not found|domain (not found|does not exist)|user doesn.t have|invalid recipient",
     re.IGNORECASE,
 )
+LIST_ID = re.compile(r"<[^<>\s]+>")
 DAEMONS = ("mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon", "bounce", "bounces")
 
 
@@ -51,6 +52,7 @@ class BounceReport:
     hard: frozenset[str] = frozenset()  # permanent, and the address itself is the problem (X.1.x)
     reason: str = ""  # a status code and diagnostic, or why it is not a bounce
     complainant: str = ""  # a complaint: whom the report names (Original-Rcpt-To or the original's To)
+    lists: frozenset[str] = frozenset()  # the original's List-Id and X-BeenThere: whose mail it was
 
     @property
     def failed(self) -> frozenset[str]:
@@ -60,7 +62,8 @@ class BounceReport:
 def classify(message: Message) -> BounceReport:
     """Complaint, auto-reply, bounce or other, in that order of precedence."""
     if is_feedback_report(message):
-        return BounceReport(ReportKind.COMPLAINT, reason=feedback_type(message), complainant=complainant(message))
+        return BounceReport(ReportKind.COMPLAINT, reason=feedback_type(message), complainant=complainant(message),
+                            lists=lists_of(original_of(message)))  # fmt: skip
     if is_auto_reply(message):
         return BounceReport(ReportKind.AUTO_REPLY, reason="auto-reply (RFC 3834)")
     statuses = [s for s in recipient_statuses(message) if s.failed]
@@ -141,15 +144,28 @@ def complainant(message: Message) -> str:
     fields = feedback_fields(message)
     if fields is not None and "@" in str(fields.get("Original-Rcpt-To", "")):
         return normalize_address(str(fields["Original-Rcpt-To"]))
+    original = original_of(message)
+    return first_address(str(original["To"])) if original is not None and "To" in original else ""
+
+
+def original_of(message: Message) -> Message | None:
+    """The headers of the original message a report carries (message/rfc822 or text/rfc822-headers)."""
     for part in message.walk():
         if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
-            original = payload[0] if isinstance(payload, list) and payload else None
+            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+                return payload[0]
             if isinstance(payload, str):
-                original = HeaderParser().parsestr(payload.lstrip())
-            if isinstance(original, Message) and "@" in str(original.get("To", "")):
-                return first_address(str(original["To"]))
-    return ""
+                return HeaderParser().parsestr(payload.lstrip())
+    return None
+
+
+def lists_of(original: Message | None) -> frozenset[str]:
+    """`<team.lists.example.org>` from List-Id and `team@lists.example.org` from X-BeenThere, lower case."""
+    if original is None:
+        return frozenset()
+    ids = {match.lower() for value in original.get_all("List-Id", []) for match in LIST_ID.findall(str(value))}
+    return frozenset(ids | {normalize_address(str(v)) for v in original.get_all("X-BeenThere", []) if "@" in str(v)})
 
 
 def first_address(value: str) -> str:

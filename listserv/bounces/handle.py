@@ -11,7 +11,9 @@ import logging
 from listserv.bounces.act import count_bounce, unsubscribe_complainant
 from listserv.bounces.detect import BounceReport, ReportKind, classify, member_of_tag
 from listserv.bounces.tables import BounceKind
+from listserv.mail.message import ListInfo
 from listserv.membership.mail import scope_of
+from listserv.outbound.headers import list_id
 from listserv.received import Received
 
 log = logging.getLogger(__name__)
@@ -25,11 +27,21 @@ def handle_bounce_report(received: Received) -> int:
              report.kind.value, "yes" if tagged else "no")  # fmt: skip
     if report.kind is ReportKind.COMPLAINT:
         complainant = tagged or report.complainant
-        return int(bool(complainant) and unsubscribe_complainant(scope_of(received), complainant, report.reason))
+        if not complainant or not (tagged or about_this_list(report, lst)):
+            log.info("complaint not acted on list=%s reason=%s", lst.address,
+                     "names nobody" if not complainant else "not about this list's mail")  # fmt: skip
+            return 0
+        return int(unsubscribe_complainant(scope_of(received), complainant, report.reason))
     if report.kind is not ReportKind.BOUNCE:
         return 0
     scope = scope_of(received)
     return sum(count_bounce(scope, email, kind, "report", report.reason) for email, kind in blamed(report, tagged))
+
+
+def about_this_list(report: BounceReport, lst: ListInfo) -> bool:
+    """A complaint without VERP counts only when the original it carries is our list's mail: our
+    List-Id or our X-BeenThere. A complaint about someone else's mail unsubscribes nobody here."""
+    return bool(report.lists & {list_id(lst), lst.address})
 
 
 def blamed(report: BounceReport, tagged: str | None) -> list[tuple[str, BounceKind]]:

@@ -65,6 +65,12 @@ def move_state(session: Session, row_id: int, expected: MemberState, values: Map
     return bool(rowcount(session.execute(query)))
 
 
+def forget(session: Session, list_id: int, email: str) -> None:
+    """Someone who left on their own: no score to keep (a rejoin starts clean)."""
+    session.execute(delete(BounceEvent).where(BounceEvent.list_id == list_id, BounceEvent.email == email))
+    session.execute(delete(MemberBounce).where(MemberBounce.list_id == list_id, MemberBounce.email == email))
+
+
 def mark_removed(session: Session, row_id: int, reason: str, now: datetime) -> None:
     values = dict(state=MemberState.REMOVED, removed_at=now, disabled_at=None, reason=reason[:500], last_bounce_at=now)
     session.execute(update(MemberBounce).where(MemberBounce.id == row_id).values(**values))

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 from listserv.bounces.jobs import run_bounces
-from support.bounce_mail import bounce, dsn
+from support.bounce_mail import arf, bounce, dsn
 from support.conversation import Mailbox, body_of, run_job, send, settle, sql
 from support.corpora import corpora
 
@@ -79,9 +79,11 @@ def test_a_relay_refusal_at_rcpt_counts_as_a_hard_bounce_once(engine, sink, sett
     assert run_job(clock, settings, run_bounces, clock()) == 1
     assert sql(settings, "SELECT kind, source FROM bounce_events") == [("hard", "relay")]
     assert state_of(settings, "carol@dead.example.net") == [("disabled", True)]
-    assert run_job(clock, settings, run_bounces, clock()) == 0  # the ledger is read once
     settle(settings)
-    assert box.unread() == []  # the paused notice was refused by the relay too
+    assert box.unread() == []  # the paused notice was refused by the relay too:
+    assert run_job(clock, settings, run_bounces, clock()) == 1  # counted, the same day (the score stays)
+    assert run_job(clock, settings, run_bounces, clock()) == 0  # the ledger is read once
+    assert sql(settings, "SELECT state, score FROM member_bounces") == [("disabled", 1.0)]
 
 
 def test_a_real_postfix_bounce_without_verp_counts_for_the_recipient_it_names(engine, settings, make_list):
@@ -103,13 +105,40 @@ def test_auto_replies_to_the_bounce_address_count_for_nothing(engine, settings, 
 
 def test_a_feedback_loop_complaint_unsubscribes_the_member_and_says_how_to_come_back(engine, sink, settings,
                                                                                      make_list):  # fmt: skip
-    make_list("team", members=["alice@example.com", "redacted@example.net"])
+    make_list("team", members=["alice@example.com", "carol@example.net"])
     box = Mailbox(sink)
-    bounce(engine, (corpora("sisimai_set_of_emails", "maildir", "bsd") / "arf-01.eml").read_bytes())
-    notice = body_of(box.expect("redacted@example.net", "You are no longer on Team"))
+    bounce(engine, arf("carol@example.net"))
+    notice = body_of(box.expect("carol@example.net", "You are no longer on Team"))
     assert "reported as unwanted" in notice and f"team-join@{DOMAIN}" in notice
     assert sql(settings, "SELECT email FROM members") == [("alice@example.com",)]
     assert sql(settings, "SELECT state, reason FROM member_bounces") == [("removed", "feedback report (abuse)")]
+    assert sql(settings, "SELECT event, detail FROM membership_events WHERE event = 'removed'") == [
+        ("removed", "complaint")]  # fmt: skip
+
+
+def test_a_complaint_about_other_mail_unsubscribes_nobody_unless_verp_names_the_member(engine, sink, settings,
+                                                                                       make_list):  # fmt: skip
+    make_list("team", members=["alice@example.com", "redacted@example.net"])
+    box = Mailbox(sink)
+    real = (corpora("sisimai_set_of_emails", "maildir", "bsd") / "arf-01.eml").read_bytes()  # not our list's mail
+    bounce(engine, real)
+    bounce(engine, arf("redacted@example.net", list_headers="List-Id: <other.example.org>\n"))
+    settle(settings)
+    assert sql(settings, "SELECT count(*) FROM members") == [(2,)]
+    resent = real.replace(b"Message-ID: <000000000000000.", b"Message-ID: <000000000000001.", 1)  # not a duplicate
+    bounce(engine, resent, "redacted=example.net")  # to the member's VERP address: about our mail
+    box.expect("redacted@example.net", "You are no longer on Team")
+    assert sql(settings, "SELECT email FROM members") == [("alice@example.com",)]
+
+
+def test_a_member_who_left_leaves_no_score_behind(engine, sink, settings, make_list, clock, cli):
+    make_list("team", members=["alice@example.com", "bob@example.org"])
+    bounce(engine, dsn("bob@example.org"), "bob=example.org")
+    settle(settings)
+    cli("member", "rm", "team", "bob@example.org")
+    assert run_job(clock, settings, run_bounces, clock()) == 0
+    assert sql(settings, "SELECT count(*) FROM member_bounces") == [(0,)]
+    assert sql(settings, "SELECT count(*) FROM bounce_events") == [(0,)]
 
 
 def test_bounce_ls_shows_each_member_with_a_history_and_why(engine, sink, settings, make_list, clock, cli):

@@ -111,6 +111,8 @@ Content-Type: message/rfc822
 
 From: team@lists.example.org
 To: someone-else@example.net
+List-Id: "Team" <Team.lists.example.org>
+X-BeenThere: team@lists.example.org
 Subject: hello
 
 hi
@@ -119,6 +121,7 @@ hi
     report = classify(read(raw))
     assert (report.kind, report.complainant) == (ReportKind.COMPLAINT, "carol@example.net")
     assert report.reason == "feedback report (abuse)"
+    assert report.lists == {"<team.lists.example.org>", "team@lists.example.org"}
 
 
 @pytest.mark.parametrize(

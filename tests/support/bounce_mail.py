@@ -51,3 +51,36 @@ Subject: hello
 def bounce(engine, data: bytes, tag: str = "") -> None:
     rcpt = f"team-bounces+{tag}@{DOMAIN}" if tag else BOUNCES
     assert lmtp_send(engine.lmtp, "", [rcpt], data)[rcpt].startswith("250")
+
+
+def arf(complainant: str, list_headers: str = f'List-Id: "Team" <team.{DOMAIN}>\nX-BeenThere: {TEAM}\n') -> bytes:
+    """A feedback-loop report (RFC 5965) as a mailbox provider sends one, the original's headers inside."""
+    return f"""From: feedback@fbl.example.net
+To: {BOUNCES}
+Subject: Abuse report
+Message-ID: {make_msgid(domain="fbl.example.net")}
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="F"
+
+--F
+Content-Type: text/plain
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--F
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/1.0
+Version: 1
+Original-Rcpt-To: {complainant}
+
+--F
+Content-Type: text/rfc822-headers
+
+From: alice@example.com
+To: {TEAM}
+Subject: [team] Hello
+{list_headers}
+--F--
+""".encode()
