@@ -5,7 +5,8 @@
 Every file in maildir/bsd and maildir/not is classified. The figures, against the reference files:
 - recipients found: the bounced recipients of the files where flufl.bounce 6 and sisimai agree
   (reference/consensus-*.json), and of every file by sisimai alone (reference/sisimai-*.jsonl,
-  leaving out its feedback, vacation and delivered rows, which are not bounces);
+  leaving out its feedback, vacation and delivered rows, which are not bounces); and the
+  recipients we name that sisimai does not (wrong guesses);
 - permanent vs temporary: our class against the class of sisimai's Status (5.x.x vs 4.x.x);
 - hard vs soft: our hard (the address itself is bad) against sisimai's hard reasons
   (userunknown, hostunknown, hasmoved, notaccept), every other failure being soft;
@@ -37,6 +38,7 @@ class DetectionFigures:
     consensus_found: int
     sisimai_recipients: int
     sisimai_found: int
+    extra_recipients: int  # named by us, not by sisimai, over the bounce files
     class_compared: int
     class_agree: int
     hard_compared: int
@@ -60,6 +62,9 @@ def measure(root: Path) -> DetectionFigures:
     lines = next((root / "reference").glob("sisimai-*.jsonl")).read_text().splitlines()
     rows = [row for row in map(json.loads, lines) if row.get("recipient") and row.get("reason") not in NOT_BOUNCES]
     found = [(row, bsd[row["file"]]) for row in rows if row["recipient"].lower() in bsd[row["file"]].failed]
+    named: dict[str, set[str]] = {}
+    for row in map(json.loads, lines):
+        named.setdefault(row["file"], set()).add(str(row.get("recipient") or "").lower())
     classed = [(row, report) for row, report in found if row["deliverystatus"][:1] in ("4", "5")]
     auto = [report for name, report in bsd.items() if name.startswith("rfc3834-")]
     arf = [report for name, report in bsd.items() if name.startswith("arf-")]
@@ -70,6 +75,7 @@ def measure(root: Path) -> DetectionFigures:
         consensus_found=sum(len(set(v) & bsd[name].failed) for name, v in consensus.items()),
         sisimai_recipients=len(rows),
         sisimai_found=len(found),
+        extra_recipients=sum(len(report.failed - named.get(name, set())) for name, report in bsd.items()),
         class_compared=len(classed),
         class_agree=sum((r["recipient"].lower() in rep.permanent) == (r["deliverystatus"][0] == "5")
                         for r, rep in classed),
@@ -93,6 +99,7 @@ def report_lines(f: DetectionFigures) -> list[str]:
         f"files: {f.files}; read as: " + ", ".join(f"{kind} {count}" for kind, count in sorted(f.kinds.items())),
         f"recipients found, consensus (flufl.bounce + sisimai agree): {percent(f.consensus_found, f.consensus_recipients)}",
         f"recipients found, sisimai alone: {percent(f.sisimai_found, f.sisimai_recipients)}",
+        f"recipients named that sisimai does not name: {f.extra_recipients}",
         f"permanent vs temporary, against sisimai's status class: {percent(f.class_agree, f.class_compared)}",
         f"hard vs soft, against sisimai's reasons: {percent(f.hard_agree, f.hard_compared)}",
         f"RFC 3834 auto-replies counted as bounces: {f.auto_replies_as_bounce} of {f.auto_replies}",

@@ -18,8 +18,8 @@ from enum import StrEnum
 
 import flufl.bounce
 
-from listserv.bounces.dsn import recipient_statuses
-from listserv.mail.addresses import normalize_address
+from listserv.bounces.dsn import RecipientStatus, recipient_statuses, text_statuses
+from listserv.mail.addresses import address_problem, normalize_address
 
 AUTO_SUBJECT = re.compile(
     r"^\s*(auto(matic|matische)?[ _-]?(reply|response|respons|antwort|answer)|out of (the )?office|away\b|abwesen"
@@ -68,17 +68,23 @@ def classify(message: Message) -> BounceReport:
         return BounceReport(ReportKind.AUTO_REPLY, reason="auto-reply (RFC 3834)")
     statuses = [s for s in recipient_statuses(message) if s.failed]
     if statuses:
-        permanent = frozenset(s.address for s in statuses if s.permanent)
-        temporary = frozenset(s.address for s in statuses if not s.permanent) - permanent
-        hard = frozenset(s.address for s in statuses if s.permanent and address_problem_status(s.status, s.diagnostic))
-        first = statuses[0]
-        reason = f"{first.status} {first.diagnostic}".strip()
-        return BounceReport(ReportKind.BOUNCE, permanent, temporary, hard, reason)
+        return from_statuses(statuses)
     temporary, permanent = scan(message)
     if permanent or temporary:
         hard = permanent if address_problem_status("", body_text(message)) else frozenset()
         return BounceReport(ReportKind.BOUNCE, permanent, temporary - permanent, hard, "detected by flufl.bounce")
+    statuses = [s for s in text_statuses(message) if s.failed]
+    if statuses:
+        return from_statuses(statuses)
     return BounceReport(ReportKind.OTHER, reason="no failed recipient found")
+
+
+def from_statuses(statuses: list[RecipientStatus]) -> BounceReport:
+    permanent = frozenset(s.address for s in statuses if s.permanent)
+    temporary = frozenset(s.address for s in statuses if not s.permanent) - permanent
+    hard = frozenset(s.address for s in statuses if s.permanent and address_problem_status(s.status, s.diagnostic))
+    first = statuses[0]
+    return BounceReport(ReportKind.BOUNCE, permanent, temporary, hard, f"{first.status} {first.diagnostic}".strip())
 
 
 def address_problem_status(status: str, diagnostic: str) -> bool:
@@ -110,7 +116,7 @@ def scan(message: Message) -> tuple[frozenset[str], frozenset[str]]:
 
 def addresses(found: Iterable[object]) -> frozenset[str]:
     texts = (item.decode("utf-8", "replace") if isinstance(item, bytes) else str(item) for item in found)
-    return frozenset(normalize_address(text) for text in texts if "@" in text)
+    return frozenset(a for a in map(normalize_address, texts) if address_problem(a) is None)  # heuristics misfire
 
 
 def is_feedback_report(message: Message) -> bool:

@@ -12,9 +12,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
 
-from listserv.mail.addresses import normalize_address
+from listserv.mail.addresses import address_problem, normalize_address
 
 STATUS = re.compile(r"\b([245])\.\d{1,3}\.\d{1,3}\b")
+TEXT_FIELD = re.compile(r"^(final-recipient|original-recipient|action|status|diagnostic-code):[ \t]*(.*)$",
+                        re.IGNORECASE | re.MULTILINE)  # fmt: skip
+MAX_TEXT = 64 * 1024
 FAILED_ACTIONS = ("failed", "delayed")
 
 
@@ -51,8 +54,8 @@ def address_field(value: str | None) -> str:
     text = str(value).strip()
     kind, sep, rest = text.partition(";")
     address = rest if sep and kind.strip().lower() in ("rfc822", "utf-8", "x-unknown") else text
-    address = address.strip().strip("<>").strip()
-    return normalize_address(address) if "@" in address else ""
+    address = normalize_address(address.strip().strip("<>").strip())
+    return address if address_problem(address) is None else ""
 
 
 def recipient_statuses(message: Message) -> list[RecipientStatus]:
@@ -72,4 +75,36 @@ def recipient_statuses(message: Message) -> list[RecipientStatus]:
             found.append(RecipientStatus(address, original, str(block.get("Action", "")).strip().lower(),
                                          match.group(0) if match else "",
                                          " ".join(str(block.get("Diagnostic-Code", "")).split())[:300]))  # fmt: skip
+    return found
+
+
+def text_parts(message: Message) -> Iterator[Message]:
+    """The report's own text parts: not those of the original message it returns."""
+    if message.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
+        return
+    if message.is_multipart():
+        for part in message.get_payload():
+            if isinstance(part, Message):
+                yield from text_parts(part)
+    elif message.get_content_type() == "text/plain":
+        yield message
+
+
+def text_statuses(message: Message) -> list[RecipientStatus]:
+    """RFC 3464 fields written into a text part instead of a delivery-status part (Amazon WorkMail,
+    some Exchange and Notes gateways): each blank-line separated block with a Final-Recipient."""
+    found: list[RecipientStatus] = []
+    for part in text_parts(message):
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes) or b"recipient:" not in payload.lower():
+            continue
+        text = payload[:MAX_TEXT].decode("utf-8", "replace").replace("\r\n", "\n")
+        for block in re.split(r"\n[ \t]*\n", text):
+            fields = {name.lower(): value.strip() for name, value in TEXT_FIELD.findall(block)}
+            original = address_field(fields.get("original-recipient"))
+            address = address_field(fields.get("final-recipient")) or original
+            match = STATUS.search(fields.get("status", ""))
+            if address and (match or fields.get("action")):
+                found.append(RecipientStatus(address, original, fields.get("action", "").lower(),
+                                             match.group(0) if match else "", fields.get("diagnostic-code", "")[:300]))  # fmt: skip
     return found
