@@ -20,17 +20,20 @@ from listserv.membership.mail import Scope, send
 log = logging.getLogger(__name__)
 
 
-def count_bounce(scope: Scope, email: str, kind: BounceKind, source: str, reason: str) -> bool:
-    """One failure for a member of the list; False (nothing counted) for anyone else."""
+def count_bounce(scope: Scope, email: str, kind: BounceKind, source: str, reason: str,
+                 delivery_id: int | None = None) -> bool:  # fmt: skip
+    """One failure for a member of the list; False (nothing counted) for anyone else, or for a
+    ledger row already counted."""
     member = membership_store.find_member(scope.session, scope.lst.id, email)
     if member is None:
+        return False
+    if not store.add_event(scope.session, scope.lst.id, email, kind, source, reason, scope.now, delivery_id):
         return False
     row = store.member_bounce(scope.session, scope.lst.id, email)
     if row.state == MemberState.REMOVED:  # removed once, and has joined again since: a fresh start
         store.move_state(scope.session, row.id, MemberState.REMOVED,
                          dict(state=MemberState.OK, counted_from=scope.now, removed_at=None, disabled_at=None))  # fmt: skip
         scope.session.refresh(row)
-    store.add_event(scope.session, scope.lst.id, email, kind, source, reason, scope.now)
     row.last_bounce_at, row.reason = scope.now, reason[:500]
     scope.session.flush()
     review(scope, row, store.load_bounce_policy(scope.session, scope.lst.id))

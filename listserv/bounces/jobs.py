@@ -1,6 +1,6 @@
 """The bounce job: the relay's refusals from the delivery ledger, then every member with a bounce
 history rescored (decay) and moved on when a step is due (resume, removal). Safe on several
-nodes: the ledger range is claimed by a conditional UPDATE of its cursor, each state change by
+nodes: a refusal is claimed by inserting its event (unique delivery id), each state change by
 a conditional UPDATE of the member's row.
 """
 
@@ -36,22 +36,28 @@ def refusal_kind(reply: str) -> BounceKind:
 
 
 def count_refusals(work: Work, now: datetime) -> int:
-    counted = 0
+    """Failed deliveries past the cursor, each counted once (its event holds the delivery id); the
+    cursor then moves to where the ledger is settled, so a batch still retrying 4xx answers holds
+    back nothing but its own rows."""
+    with work.sessions() as session, session.begin():
+        position, settled = store.scan_position(session), store.settled_up_to(session)
+    counted, after = 0, position
     while True:
         with work.sessions() as session, session.begin():
-            after, up_to = store.scan_position(session), store.settled_up_to(session)
-            found = store.refusals(session, after, up_to, BATCH)
-            last = found[-1].delivery_id if len(found) == BATCH else up_to
-            if last <= after or not store.advance_scan(session, after, last):
-                return counted  # nothing new, or another node took this range
+            found = store.refusals(session, after, BATCH)
             scopes: dict[int, Scope] = {}
             for refusal in found:
                 if refusal.list_id not in scopes:
                     scopes[refusal.list_id] = open_scope(work, session, refusal.list_id, now)
-                scope = scopes[refusal.list_id]
-                counted += count_bounce(scope, refusal.rcpt, refusal_kind(refusal.reply), "relay", refusal.reply)
+                counted += count_bounce(scopes[refusal.list_id], refusal.rcpt, refusal_kind(refusal.reply), "relay",
+                                        refusal.reply, refusal.delivery_id)  # fmt: skip
         if len(found) < BATCH:
-            return counted
+            break
+        after = found[-1].delivery_id
+    if settled > position:
+        with work.sessions() as session, session.begin():
+            store.advance_scan(session, position, settled)
+    return counted
 
 
 def review_all(work: Work, now: datetime) -> int:

@@ -46,8 +46,16 @@ def member_bounce(session: Session, list_id: int, email: str) -> MemberBounce:
 
 
 def add_event(session: Session, list_id: int, email: str, kind: BounceKind, source: str, reason: str,
-              now: datetime) -> None:  # fmt: skip
-    session.add(BounceEvent(list_id=list_id, email=email, kind=kind, source=source, reason=reason[:500], at=now))
+              now: datetime, delivery_id: int | None = None) -> bool:  # fmt: skip
+    """Record a failure; False when this ledger row's refusal was counted already (by us or another node)."""
+    try:
+        with session.begin_nested():
+            session.add(BounceEvent(list_id=list_id, email=email, kind=kind, source=source, reason=reason[:500],
+                                    at=now, delivery_id=delivery_id))  # fmt: skip
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def events_since(
@@ -130,11 +138,13 @@ def settled_up_to(session: Session) -> int:
     return int(session.scalar(select(func.max(Delivery.id))) or 0)
 
 
-def refusals(session: Session, after: int, up_to: int, limit: int) -> list[Refusal]:
+def refusals(session: Session, after: int, limit: int) -> list[Refusal]:
+    """Failed deliveries of list mail with an id above `after` and not counted yet, oldest first."""
+    counted = select(BounceEvent.id).where(BounceEvent.delivery_id == Delivery.id).exists()
     query = (
         select(Delivery.id, Outbound.list_id, Delivery.rcpt, Delivery.last_reply)
         .join(Outbound, Outbound.id == Delivery.outbound_id)
-        .where(Delivery.id > after, Delivery.id <= up_to, Delivery.status == DeliveryStatus.FAILED)
+        .where(Delivery.id > after, Delivery.status == DeliveryStatus.FAILED, ~counted)
         .where(Outbound.list_id.is_not(None))
         .order_by(Delivery.id)
         .limit(limit)
@@ -142,10 +152,10 @@ def refusals(session: Session, after: int, up_to: int, limit: int) -> list[Refus
     return [Refusal(r[0], r[1], r[2], r[3]) for r in session.execute(query) if r[1] is not None]
 
 
-def advance_scan(session: Session, old: int, new: int) -> bool:
-    """Claim the ledger range (old, new]: only one node reads it."""
-    query = update(BounceScan).where(BounceScan.name == RELAY_SCAN, BounceScan.last_id == old).values(last_id=new)
-    return bool(rowcount(session.execute(query)))
+def advance_scan(session: Session, old: int, new: int) -> None:
+    """Move the cursor to the settled point (never back: another node may have moved it further)."""
+    session.execute(update(BounceScan).where(BounceScan.name == RELAY_SCAN, BounceScan.last_id == old)
+                    .values(last_id=new))  # fmt: skip
 
 
 # -- what `bounce ls` and the facilitators see ------------------------------------------------------

@@ -5,7 +5,8 @@
 - member_bounces: per member and list, the state (ok, disabled, removed), the score as last
   computed, and the dates that drive the next step. The state changes with a conditional UPDATE
   (the claim), so each warning and each removal happens once, however many nodes run the job.
-- bounce_scan: how far the delivery ledger has been read for refusals.
+- bounce_scan: up to where the delivery ledger is settled and read for refusals; beyond it, a
+  refusal is counted once because its event holds the delivery's id (unique).
 Times are naive UTC.
 """
 
@@ -42,6 +43,7 @@ class BounceEvent(Base):
     source: Mapped[str] = mapped_column(String(16))  # report | relay
     reason: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(DateTime)
+    delivery_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)  # a relay refusal's ledger row
 
 
 class MemberBounce(Base):

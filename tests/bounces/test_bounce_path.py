@@ -4,6 +4,7 @@ in the ledger, the job run at chosen moments; members are paused, told, resumed 
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 from listserv.bounces.jobs import run_bounces
@@ -84,6 +85,25 @@ def test_a_relay_refusal_at_rcpt_counts_as_a_hard_bounce_once(engine, sink, sett
     assert run_job(clock, settings, run_bounces, clock()) == 1  # counted, the same day (the score stays)
     assert run_job(clock, settings, run_bounces, clock()) == 0  # the ledger is read once
     assert sql(settings, "SELECT state, score FROM member_bounces") == [("disabled", 1.0)]
+
+
+def test_a_refusal_counts_at_once_while_a_deferred_recipient_keeps_its_batch_open(engine, sink, settings,
+                                                                                   make_list, clock):  # fmt: skip
+    sink.handler.rcpt_replies["defer.example.net"] = "450 4.2.1 <dora@defer.example.net>: try again later"
+    sink.handler.rcpt_replies["dead.example.net"] = "550 5.1.1 <carol@dead.example.net>: no such user"
+    make_list("team", members=["alice@example.com", "dora@defer.example.net", "carol@dead.example.net"])
+    send(engine.lmtp, "alice@example.com", TEAM, "Hello all")
+    deadline = time.monotonic() + 20
+    while sql(settings, "SELECT status FROM deliveries WHERE rcpt = 'carol@dead.example.net'") != [("failed",)]:
+        assert time.monotonic() < deadline, "the relay's refusal was never recorded"
+        time.sleep(0.05)
+    assert sql(settings, "SELECT status FROM batches") == [("pending",)]  # dora's 450: retried later
+    assert run_job(clock, settings, run_bounces, clock()) == 1
+    assert run_job(clock, settings, run_bounces, clock()) == 0  # counted once, though its batch is still open
+    assert sql(settings, "SELECT email, source FROM bounce_events") == [("carol@dead.example.net", "relay")]
+    [(cursor,)] = sql(settings, "SELECT last_id FROM bounce_scan")
+    [(carol,)] = sql(settings, "SELECT id FROM deliveries WHERE rcpt = 'carol@dead.example.net'")
+    assert cursor < carol  # the ledger is not settled past the open batch
 
 
 def test_a_real_postfix_bounce_without_verp_counts_for_the_recipient_it_names(engine, settings, make_list):

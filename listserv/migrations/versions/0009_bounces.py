@@ -41,8 +41,10 @@ def upgrade() -> None:
     sa.Column('source', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('delivery_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['list_id'], ['lists.id'], name=op.f('fk_bounce_events_list_id_lists'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_bounce_events'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bounce_events')),
+    sa.UniqueConstraint('delivery_id', name=op.f('uq_bounce_events_delivery_id'))
     )
     op.create_index('ix_bounce_events_list_id_email_at', 'bounce_events', ['list_id', 'email', 'at'], unique=False)
 
