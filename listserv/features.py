@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from listserv.bounces.jobs import run_bounces
+from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
 from listserv.digest.jobs import digest_job, prompt_job
 from listserv.dmarc.store import DMARC_SETTINGS
@@ -50,8 +52,10 @@ JOBS: tuple[Job, ...] = (
     Job("digests", timedelta(minutes=5), digest_job),
     Job("prompts-and-polls", timedelta(minutes=1), prompt_job),
     Job("retention", timedelta(hours=1), prune_old_records),
+    Job("bounces", timedelta(minutes=10), run_bounces),
 )
 
-LIST_SETTINGS: dict[str, ListSetting] = CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS
-LIST_SETTINGS |= DMARC_SETTINGS
+LIST_SETTINGS: dict[str, ListSetting] = (
+    CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS | BOUNCE_SETTINGS | DMARC_SETTINGS
+)
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS

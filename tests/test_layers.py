@@ -16,7 +16,10 @@ PACKAGE = Path(__file__).resolve().parent.parent / "listserv"
 LAYERS = (  # top first
     ("shell", {"__main__", "cli", "service", "migrations"}),
     ("worker", {"worker", "features"}),
-    ("capabilities", {"digest", "membership", "moderation", "received", "outbound", "discussions", "dkim", "dmarc"}),
+    (
+        "capabilities",
+        {"digest", "membership", "moderation", "received", "outbound", "discussions", "dkim", "dmarc", "bounces"},
+    ),
     ("intake", {"inbound"}),
     ("context", {"cli_context", "work"}),
     ("store", {"store"}),

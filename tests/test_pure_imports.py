@@ -14,7 +14,8 @@ PURE = (
      "dkim/sign.py", "inbound/limits.py", "inbound/authres.py", "outbound/headers.py", "outbound/footer.py", "outbound/decorate.py",
      "outbound/notices.py", "outbound/oneclick.py", "membership/commands.py", "membership/policy.py",
      "membership/compose.py", "membership/transfer.py", "moderation/approve.py", "moderation/decide.py",
-     "moderation/edit.py", "moderation/facts.py", "moderation/mail.py", "moderation/rules.py"]
+     "moderation/edit.py", "moderation/facts.py", "moderation/mail.py", "moderation/rules.py", "bounces/detect.py",
+     "bounces/dsn.py"]
     + sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "discussions").glob("*.py")
              if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py"))
 )  # fmt: skip

@@ -144,6 +144,8 @@ def member_keys(member: click.Command) -> None:
 
 COMMANDS = {
     "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history."),
+    "bounce": LazyCommand("listserv.bounces.cli:bounce",
+                          "Bounce scores and states: who is paused or was removed for bouncing, and why."),
     "digest": LazyCommand("listserv.digest.cli:digest",
                           "Weekly summaries and digests: send what is due, preview, list issues."),
     "dkim": LazyCommand("listserv.dkim.cli:dkim_group",

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from listserv.bounces.store import health
 from listserv.digest.issue import IssueOutcome, IssuePlan, build_issue
 from listserv.digest.mime import build_service_mail
 from listserv.digest.render import render_summary
@@ -79,12 +80,14 @@ def send_preview(work: Work, plan: IssuePlan, now: datetime) -> IssueOutcome:
         if draft is None or draft.preview_sent_at is not None:
             return IssueOutcome(lst.address, "waiting")
         rcpts = queries.facilitators(session, lst.id)
+        week = health(session, lst.id, now - timedelta(days=7))  # list health: bounces/, docs/bounces.md
         for facilitator in rcpts:
             token = issue_token(
                 session, work.secret(), lst, "note", draft.id, facilitator, now, plan.due + timedelta(days=1)
             )
             body = templates.render("digest-preview.txt.j2", list=lst, summary=text, due=local_text(plan.due, plan.config.schedule),
-                                    posts=built.posts, note=draft.note, note_state=draft.note_state)  # fmt: skip
+                                    posts=built.posts, note=draft.note, note_state=draft.note_state,
+                                    health=week)  # fmt: skip
             raw = build_service_mail(lst, facilitator, f"Preview: {built.digest.title}", body,
                                      service_address(lst, Role.DIGEST, token), now)  # fmt: skip
             queue_message(session, lst, "notice", raw, [facilitator], now)

@@ -106,6 +106,10 @@ class MailingList(Base):
     dmarc_mitigation: Mapped[str] = mapped_column(String(16), default="policy")  # policy | always | never
     dmarc_action: Mapped[str] = mapped_column(String(16), default="munge")  # munge | wrap
     dmarc_author_reply: Mapped[str] = mapped_column(String(16), default="reply-to")  # reply-to | cc
+    # bounces (migration 0009; docs/bounces.md)
+    bounce_threshold: Mapped[int] = mapped_column(Integer, default=5)  # score that disables delivery; 0: off
+    bounce_half_life_days: Mapped[int] = mapped_column(Integer, default=7)  # a bounce counts half after this
+    bounce_remove_days: Mapped[int] = mapped_column(Integer, default=14)  # disabled this long: removed; 0: never
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -1,9 +1,10 @@
-"""Mail to LIST-owner (passed on to the list's facilitators) and to LIST-bounces (kept)."""
+"""Mail to LIST-owner (passed on to the list's facilitators) and to LIST-bounces (kept, then counted)."""
 
 from __future__ import annotations
 
 import logging
 
+from listserv.bounces.handle import handle_bounce_report
 from listserv.mail.message import Role
 from listserv.outbound.notices import forward_to_facilitators
 from listserv.outbound.queue import queue_message
@@ -26,5 +27,7 @@ def handle_owner(received: Received) -> None:
 
 
 def handle_bounce(received: Received) -> None:
-    """Kept as received (inbound.raw); bounce scoring builds on these rows."""
-    log.info("bounce stored list=%s inbound=%s tag=%s", received.lst.address, received.inbound.id, received.tag)
+    """Kept as received (inbound.raw) and counted against the members it names (bounces/handle.py)."""
+    counted = handle_bounce_report(received)
+    log.info("bounce stored list=%s inbound=%s tag=%s counted=%d", received.lst.address, received.inbound.id,
+             received.tag, counted)  # fmt: skip
