@@ -15,7 +15,15 @@ from dkim.util import InvalidTagValueList, parse_tag_value  # type: ignore[impor
 
 from listserv.dns import resolver_of
 from listserv.inbound.arc_chain import validate_chain
-from listserv.inbound.authres import SenderAuth, Verdict, aligned, spf_result, trusted_ids_of, verdict_of
+from listserv.inbound.authres import (
+    VERIFIED_HERE,
+    SenderAuth,
+    Verdict,
+    aligned,
+    spf_result,
+    trusted_ids_of,
+    verdict_of,
+)
 from listserv.inbound.dnskeys import KeyLookup
 from listserv.mail.parse import header_values
 from listserv.settings import Settings
@@ -64,9 +72,9 @@ def dkim_verdict(raw: bytes, domain: str, lookup: KeyLookup) -> Verdict:
         result = verify_signature(raw, index, lookup)
         log.info("dkim verified d=%s result=%s", signer, result)
         if result == "pass":
-            passed.append(f"dkim=pass header.d={signer} (verified here)")
+            passed.append(f"dkim=pass header.d={signer}{VERIFIED_HERE}")
         elif result == "fail":
-            failed.append(f"dkim=fail header.d={signer} (verified here)")
+            failed.append(f"dkim=fail header.d={signer}{VERIFIED_HERE}")
     return Verdict(tuple(passed), tuple(failed))
 
 

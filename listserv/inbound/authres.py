@@ -15,6 +15,7 @@ from dataclasses import dataclass
 COMMENT = re.compile(r"\([^()]*\)")
 PROPERTY = re.compile(r'([A-Za-z0-9_.\-/]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]+)')
 FAILING = {"dkim": ("fail",), "dmarc": ("fail",)}
+VERIFIED_HERE = " (verified here)"  # marks the results of our own DKIM verification
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,12 @@ class SenderAuth:
         if self.verdict.fails and self.arc != "pass":
             return self.verdict.failed
         return ()
+
+    def seal_inputs(self) -> tuple[str, tuple[str, ...]]:
+        """What ARC sealing (outbound/arc.py `seal`) takes from us: the chain status as received and
+        our own DKIM results, e.g. ("pass", ("dkim=pass header.d=example.org",))."""
+        mine = [r for r in self.verdict.passed + self.verdict.failed if r.endswith(VERIFIED_HERE)]
+        return self.arc, tuple(r.removesuffix(VERIFIED_HERE) for r in mine)
 
     def __str__(self) -> str:
         dkim = "pass" if any(p.startswith("dkim=") for p in self.verdict.passed) else (

@@ -49,13 +49,14 @@ def seal(
 
     `chain` is the chain validation status we computed for the message as received (pass, fail or
     none; inbound/arc_chain.py) and replaces any arc= result in those headers; when None, their
-    arc= result is used. Without an ARC set in the message the status is none. A chain whose status is
-    unknown (a temporary error, or no arc= result for a message that has ARC sets) is not extended:
+    arc= result is used. Without an ARC set in the message the status is none. A chain whose status
+    is unknown (a temporary error, or no arc= result for a message that has ARC sets) is not extended:
     the message comes back unchanged. cv=fail seals only our own set, as RFC 8617 5.1.2 says.
 
     The ARC-Message-Signature covers each of `headers` present in the message (every occurrence),
-    never List-Unsubscribe or List-Unsubscribe-Post. `now` is the t= of both signatures (a naive datetime is UTC, as the engine's are).
-    Raises SealError when the message has no From or the key is unusable.
+    never List-Unsubscribe or List-Unsubscribe-Post. `now` is the t= of both signatures (a naive
+    datetime is UTC, as the engine's are). Raises SealError when the message has no From or the key
+    is unusable. For a post, `chain` and `results` come from its SenderAuth (`seal_inputs`).
     """
     if chain is not None and chain not in CHAIN_STATUSES:
         return raw

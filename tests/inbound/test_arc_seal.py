@@ -75,3 +75,12 @@ def test_a_chain_we_could_not_check_is_not_extended_and_a_message_without_from_i
 )
 def test_what_counts_as_an_authentication_failure(verdict, arc, failing):
     assert bool(SenderAuth("example.com", verdict, arc).failures) is failing
+
+
+def test_our_own_dkim_results_and_the_chain_status_go_into_the_seal():
+    auth = SenderAuth(
+        "example.com",
+        Verdict(("dkim=pass header.d=example.com (verified here)", "dmarc=pass header.from=example.com")),
+        "pass",
+    )
+    assert auth.seal_inputs() == ("pass", ("dkim=pass header.d=example.com",))
