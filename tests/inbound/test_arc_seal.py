@@ -84,3 +84,14 @@ def test_our_own_dkim_results_and_the_chain_status_go_into_the_seal():
         "pass",
     )
     assert auth.seal_inputs() == ("pass", ("dkim=pass header.d=example.com",))
+
+
+def test_no_dns_answer_is_a_temporary_error_and_absurd_chains_fail_unread(dns_server):
+    out = sealed()
+    dns_server.stop()
+    chain = validate_chain(out, KeyLookup(Resolver(dns_server.address, 0.5)))
+    assert chain.status is ChainStatus.TEMPERROR and "timeout" in chain.reason.lower()
+    fake = b"ARC-Seal: i=51; cv=pass; a=rsa-sha256; d=x.example; s=s; b=AAAA\r\n" + DECORATED
+    assert validate_chain(fake, KeyLookup(Resolver(dns_server.address, 0.5))).reason == "more than 50 ARC sets"
+    garbage = b"ARC-Seal: i=1; cv=none; b=\r\nARC-Message-Signature: i=1; h=\r\n" + DECORATED
+    assert validate_chain(garbage, KeyLookup(Resolver(dns_server.address, 0.5))).status is ChainStatus.FAIL
