@@ -23,7 +23,7 @@ from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
 from listserv.work import Work
 from support.clock import TestClock
-from support.dns import DnsServer
+from support.dnsmasq import DnsServer
 from support.engine import RunningEngine
 from support.sink import Sink
 

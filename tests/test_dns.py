@@ -6,7 +6,7 @@ import time
 
 from listserv.dns import Found, Resolver, nameserver_of
 from listserv.settings import Settings, resolver_problem
-from support.dns import DnsServer
+from support.dnsmasq import DnsServer
 
 
 def test_txt_records_are_joined_and_a_missing_name_is_an_answer(dns_server: DnsServer) -> None:

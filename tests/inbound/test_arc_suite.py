@@ -23,7 +23,7 @@ from listserv.inbound.arc_chain import ChainStatus, validate_chain
 from listserv.inbound.dnskeys import KeyLookup
 from listserv.outbound.arc import seal
 from support.corpora import corpora
-from support.dns import DnsServer
+from support.dnsmasq import DnsServer
 
 SUITE = "arc_test_suite"
 

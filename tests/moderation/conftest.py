@@ -2,7 +2,7 @@ from dataclasses import replace
 
 import pytest
 
-from support.dns import DnsServer
+from support.dnsmasq import DnsServer
 from support.moderation import FAC, FAC2, MEMBERS
 
 
