@@ -75,14 +75,18 @@ def own_words(received: Received) -> str:
     return own_text(message_text(received.message, keep_quotes=False))
 
 
-def authenticated(received: Received, address: str) -> bool:
-    """The sender's domain does not fail authentication (moderation_auth, as for held posts)."""
+def authenticated(received: Received, address: str, what: str) -> bool:
+    """The sender's domain does not fail authentication (moderation_auth, as for held posts);
+    when it does, the sender is told (once a day) that nothing was done."""
     domain = address.rpartition("@")[2]
     verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
     refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
-    if refusal:
-        log.warning("digest mail refused list=%s from=%s reason=%s", received.lst.address, address, refusal)
-    return refusal is None
+    if refusal is None:
+        return True
+    log.warning("digest mail refused list=%s from=%s reason=%s", received.lst.address, address, refusal)
+    text = received.render("auth-refused.txt.j2", what=what, claimed=address, why=refusal, domain=domain)
+    notify_sender(received, "auth-refused", f"Not done: {received.facts.subject or what}", text)
+    return False
 
 
 # -- LIST-reply+POST ---------------------------------------------------------------------------
@@ -131,7 +135,9 @@ def handle_digest(received: Received) -> None:
 def take_note(received: Received, token: Token) -> None:
     session, lst = received.session, received.lst
     issue = session.get(DigestIssue, token.target_id)
-    if not is_facilitator(session, lst.id, token.address) or not authenticated(received, token.address):
+    if not is_facilitator(session, lst.id, token.address) or not authenticated(
+        received, token.address, "note for the summary"
+    ):
         return
     config = gather.load_digest_settings(session, lst.id)
     if issue is None or issue.status != IssueStatus.DRAFT or token.expires_at < received.now:
@@ -217,7 +223,7 @@ def confirm_order(received: Received) -> None:
         log.warning("prompt confirmation refused list=%s from=%s reason=unknown-token", lst.address,
                     received.facts.sender)  # fmt: skip
         return
-    if not is_facilitator(session, lst.id, token.address) or not authenticated(received, token.address):
+    if not is_facilitator(session, lst.id, token.address) or not authenticated(received, token.address, "confirmation"):
         return
     item: DigestPrompt | DigestPoll | None = (session.get(DigestPrompt, token.target_id) if token.purpose == "prompt"
                                               else session.get(DigestPoll, token.target_id))  # fmt: skip
@@ -258,7 +264,7 @@ def handle_vote(received: Received) -> None:
     if not queries.is_member(session, lst.id, sender):
         log.info("vote ignored list=%s poll=%s from=%s reason=not-member", lst.address, poll.id, sender)
         return
-    if not authenticated(received, sender):
+    if not authenticated(received, sender, "vote"):
         return
     now = received.now
     if poll.closes_at <= now:

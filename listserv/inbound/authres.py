@@ -15,6 +15,7 @@ from dataclasses import dataclass
 COMMENT = re.compile(r"\([^()]*\)")
 PROPERTY = re.compile(r'([A-Za-z0-9_.\-/]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^\s;]+)')
 FAILING = {"dkim": ("fail",), "dmarc": ("fail",)}
+VERIFIED_HERE = " (verified here)"  # marks the results of our own DKIM verification
 
 
 @dataclass(frozen=True)
@@ -120,3 +121,47 @@ def auth_refusal(verdict: Verdict, mode: str, domain: str) -> str | None:
     if mode == "require" and not verdict.passed:
         return f"no passing DKIM or DMARC result for {domain}"
     return None
+
+
+@dataclass(frozen=True)
+class SenderAuth:
+    """What we know of a message's From domain: a trusted MTA's results and our own checks."""
+
+    domain: str = ""
+    verdict: Verdict = Verdict()  # trusted Authentication-Results and our DKIM verification, for the domain
+    arc: str = "none"  # our ARC chain validation: pass, fail, none, temperror
+    spf: str = ""  # a trusted authserv-id's spf= result ("" when none said)
+    dns_error: str = ""  # a key lookup got no answer: DKIM and ARC results may be missing
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Evidence against the domain: a DMARC failure, or DKIM failures for it with no DKIM pass
+        that no passing ARC chain explains (a forwarder that sealed what it changed)."""
+        if any(f.startswith("dmarc=") for f in self.verdict.failed):
+            return self.verdict.failed
+        if self.verdict.fails and self.arc != "pass":
+            return self.verdict.failed
+        return ()
+
+    def seal_inputs(self) -> tuple[str, tuple[str, ...]]:
+        """What ARC sealing (outbound/arc.py `seal`) takes from us: the chain status as received and
+        our own DKIM results, e.g. ("pass", ("dkim=pass header.d=example.org",))."""
+        mine = [r for r in self.verdict.passed + self.verdict.failed if r.endswith(VERIFIED_HERE)]
+        return self.arc, tuple(r.removesuffix(VERIFIED_HERE) for r in mine)
+
+    def __str__(self) -> str:
+        dkim = "pass" if any(p.startswith("dkim=") for p in self.verdict.passed) else (
+            "fail" if any(f.startswith("dkim=") for f in self.verdict.failed) else "none")  # fmt: skip
+        dmarc = "fail" if any(f.startswith("dmarc=") for f in self.verdict.failed) else (
+            "pass" if any(p.startswith("dmarc=") for p in self.verdict.passed) else "none")  # fmt: skip
+        return f"dkim={dkim} dmarc={dmarc} arc={self.arc} spf={self.spf or 'none'}" + (
+            " dns=temperror" if self.dns_error else "")  # fmt: skip
+
+
+def spf_result(headers: Iterable[str], trusted_ids: Sequence[str]) -> str:
+    """The spf= result of the first trusted Authentication-Results that has one."""
+    for value in headers:
+        for result in parse_authentication_results(value):
+            if result.method == "spf" and result.authserv_id in trusted_ids:
+                return result.result
+    return ""

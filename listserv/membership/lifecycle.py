@@ -222,15 +222,16 @@ def leave(scope: Scope, email: str, via: str) -> bool:
     return True
 
 
-def request_leave(scope: Scope, email: str, in_reply_to: str = "") -> RequestOutcome:
-    """Mail from a member's own address: leave at once, or confirm first if the list says so."""
+def request_leave(scope: Scope, email: str, in_reply_to: str = "", confirm_first: bool = False) -> RequestOutcome:
+    """Mail from a member's own address: leave at once, or confirm first if the list says so (or the
+    mail's sender authentication failed: `confirm_first`)."""
     session, lst = scope.session, scope.lst
     if store.find_member(session, lst.id, email) is None:
         if store.waitlist_remove(session, lst.id, email):
             event(scope, email, "left-waitlist")
             return RequestOutcome.LEFT_WAITLIST
         return RequestOutcome.NOT_MEMBER
-    if not scope.policy.confirm_unsubscribe:
+    if not scope.policy.confirm_unsubscribe and not confirm_first:
         leave(scope, email, "mail")
         return RequestOutcome.LEFT
     if token_store.pending_confirmation(session, lst.id, email, ("unsubscribe",), scope.now):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from listserv.inbound.authcheck import reply_verdict
+from listserv.inbound.authres import auth_refusal
 from listserv.mail.addresses import normalize_address
 from listserv.membership.commands import Command, Request, first_text, read_commands
 from listserv.membership.confirm import ReplyMail, confirm
@@ -24,6 +26,9 @@ from listserv.membership.preferences import info, set_delivery, set_vacation, wh
 from listserv.received import Received
 
 log = logging.getLogger(__name__)
+# Commands that act on the sender's own membership: a forged From must not work them.
+ACTS_FOR_MEMBER = frozenset({Command.UNSUBSCRIBE, Command.SET_DELIVERY, Command.SET_VACATION, Command.WHO,
+                             Command.RENEW})  # fmt: skip
 
 
 def ignored(received: Received) -> bool:
@@ -51,17 +56,36 @@ def handle_request(received: Received) -> None:
         return
     scope = scope_of(received)
     mail = read_commands(received.facts.subject, first_text(received.message))
-    results = [run_command(received, scope, request) for request in mail.commands]
+    acting = any(request.command in ACTS_FOR_MEMBER for request in mail.commands)
+    refusal = auth_problem(received) if acting else None
+    results = [run_command(received, scope, request, refusal) for request in mail.commands]
     results = results or [Result("", RequestOutcome.HELP)]
     results += [Result(r.line, RequestOutcome.UNKNOWN) for r in mail.unknown]
     log.info("commands list=%s %s", scope.lst.address, " ".join(f"{r.outcome.value}" for r in results))
     reply(received, scope, results, mail.truncated)
 
 
-def run_command(received: Received, scope: Scope, request: Request) -> Result:
+def auth_problem(received: Received) -> str | None:
+    """Why the sender's own domain does not vouch for this mail (moderation_auth), or None."""
+    domain = received.facts.sender.rpartition("@")[2]
+    verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
+    refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
+    if refusal:
+        log.warning("membership mail unauthenticated list=%s from=%s reason=%s", received.lst.address,
+                    received.facts.sender, refusal)  # fmt: skip
+    return refusal
+
+
+def run_command(received: Received, scope: Scope, request: Request, refusal: str | None = None) -> Result:
     sender, line, command = received.facts.sender, request.line, request.command
     if request.problem:
         return Result(line, RequestOutcome.PROBLEM, request.problem)
+    if refusal and command is Command.UNSUBSCRIBE:  # the address's owner confirms, or nothing happens
+        return Result(line, request_leave(scope, sender, received.facts.message_id, confirm_first=True))
+    if refusal and command in ACTS_FOR_MEMBER:
+        detail = (f"we could not confirm that this mail came from {sender} ({refusal}); "
+                  "please send the command again from your own mail account")  # fmt: skip
+        return Result(line, RequestOutcome.NOT_AUTHORISED, detail)
     if command is Command.SUBSCRIBE:
         outcome = request_join(scope, sender, name=received.facts.sender_name, delivery=request.argument,
                                requester=requester(received), in_reply_to=received.facts.message_id)  # fmt: skip
@@ -114,7 +138,9 @@ def handle_leave(received: Received) -> None:
     if ignored(received):
         return
     scope = scope_of(received)
-    reply(received, scope, [Result("leave", request_leave(scope, received.facts.sender, received.facts.message_id))])
+    confirm_first = auth_problem(received) is not None
+    outcome = request_leave(scope, received.facts.sender, received.facts.message_id, confirm_first)
+    reply(received, scope, [Result("leave", outcome)])
 
 
 def handle_confirm(received: Received) -> None:

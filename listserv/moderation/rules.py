@@ -49,7 +49,9 @@ class PostFacts:
     headers: tuple[tuple[str, str], ...] = ()  # (lower-case name, decoded value)
     body: str = ""  # the beginning of the text, for patterns
     spam_flag: bool = False  # X-Spam-Flag / X-Spam-Status said yes
-    auth_failures: tuple[str, ...] = ()  # e.g. "dmarc=fail header.from=example.com"
+    auth_failures: tuple[str, ...] = ()  # e.g. "dmarc=fail header.from=example.com" (inbound/authres.py SenderAuth)
+    auth_passed: tuple[str, ...] = ()  # e.g. "dkim=pass header.d=example.com (verified here)"
+    arc_chain: str = "none"  # our ARC validation of the message as received: pass, fail, none, temperror
 
 
 @dataclass(frozen=True)

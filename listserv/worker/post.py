@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from listserv.inbound.authcheck import sender_auth
 from listserv.inbound.authres import trusted_ids_of
 from listserv.mail.message import ListStatus
 from listserv.moderation.decide import Decision, decide
@@ -42,6 +43,8 @@ def gather_facts(received: Received) -> PostFacts:
     standing = load_standing(received.session, lst.id, facts.sender)
     trusted = trusted_ids_of(received.settings.authserv_ids)
     content = read_content(received.message, len(received.inbound.raw), facts.sender, trusted)
+    auth = sender_auth(received.inbound.raw, received.message, facts.sender.rpartition("@")[2], received.settings)
+    log.info("authentication list=%s msgid=%s domain=%s %s", lst.address, facts.message_id, auth.domain or "-", auth)
     return PostFacts(
         list_address=lst.address, list_ids=facts.list_ids, list_id=list_id(lst),
         been_there=facts.been_there, envelope_sender=received.inbound.mail_from.lower(), sender=facts.sender,
@@ -49,7 +52,8 @@ def gather_facts(received: Received) -> PostFacts:
         sender_is_facilitator=standing.is_facilitator, member_moderation=standing.moderation,
         member_posts=standing.posts_approved, size=content.size, recipients=content.recipients,
         has_subject=content.has_subject, headers=content.headers, body=content.body,
-        spam_flag=content.spam_flag, auth_failures=content.auth_failures,
+        spam_flag=content.spam_flag, auth_failures=auth.failures or content.auth_failures,
+        auth_passed=auth.verdict.passed, arc_chain=auth.arc,
     )  # fmt: skip
 
 

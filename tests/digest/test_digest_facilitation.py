@@ -240,3 +240,26 @@ def test_silent_members_get_one_nudge_per_period_and_never_in_none_mode(world):
     assert [r for r, _ in nudge] == [CAROL]  # alice posted, bob is in none mode, fac is a facilitator
     text = text_of(parse(nudge[0][1]))
     assert "Any tips for onboarding?" in text and "team-reply+" in text
+
+
+def test_a_vote_whose_sender_authentication_fails_is_not_counted_and_the_sender_is_told(world, cli):
+    closes = (world.now() + timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    poll_id = int(cli("poll", "add", "team", "Which day?", "--option", "Monday", "--option", "Friday",
+                      "--closes", closes).split()[1])  # fmt: skip
+    assert open_due_polls(world.sessions, world.templates, world.now()) == 1
+    world.wait_processed()
+    world.settle()
+    vote = f"team-vote+{poll_id}@lists.example.test"
+    domain = ALICE.rpartition("@")[2]
+    forged = f"Authentication-Results: mx.example; dmarc=fail header.from={domain}\r\n".encode()
+    world.send(ALICE, vote, forged + make_post(ALICE, vote, "Re: poll", "2\n\n> Which day\n", "<forged-vote@x>"))
+    [(to, raw)] = world.settle()
+    notice = parse(raw)
+    assert to == ALICE and notice["Subject"] == "Not done: Re: poll"
+    assert f"sender authentication failed for {domain} (dmarc=fail" in text_of(notice)
+    with world.sessions() as session:
+        assert session.execute(select(DigestVote.email)).all() == []
+    world.send(ALICE, vote, make_post(ALICE, vote, "Re: poll", "2\n\n> Which day\n", "<real-vote@x>"))
+    world.settle()
+    with world.sessions() as session:
+        assert session.execute(select(DigestVote.email, DigestVote.choice)).all() == [(ALICE, 2)]

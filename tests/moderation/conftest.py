@@ -1,7 +1,8 @@
+from dataclasses import replace
+
 import pytest
 
-from listserv.inbound import authcheck
-from support.clients import dns_txt
+from support.dnsmasq import DnsServer
 from support.moderation import FAC, FAC2, MEMBERS
 
 
@@ -11,10 +12,25 @@ def team(make_list):
     return make_list("team", members=MEMBERS, facilitators=(FAC, FAC2))
 
 
+class PublishedRecords:
+    """dns["s1._domainkey.example.org"] = "v=DKIM1; ..." publishes the record on the test's dnsmasq."""
+
+    def __init__(self, server: DnsServer) -> None:
+        self.server = server
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self.server.add({name: value})
+
+
 @pytest.fixture
-def dns():
-    """DKIM keys published in a dict, through listserv's DNS seam (real dkimpy, no network)."""
-    records: dict[str, str] = {}
-    previous = authcheck.use_dns(lambda name, timeout=5: dns_txt(records)(name, timeout))
-    yield records
-    authcheck.use_dns(previous)
+def dns(dns_server):
+    """DKIM keys published on a real DNS server on loopback (the settings point at it)."""
+    return PublishedRecords(dns_server)
+
+
+@pytest.fixture
+def settings(settings, request):
+    """A test that publishes keys (`dns`) gets settings whose resolver is its dnsmasq."""
+    if "dns" not in request.fixturenames:
+        return settings
+    return replace(settings, dns_resolver=request.getfixturevalue("dns_server").address, dns_timeout=1.0)
