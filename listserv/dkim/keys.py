@@ -88,4 +88,4 @@ def _read(path: str, _mtime: int, domain: str, selector: str) -> DomainKey:
         raise ConfigError(f"DKIM key {path} is unreadable: {error}") from None
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 1024:
         raise ConfigError(f"DKIM key {path} must be an RSA key of at least 1024 bits (RSA-2048 recommended)")
-    return DomainKey(domain, selector, key)
+    return DomainKey(domain, selector, key, data)

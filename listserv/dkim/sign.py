@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -37,6 +37,7 @@ class DomainKey:
     domain: str
     selector: str
     private: rsa.RSAPrivateKey
+    pem: bytes = field(default=b"", repr=False)  # the key file, for dkimpy's ARC sealing
 
 
 def split_message(raw: bytes) -> tuple[bytes, bytes]:

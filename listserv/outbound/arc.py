@@ -20,6 +20,7 @@ SEALED_HEADERS = (
     "mime-version", "content-type", "content-transfer-encoding", "list-id", "list-post",
 )  # fmt: skip
 CHAIN_STATUSES = ("pass", "fail", "none")
+SealInputs = tuple[str, tuple[str, ...]]  # (chain status as received, our own results): SenderAuth.seal_inputs()
 Header = list[bytes]  # dkimpy's [name, value-with-its-line-ending]
 
 

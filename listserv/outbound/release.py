@@ -6,6 +6,7 @@ facilitator approved. Either way it runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from email.message import Message
@@ -17,6 +18,7 @@ from listserv.discussions.store import thread_accepted
 from listserv.dkim.readiness import readiness
 from listserv.dmarc.mitigate import mitigate_dmarc
 from listserv.mail.message import ListInfo, Role
+from listserv.outbound.arc import SealInputs
 from listserv.outbound.decorate import decorate
 from listserv.outbound.oneclick import mark_unsubscribe, public_base
 from listserv.store import queries
@@ -27,19 +29,25 @@ log = logging.getLogger(__name__)
 
 
 def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes,
-               now: datetime) -> int:  # fmt: skip
-    """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count."""
+               now: datetime, arc: SealInputs | None = None) -> int:  # fmt: skip
+    """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count.
+    arc: the chain status and our own DKIM results as received, for the sender's ARC seal (None: a
+    held post approved later, sealed with what the trusted Authentication-Results say)."""
     thread_accepted(session, lst, post, message, raw, now)
     message = mitigate_dmarc(work, session, lst, message)  # From the list when the author's DMARC asks for it
     decorated = decorate(message, lst, work.templates.render_footer(lst))
     decorated, one_click = mark_one_click(session, work, lst, decorated)  # per-member links: personalised
     outbound_id = queries.insert_outbound(session, dict(
         list_id=lst.id, post_id=post.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=decorated,
-        personalized=lst.personalize or one_click, created_at=now,
+        personalized=lst.personalize or one_click, created_at=now, arc_seal=seal_json(arc),
     ))  # fmt: skip
     count = queries.plan_fanout(session, outbound_id, lst.id, post.sender, work.settings.batch_size, now)
     log.info("planned list=%s msgid=%s recipients=%d", lst.address, post.message_id, count)
     return count
+
+
+def seal_json(arc: SealInputs | None) -> str:
+    return json.dumps({} if arc is None else {"chain": arc[0], "results": list(arc[1])})
 
 
 def mark_one_click(session: Session, work: Work, lst: ListInfo, raw: bytes) -> tuple[bytes, bool]:

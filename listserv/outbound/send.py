@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from sqlalchemy.orm import Session
 from listserv.dkim.keys import load_key
 from listserv.dkim.sign import DomainKey, body_hash, sign_copy
 from listserv.errors import ConfigError
+from listserv.inbound.authres import trusted_ids_of
 from listserv.outbound import oneclick
+from listserv.outbound.arc import SealError, seal
 from listserv.outbound.relay import Relay
 from listserv.outbound.smtp_client import SMTPError, SMTPReply, Transaction
 from listserv.secret import load_secret
@@ -122,24 +125,46 @@ class Sender:
         if not rcpts:
             return
         key = self.signing_key(envelope.mail_from)
+        # RSA signing releases the GIL: senders making their copies on threads use every core
         if not envelope.personalized:
-            data = envelope.raw if key is None else sign_copy(envelope.raw, key, body_hash(envelope.raw), self.moment())
+            data = await asyncio.to_thread(self.shared_copy, envelope, key)
             replies.update(await self.relay.send(envelope.mail_from, rcpts, data))
             return
-        # RSA signing releases the GIL: senders making their copies on threads use every core
         transactions = await asyncio.to_thread(self.copies, envelope, rcpts, key)
         for known in await self.relay.send_many(transactions):
             replies.update(known)
 
+    def shared_copy(self, envelope: queries.Envelope, key: DomainKey | None) -> bytes:
+        """The one copy every recipient of the batch gets: sealed and signed when the domain has a key."""
+        if key is None:
+            return envelope.raw
+        raw = self.sealed(envelope, key)
+        return sign_copy(raw, key, body_hash(raw), self.moment())
+
     def copies(self, envelope: queries.Envelope, rcpts: list[str], key: DomainKey | None) -> list[Transaction]:
-        """Each member's own copy (their one-click link), signed when the domain has a key."""
-        bh, now = (body_hash(envelope.raw), self.moment()) if key else (b"", 0)
+        """Each member's own copy (their one-click link), sealed once and signed each when the domain has a key."""
+        raw = envelope.raw if key is None else self.sealed(envelope, key)
+        bh, now = (body_hash(raw), self.moment()) if key else (b"", 0)
         transactions = []
         for rcpt in rcpts:
-            data = self.personalise(envelope.raw, rcpt)
+            data = self.personalise(raw, rcpt)
             transactions.append(Transaction(verp(envelope.mail_from, rcpt), (rcpt,),
                                             sign_copy(data, key, bh, now) if key else data))  # fmt: skip
         return transactions
+
+    def sealed(self, envelope: queries.Envelope, key: DomainKey) -> bytes:
+        """A post with our ARC set on top (RFC 8617), once per batch: the seal never covers the
+        per-member headers. Mail the list writes itself is not sealed."""
+        if envelope.arc_seal is None:
+            return envelope.raw
+        inputs = json.loads(envelope.arc_seal or "{}")
+        trusted = trusted_ids_of(self.settings.authserv_ids)
+        try:
+            return seal(envelope.raw, key.domain, key.selector, key.pem, trusted[0] if trusted else self.settings.domain,
+                        self.work.now(), chain=inputs.get("chain"), results=tuple(inputs.get("results", ())))  # fmt: skip
+        except SealError as error:
+            log.warning("sending without an ARC seal: %s", error)
+            return envelope.raw
 
     def signing_key(self, mail_from: str) -> DomainKey | None:
         """The key of the list's domain (our bounce address's); mail goes unsigned without one."""

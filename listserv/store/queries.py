@@ -277,12 +277,15 @@ class Envelope:
     mail_from: str
     raw: bytes
     personalized: bool
+    arc_seal: str | None  # a post's ARC inputs (JSON), NULL for mail the list writes itself
     deliveries: tuple[tuple[int, str, datetime], ...]  # (id, rcpt, created_at)
 
 
 def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
     outbound = session.execute(
-        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized).where(OUTBOUND.c.id == batch.outbound_id)
+        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized, OUTBOUND.c.arc_seal).where(
+            OUTBOUND.c.id == batch.outbound_id
+        )
     ).one()
     waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
     rows = session.execute(
@@ -292,7 +295,7 @@ def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
         .order_by(DELIVERIES.c.id)
     ).all()
     deliveries = tuple((r[0], r[1], r[2]) for r in rows)
-    return Envelope(outbound[0], outbound[1], bool(outbound[2]), deliveries)
+    return Envelope(outbound[0], outbound[1], bool(outbound[2]), outbound[3], deliveries)
 
 
 def record_deliveries(session: Session, status: DeliveryStatus, results: Iterable[tuple[int, str]]) -> None:

@@ -190,6 +190,7 @@ class Outbound(Base):
     plan_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     planned: Mapped[int] = mapped_column(Integer, default=0)
     plan_exclude: Mapped[str] = mapped_column(String(254), default="")
+    arc_seal: Mapped[str | None] = mapped_column(Text, nullable=True)  # a post's ARC inputs (JSON); NULL: not sealed
 
 
 class Batch(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from listserv.inbound.authcheck import sender_auth
-from listserv.inbound.authres import trusted_ids_of
+from listserv.inbound.authres import SenderAuth, trusted_ids_of
 from listserv.mail.message import ListStatus
 from listserv.moderation.decide import Decision, decide
 from listserv.moderation.facts import read_content
@@ -24,13 +24,14 @@ def handle_post(received: Received) -> None:
     if received.lst.status is not ListStatus.OPEN:
         log.info("dropped list=%s msgid=%s reason=list-closed", received.lst.address, received.facts.message_id)
         return  # queued before the list closed, or a scheduled prompt: a closed list takes no posts
-    decision = decide(gather_facts(received), load_moderation_policy(received.session, received.lst.id))
+    auth = authenticate(received)
+    decision = decide(gather_facts(received, auth), load_moderation_policy(received.session, received.lst.id))
     post = record_post(received, decision)
     log.info("decided list=%s msgid=%s action=%s rules=%s", received.lst.address, received.facts.message_id,
              decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
     if decision.action is Action.ACCEPT:
         distribute(received.work, received.session, received.lst, post, received.message, received.inbound.raw,
-                   received.now)  # fmt: skip
+                   received.now, auth.seal_inputs())  # fmt: skip
     elif decision.action is Action.HOLD:
         hold_post(received, post, decision)
     elif decision.action is Action.REJECT:
@@ -38,13 +39,19 @@ def handle_post(received: Received) -> None:
         notify_sender(received, "rejected", f"Not distributed: {received.facts.subject}", text)
 
 
-def gather_facts(received: Received) -> PostFacts:
+def authenticate(received: Received) -> SenderAuth:
+    facts = received.facts
+    auth = sender_auth(received.inbound.raw, received.message, facts.sender.rpartition("@")[2], received.settings)
+    log.info("authentication list=%s msgid=%s domain=%s %s", received.lst.address, facts.message_id,
+             auth.domain or "-", auth)  # fmt: skip
+    return auth
+
+
+def gather_facts(received: Received, auth: SenderAuth) -> PostFacts:
     lst, facts = received.lst, received.facts
     standing = load_standing(received.session, lst.id, facts.sender)
     trusted = trusted_ids_of(received.settings.authserv_ids)
     content = read_content(received.message, len(received.inbound.raw), facts.sender, trusted)
-    auth = sender_auth(received.inbound.raw, received.message, facts.sender.rpartition("@")[2], received.settings)
-    log.info("authentication list=%s msgid=%s domain=%s %s", lst.address, facts.message_id, auth.domain or "-", auth)
     return PostFacts(
         list_address=lst.address, list_ids=facts.list_ids, list_id=list_id(lst),
         been_there=facts.been_there, envelope_sender=received.inbound.mail_from.lower(), sender=facts.sender,

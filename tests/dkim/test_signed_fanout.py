@@ -7,6 +7,10 @@ import re
 from collections import Counter
 from dataclasses import replace
 
+from listserv.dkim.keys import generate
+from listserv.dns import Resolver
+from listserv.inbound.arc_chain import validate_chain
+from listserv.inbound.dnskeys import KeyLookup
 from support.conversation import Mailbox, send, settle
 from support.dkim_check import dkimpy_verifies, mail_dkim_says
 from support.engine import RunningEngine
@@ -98,3 +102,32 @@ def test_without_a_key_mail_goes_unsigned_with_the_mailto_link_alone(settings, s
         engine.stop()
     assert bob["DKIM-Signature"] is None and bob["List-Unsubscribe-Post"] is None
     assert str(bob["List-Unsubscribe"]) == "<mailto:team-request@lists.example.test?subject=unsubscribe>"
+
+
+def test_posts_are_arc_sealed_once_over_what_members_share_and_notices_are_not(settings, sink, make_list, dns_server):
+    """The receiving MTA vouched for SPF; our seal carries that on (ARC-Authentication-Results), its
+    chain validates, and each member's DKIM signature still verifies on top of it."""
+    sealing = replace(settings, public_url="https://lists.example.test/", dns_resolver=dns_server.address,
+                      authserv_ids="mx.lists.example.test")  # fmt: skip
+    _, record = generate(sealing, "lists.example.test", "listserv")
+    dns_server.serve({"listserv._domainkey.lists.example.test": record})
+    engine = RunningEngine(sealing).start()
+    try:
+        make_list("team", members=MEMBERS)
+        box = Mailbox(sink)
+        trusted = "Authentication-Results: mx.lists.example.test; spf=pass smtp.mailfrom=example.com\r\n"
+        send(engine.lmtp, "alice@example.com", TEAM, "Sealed", "Forwarded faithfully.\n", extra=trusted)
+        bob, carol = box.expect("bob@example.com", "Sealed"), box.expect("carol@example.org", "Sealed")
+        send(engine.lmtp, "stranger@example.net", "team-request@lists.example.test", "help")
+        notice = box.expect("stranger@example.net")
+    finally:
+        engine.stop()
+    lookup = KeyLookup(Resolver(dns_server.address, 2.0))
+    copies = {m.rcpts[0]: m.data for m in sink.messages}
+    for copy, rcpt in ((bob, "bob@example.com"), (carol, "carol@example.org")):
+        assert copy["ARC-Seal"] and " cv=none" in " ".join(str(copy["ARC-Seal"]).split())
+        assert "spf=pass" in str(copy["ARC-Authentication-Results"])
+        assert "list-unsubscribe" not in str(copy["ARC-Message-Signature"]).lower()
+        assert validate_chain(copies[rcpt], lookup).status.value == "pass"
+        assert dkimpy_verifies(copies[rcpt], dns_server)
+    assert notice["ARC-Seal"] is None and notice["DKIM-Signature"] is not None
