@@ -24,7 +24,7 @@ from listserv.inbound.server import (
 )
 from listserv.membership.web import WebServer
 from listserv.outbound.relay import Relay, open_relay, open_relays
-from listserv.outbound.send import Sender
+from listserv.outbound.send import Seals, Sender
 from listserv.settings import HostPort
 from listserv.store import queries
 from listserv.work import Work
@@ -158,8 +158,9 @@ class Service:
         await self.web.start()  # one-click unsubscribe (membership/web.py)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
+        seals = Seals()  # each post ARC-sealed once, whichever sender takes its batches
         for index, relay in enumerate(self.relays):
-            sender = Sender(self.work, relay)
+            sender = Sender(self.work, relay, seals=seals)
             loop = _loop_until_idle(sender.send_next, self.wake_senders, poll, f"sender-{index}")
             self.tasks.append(asyncio.create_task(loop))
         for job in JOBS:

@@ -11,6 +11,8 @@ import asyncio
 import calendar
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -78,6 +80,27 @@ def classify(deliveries: tuple[tuple[int, str, datetime], ...], replies: dict[st
     return outcome
 
 
+class Seals:
+    """Each post's sealed message, made once per process however many batches it has (dkimpy's
+    RSA takes ~57 ms a seal). The last few are kept; the senders of a process share one."""
+
+    def __init__(self, keep: int = 8) -> None:
+        self._made: OrderedDict[int, bytes] = OrderedDict()
+        self._keep, self._lock = keep, threading.Lock()
+
+    def get(self, outbound_id: int, make: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if outbound_id in self._made:
+                self._made.move_to_end(outbound_id)
+                return self._made[outbound_id]
+        made = make()  # two senders may both make one at the start of a fan-out: either will do
+        with self._lock:
+            self._made[outbound_id] = made
+            while len(self._made) > self._keep:
+                self._made.popitem(last=False)
+        return made
+
+
 class Sender:
     """Claims a batch, sends it, records each reply.
 
@@ -87,9 +110,11 @@ class Sender:
     to expire (`lease_seconds`; SQLite installs release leases at start-up).
     """
 
-    def __init__(self, work: Work, relay: Relay, personalise: Personalise | None = None) -> None:
+    def __init__(self, work: Work, relay: Relay, personalise: Personalise | None = None,
+                 seals: Seals | None = None) -> None:  # fmt: skip
         self.work, self.sessions, self.settings, self.relay = work, work.sessions, work.settings, relay
         self.personalise = personalise or one_click_links(work.settings.secret_file)
+        self.seals = seals or Seals()
         self._next: Claimed | None = None
 
     def claim(self) -> Claimed | None:
@@ -109,7 +134,7 @@ class Sender:
         rcpts = [rcpt for _, rcpt, _ in envelope.deliveries]
         replies: dict[str, SMTPReply] = {}
         try:
-            await self._send(envelope, rcpts, replies)
+            await self._send(batch.outbound_id, envelope, rcpts, replies)
         except SMTPError as error:
             log.warning("relay unavailable batch=%s: %s", batch.id, error)
             for known in error.replies:  # transactions that finished before the failure
@@ -119,7 +144,8 @@ class Sender:
         self._next = await asyncio.to_thread(self.record_and_claim, batch, envelope, replies)
         return True
 
-    async def _send(self, envelope: queries.Envelope, rcpts: list[str], replies: dict[str, SMTPReply]) -> None:
+    async def _send(self, outbound_id: int, envelope: queries.Envelope, rcpts: list[str],
+                    replies: dict[str, SMTPReply]) -> None:  # fmt: skip
         """Fill in each recipient's final reply. Personalised mail: one transaction per
         recipient with its VERP sender, pipelined on one connection (send_many)."""
         if not rcpts:
@@ -127,23 +153,24 @@ class Sender:
         key = self.signing_key(envelope.mail_from)
         # RSA signing releases the GIL: senders making their copies on threads use every core
         if not envelope.personalized:
-            data = await asyncio.to_thread(self.shared_copy, envelope, key)
+            data = await asyncio.to_thread(self.shared_copy, outbound_id, envelope, key)
             replies.update(await self.relay.send(envelope.mail_from, rcpts, data))
             return
-        transactions = await asyncio.to_thread(self.copies, envelope, rcpts, key)
+        transactions = await asyncio.to_thread(self.copies, outbound_id, envelope, rcpts, key)
         for known in await self.relay.send_many(transactions):
             replies.update(known)
 
-    def shared_copy(self, envelope: queries.Envelope, key: DomainKey | None) -> bytes:
+    def shared_copy(self, outbound_id: int, envelope: queries.Envelope, key: DomainKey | None) -> bytes:
         """The one copy every recipient of the batch gets: sealed and signed when the domain has a key."""
         if key is None:
             return envelope.raw
-        raw = self.sealed(envelope, key)
+        raw = self.seals.get(outbound_id, lambda: self.sealed(envelope, key))
         return sign_copy(raw, key, body_hash(raw), self.moment())
 
-    def copies(self, envelope: queries.Envelope, rcpts: list[str], key: DomainKey | None) -> list[Transaction]:
+    def copies(self, outbound_id: int, envelope: queries.Envelope, rcpts: list[str],
+               key: DomainKey | None) -> list[Transaction]:  # fmt: skip
         """Each member's own copy (their one-click link), sealed once and signed each when the domain has a key."""
-        raw = envelope.raw if key is None else self.sealed(envelope, key)
+        raw = envelope.raw if key is None else self.seals.get(outbound_id, lambda: self.sealed(envelope, key))
         bh, now = (body_hash(raw), self.moment()) if key else (b"", 0)
         transactions = []
         for rcpt in rcpts:
@@ -153,8 +180,8 @@ class Sender:
         return transactions
 
     def sealed(self, envelope: queries.Envelope, key: DomainKey) -> bytes:
-        """A post with our ARC set on top (RFC 8617), once per batch: the seal never covers the
-        per-member headers. Mail the list writes itself is not sealed."""
+        """A post with our ARC set on top (RFC 8617); the seal never covers the per-member headers.
+        Mail the list writes itself is not sealed."""
         if envelope.arc_seal is None:
             return envelope.raw
         inputs = json.loads(envelope.arc_seal or "{}")
