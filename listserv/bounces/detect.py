@@ -126,10 +126,10 @@ def is_feedback_report(message: Message) -> bool:
     return any(part.get_content_type() == "message/feedback-report" for part in message.walk())
 
 
-def feedback_fields(message: Message) -> Message | None:
-    """The message/feedback-report part's fields (Feedback-Type, Original-Rcpt-To, ...)."""
+def part_fields(message: Message, types: tuple[str, ...]) -> Message | None:
+    """The header fields a part of one of these types carries (parsed, or read from its text)."""
     for part in message.walk():
-        if part.get_content_type() != "message/feedback-report":
+        if part.get_content_type() not in types:
             continue
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
@@ -137,6 +137,11 @@ def feedback_fields(message: Message) -> Message | None:
         if isinstance(payload, str):
             return HeaderParser().parsestr(payload.lstrip())
     return None
+
+
+def feedback_fields(message: Message) -> Message | None:
+    """The message/feedback-report part's fields (Feedback-Type, Original-Rcpt-To, ...)."""
+    return part_fields(message, ("message/feedback-report",))
 
 
 def feedback_type(message: Message) -> str:
@@ -156,14 +161,7 @@ def complainant(message: Message) -> str:
 
 def original_of(message: Message) -> Message | None:
     """The headers of the original message a report carries (message/rfc822 or text/rfc822-headers)."""
-    for part in message.walk():
-        if part.get_content_type() in ("message/rfc822", "text/rfc822-headers"):
-            payload = part.get_payload()
-            if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-                return payload[0]
-            if isinstance(payload, str):
-                return HeaderParser().parsestr(payload.lstrip())
-    return None
+    return part_fields(message, ("message/rfc822", "text/rfc822-headers"))
 
 
 def lists_of(original: Message | None) -> frozenset[str]:

@@ -27,8 +27,8 @@ from listserv.digest.trim import digest_excerpt
 from listserv.inbound.ingest import dedupe_key
 from listserv.mail.message import ListInfo
 from listserv.mail.parse import clean_header_value
+from listserv.mail.text import inline_text_part
 from listserv.outbound.decorate import serialize
-from listserv.outbound.footer import footer_part
 from listserv.outbound.headers import encode_value, mail_date
 from listserv.store import queries
 from listserv.store.schema import InboundStatus, Member, Post
@@ -44,7 +44,7 @@ def display_name(session: Session, list_id: int, email: str) -> str:
 def build_post(lst: ListInfo, author: str, name: str, subject: str, text: str, message_id: str, now: datetime,
                headers: dict[str, str] | None = None) -> bytes:  # fmt: skip
     """A post from the facilitator, as their mail program would have written it."""
-    message: Message = footer_part(text.rstrip("\n") + "\n")
+    message: Message = inline_text_part(text.rstrip("\n") + "\n")
     del message["Content-Disposition"]
     message["MIME-Version"] = "1.0"
     message["From"] = formataddr((clean_header_value(name), author))

@@ -9,7 +9,6 @@ Message-ID, In-Reply-To and References are never changed, so threads stay whole.
 
 from __future__ import annotations
 
-from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.utils import formataddr, getaddresses
@@ -18,6 +17,7 @@ from listserv.dmarc.policy import AuthorReply, DmarcAction
 from listserv.mail.addresses import normalize_address
 from listserv.mail.message import ListInfo
 from listserv.mail.parse import MAX_DECODED, clean_header_value, decode_value, header_value
+from listserv.mail.text import inline_text_part
 
 MAX_NAME = 120  # characters of the author's name kept in the rewritten From
 KEPT = ("date", "to", "cc", "subject", "message-id", "in-reply-to", "references")  # copied by wrap
@@ -105,18 +105,8 @@ def wrap(message: Message, lst: ListInfo, reply: AuthorReply, alias: str = "") -
 
 
 def note_part(label: str, address: str) -> Message:
-    part = Message()
-    text = (f"{label} <{address}> wrote the message attached below. The list sends it attached, From\n"
-            "the list, so that mail providers that check the sender's domain (DMARC) deliver it.\n")  # fmt: skip
-    if text.isascii():
-        part.set_payload(text, "us-ascii")
-    else:
-        charset = Charset("utf-8")
-        charset.body_encoding = QP
-        part.set_payload(text, charset)
-    del part["MIME-Version"]
-    part["Content-Disposition"] = "inline"
-    return part
+    return inline_text_part(f"{label} <{address}> wrote the message attached below. The list sends it attached, "
+                            "From\nthe list, so that mail providers that check the sender's domain (DMARC) deliver it.\n")  # fmt: skip
 
 
 def mitigated(message: Message, lst: ListInfo, action: DmarcAction, reply: AuthorReply, alias: str = "") -> Message:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from email.charset import QP, Charset
 from email.message import Message
 from html import unescape
 from html.parser import HTMLParser
@@ -130,3 +131,17 @@ def excerpt(text: str, max_lines: int = 30, max_chars: int = 2000) -> str:
     if len(cut) > max_chars:
         cut = cut[:max_chars].rsplit(" ", 1)[0]
     return cut + ("\n[...]" if cut != text else "")
+
+
+def inline_text_part(text: str) -> Message:
+    """A text/plain part shown inline: us-ascii as it is, anything else UTF-8 quoted-printable."""
+    part = Message()
+    if text.isascii():
+        part.set_payload(text, "us-ascii")
+    else:
+        charset = Charset("utf-8")
+        charset.body_encoding = QP
+        part.set_payload(text, charset)
+    del part["MIME-Version"]
+    part["Content-Disposition"] = "inline"
+    return part

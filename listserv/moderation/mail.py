@@ -8,8 +8,8 @@ from email.message import Message
 from email.utils import make_msgid
 
 from listserv.mail.message import ListInfo, Role
+from listserv.mail.text import inline_text_part
 from listserv.outbound.decorate import serialize
-from listserv.outbound.footer import footer_part
 from listserv.outbound.notices import address_automatic
 
 
@@ -33,7 +33,7 @@ def build_facilitator_mail(lst: ListInfo, to: str, subject: str, text: str, now:
 
     With reply_to (a LIST-moderate+TOKEN address) a plain Reply in any client answers it.
     """
-    body = footer_part(text)
+    body = inline_text_part(text)
     del body["Content-Disposition"]
     if original is not None:
         message = Message()

@@ -15,8 +15,9 @@ import base64
 import quopri
 import re
 from collections.abc import Callable
-from email.charset import QP, Charset
 from email.message import Message
+
+from listserv.mail.text import inline_text_part
 
 BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 TEXT_ENCODINGS = ("7bit", "8bit", "binary", "quoted-printable", "base64")
@@ -28,7 +29,7 @@ def add_footer(message: Message, text: str, html: str) -> Message:
         return message
     ctype = message.get_content_type()
     if ctype == "multipart/mixed" and isinstance(message.get_payload(), list):
-        message.attach(footer_part(text))
+        message.attach(inline_text_part(text))
         return message
     if ctype == "multipart/alternative" and _append_to_alternatives(message, text, html):
         return message
@@ -37,19 +38,6 @@ def add_footer(message: Message, text: str, html: str) -> Message:
     if ctype == "text/html" and _rewrite_text(message, lambda body: _append_html(body, html)):
         return message
     return _wrap(message, text)
-
-
-def footer_part(text: str) -> Message:
-    part = Message()
-    if text.isascii():
-        part.set_payload(text, "us-ascii")
-    else:
-        charset = Charset("utf-8")
-        charset.body_encoding = QP
-        part.set_payload(text, charset)
-    del part["MIME-Version"]
-    part["Content-Disposition"] = "inline"
-    return part
 
 
 def _append_plain(body: str, footer: str) -> str:
@@ -123,7 +111,7 @@ def _wrap(message: Message, text: str) -> Message:
     if "Content-Type" not in message:
         message["Content-Type"] = "text/plain"
     outer["Content-Type"] = "multipart/mixed"
-    outer.set_payload([message, footer_part(text)])
+    outer.set_payload([message, inline_text_part(text)])
     if "MIME-Version" not in outer:
         outer["MIME-Version"] = "1.0"
     return outer

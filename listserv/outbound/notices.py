@@ -8,8 +8,8 @@ from email.utils import formataddr, make_msgid
 
 from listserv.mail.message import ListInfo, ParsedMessage, Role
 from listserv.mail.parse import clean_header_value
+from listserv.mail.text import inline_text_part
 from listserv.outbound.decorate import serialize
-from listserv.outbound.footer import footer_part
 from listserv.outbound.headers import encode_value, list_headers, mail_date
 
 AUTOMATIC_PRECEDENCE = ("bulk", "junk", "list", "auto_reply")
@@ -67,7 +67,7 @@ def address_automatic(message: Message, lst: ListInfo, now: datetime, *, sender:
 
 
 def build_notice(lst: ListInfo, to: str, subject: str, text: str, now: datetime, in_reply_to: str = "") -> bytes:
-    message = footer_part(text)
+    message = inline_text_part(text)
     del message["Content-Disposition"]
     address_automatic(message, lst, now, sender=(lst.name, lst.service(Role.OWNER)), to=to, subject=subject,
                       loop_marker=lst.service(Role.OWNER), in_reply_to=in_reply_to, auto="auto-replied",

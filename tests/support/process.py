@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 from listserv.settings import Settings
+from support.mail import lmtp_send, make_post
 from support.postfix import free_port
+from support.sink import Sink
 
 
 def serve_env(settings: Settings, lmtp_port: int, smtp_port: int) -> dict[str, str]:
@@ -77,3 +79,27 @@ class ServeProcess:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def kill_during_fanout(settings: Settings, sink: Sink, address: str, members: list[str], log: Path,
+                       data_delay: float, killed_after: int) -> list[tuple[str, bytes]]:  # fmt: skip
+    """A post from members[0] to a list of `members` through `listserv serve`; kill -9 once the slow
+    sink has `killed_after` deliveries, restart, and wait until every other member has a copy.
+    Returns every delivery the sink saw (duplicates included)."""
+    sink.handler.data_delay = data_delay
+    server = ServeProcess(settings, log).start()
+    try:
+        reply = lmtp_send(server.lmtp, members[0], [address], make_post(members[0], to=address))
+        assert reply[address].startswith("250")
+        sink.wait_for(killed_after, timeout=30)
+        server.kill()
+        assert len(sink.deliveries()) < len(members) - 1, "the kill came too late to test anything"
+        sink.handler.data_delay = 0
+        server.start()
+        deadline = time.monotonic() + 90
+        while len({rcpt for rcpt, _ in sink.deliveries()}) < len(members) - 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        server.stop()
+    return sink.deliveries()
