@@ -55,6 +55,15 @@ def migrated_url(database_url: str) -> str:
     return database_url
 
 
+@pytest.fixture(scope="session")
+def quiet_dns() -> Iterator[DnsServer]:
+    """A DNS server that knows no name: every test's resolver unless it starts its own (`dns_server`),
+    so no test asks the machine's DNS (where example.com publishes DMARC p=reject)."""
+    server = DnsServer()
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def dns_server() -> Iterator[DnsServer]:
     """dnsmasq on loopback, serving the TXT records a test gives it (`serve`, `add`)."""
@@ -71,7 +80,7 @@ def sink() -> Iterator[Sink]:
 
 
 @pytest.fixture
-def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
+def settings(migrated_url: str, sink: Sink, tmp_path: Path, quiet_dns: DnsServer) -> Settings:
     ensure_secret(str(tmp_path / "listserv.secret"))  # as `listserv init` does
     return Settings(
         database_url=migrated_url,
@@ -80,6 +89,7 @@ def settings(migrated_url: str, sink: Sink, tmp_path: Path) -> Settings:
         http_listen=HostPort("127.0.0.1", 0),  # the one-click unsubscribe endpoint
         secret_file=str(tmp_path / "listserv.secret"),
         dkim_key_dir=str(tmp_path / "dkim"),
+        dns_resolver=quiet_dns.address,
         relay=RelaySetting("smtp", host="127.0.0.1", port=sink.port),
         domain=DOMAIN,
         poll_seconds=0.2,
@@ -140,13 +150,15 @@ def make_list(settings: Settings, clock: TestClock) -> Iterator[ListMaker]:
 
 
 @pytest.fixture
-def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: TestClock) -> Callable[..., str]:
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: TestClock,
+        quiet_dns: DnsServer) -> Callable[..., str]:  # fmt: skip
     """cli("list", "ls", input=..., code=0) -> output: the real `listserv` command on a fresh database."""
     monkeypatch.setenv("LISTSERV_DATABASE_URL", database_url)
     monkeypatch.setenv("LISTSERV_DOMAIN", "lists.example.test")
     monkeypatch.setenv("LISTSERV_RELAY", f"maildir:{tmp_path}/outbox")
     monkeypatch.setenv("LISTSERV_SECRET_FILE", str(tmp_path / "listserv.secret"))
     monkeypatch.setenv("LISTSERV_DKIM_KEY_DIR", str(tmp_path / "dkim"))
+    monkeypatch.setenv("LISTSERV_DNS_RESOLVER", quiet_dns.address)
     runner = CliRunner()
 
     def run(*args: str, input: bytes | str | None = None, code: int = 0) -> str:
