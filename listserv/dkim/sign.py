@@ -4,7 +4,7 @@ dkimpy does the standard: header parsing, relaxed canonicalisation, header selec
 folding. The RSA operation goes through OpenSSL (the `cryptography` package), about 40 times
 faster than dkimpy's own arithmetic, and it releases the GIL, so copies signed on several
 threads use several cores. A post's body is hashed once (`body_hash`); each member's copy only
-hashes its header block (`sign_copy`), because per-member one-click links make every copy's
+hashes its header block (`BatchSigner`), because per-member one-click links make every copy's
 headers different.
 """
 
@@ -72,20 +72,53 @@ def signed_fields(headers: list[list[bytes]]) -> tuple[list[bytes], list[list[by
     return names, chosen
 
 
-def sign_copy(raw: bytes, key: DomainKey, bh: bytes, now: int) -> bytes:
-    """The copy with a DKIM-Signature on top; bh is body_hash() of this copy's (shared) body."""
-    head = split_message(raw)[0]
-    names, chosen = signed_fields(rfc822_parse(head)[0])
-    fields = [
-        (b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", key.domain.encode("ascii")),
-        (b"s", key.selector.encode("ascii")), (b"t", str(now).encode("ascii")), (b"h", b" : ".join(names)),
-        (b"bh", bh), (b"b", b""),
-    ]  # fmt: skip
-    unsigned = fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(b"DKIM-Signature"))
-    signed_headers = RELAXED.canonicalize_headers(chosen)
-    canonical_self = RELAXED.canonicalize_headers([[b"DKIM-Signature", b" " + unsigned]])[0]
-    data = b"".join(name + b":" + value for name, value in signed_headers)
-    data += canonical_self[0] + b":" + canonical_self[1].rstrip()
-    signature = key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    value: bytes = fold(unsigned + base64.b64encode(signature), namelen=len(b"DKIM-Signature"))
-    return b"DKIM-Signature: " + value + b"\r\n" + raw
+def header_fields(head: bytes) -> list[list[bytes]]:
+    """[name, value] pairs of a CRLF header block, values with their line ends, as dkimpy's
+    rfc822_parse gives them (which stays the reference for anything less regular)."""
+    fields: list[list[bytes]] = []
+    for line in head.split(b"\r\n")[:-1]:
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1][1] += line + b"\r\n"
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon or not name or b" " in name:
+            return [list(field) for field in rfc822_parse(head)[0]]
+        fields.append([name, value + b"\r\n"])
+    return fields
+
+
+class BatchSigner:
+    """Signs the copies of one message: the body hash, the signature's own tags and every
+    header field's canonical form are computed once; per copy only what differs (the member's
+    one-click field) is canonicalised, then OpenSSL signs."""
+
+    def __init__(self, key: DomainKey, raw: bytes, now: int) -> None:
+        self.key, self.now, self.bh = key, now, body_hash(raw)
+        self._canonical: dict[bytes, list[bytes]] = {}
+
+    def canonical(self, field: list[bytes]) -> list[bytes]:
+        found = self._canonical.get(field[0] + b":" + field[1])
+        if found is None:
+            found = self._canonical[field[0] + b":" + field[1]] = RELAXED.canonicalize_headers([field])[0]
+        return found
+
+    def sign(self, raw: bytes) -> bytes:
+        """The copy with a DKIM-Signature on top (its body must be the batch's)."""
+        names, chosen = signed_fields(header_fields(split_message(raw)[0]))
+        fields = [
+            (b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", self.key.domain.encode("ascii")),
+            (b"s", self.key.selector.encode("ascii")), (b"t", str(self.now).encode("ascii")),
+            (b"h", b" : ".join(names)), (b"bh", self.bh), (b"b", b""),
+        ]  # fmt: skip
+        unsigned = fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(b"DKIM-Signature"))
+        itself = self.canonical([b"DKIM-Signature", b" " + unsigned])
+        data = b"".join(name + b":" + value for name, value in map(self.canonical, chosen))
+        data += itself[0] + b":" + itself[1].rstrip()
+        signature = self.key.private.sign(data, padding.PKCS1v15(), hashes.SHA256())
+        value: bytes = fold(unsigned + base64.b64encode(signature), namelen=len(b"DKIM-Signature"))
+        return b"DKIM-Signature: " + value + b"\r\n" + raw
+
+
+def sign_copy(raw: bytes, key: DomainKey, now: int) -> bytes:
+    """One message with a DKIM-Signature on top."""
+    return BatchSigner(key, raw, now).sign(raw)

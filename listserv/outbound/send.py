@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from listserv.dkim.keys import load_key
-from listserv.dkim.sign import DomainKey, body_hash, sign_copy
+from listserv.dkim.sign import BatchSigner, DomainKey, sign_copy
 from listserv.errors import ConfigError
 from listserv.inbound.authres import trusted_ids_of
 from listserv.outbound import oneclick
@@ -164,19 +164,18 @@ class Sender:
         """The one copy every recipient of the batch gets: sealed and signed when the domain has a key."""
         if key is None:
             return envelope.raw
-        raw = self.seals.get(outbound_id, lambda: self.sealed(envelope, key))
-        return sign_copy(raw, key, body_hash(raw), self.moment())
+        return sign_copy(self.seals.get(outbound_id, lambda: self.sealed(envelope, key)), key, self.moment())
 
     def copies(self, outbound_id: int, envelope: queries.Envelope, rcpts: list[str],
                key: DomainKey | None) -> list[Transaction]:  # fmt: skip
         """Each member's own copy (their one-click link), sealed once and signed each when the domain has a key."""
         raw = envelope.raw if key is None else self.seals.get(outbound_id, lambda: self.sealed(envelope, key))
-        bh, now = (body_hash(raw), self.moment()) if key else (b"", 0)
+        signer = BatchSigner(key, raw, self.moment()) if key else None
         transactions = []
         for rcpt in rcpts:
             data = self.personalise(raw, rcpt)
             transactions.append(Transaction(verp(envelope.mail_from, rcpt), (rcpt,),
-                                            sign_copy(data, key, bh, now) if key else data))  # fmt: skip
+                                            signer.sign(data) if signer else data))  # fmt: skip
         return transactions
 
     def sealed(self, envelope: queries.Envelope, key: DomainKey) -> bytes:
