@@ -1,3 +1,3 @@
 """listserv: an email-first engine for online communities of practice."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
