@@ -35,6 +35,7 @@ from listserv.work import Work
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
+SIGNED_CHUNK = 20  # signed copies per pipelined group (~1.5 ms of signing each)
 Claimed = tuple[queries.ClaimedBatch, queries.Envelope]
 Personalise = Callable[[bytes, str], bytes]  # (shared message, recipient) -> that member's copy
 
@@ -156,9 +157,11 @@ class Sender:
             data = await asyncio.to_thread(self.shared_copy, outbound_id, envelope, key)
             replies.update(await self.relay.send(envelope.mail_from, rcpts, data))
             return
-        transactions = await asyncio.to_thread(self.copies, outbound_id, envelope, rcpts, key)
-        for known in await self.relay.send_many(transactions):
-            replies.update(known)
+        step = SIGNED_CHUNK if key else len(rcpts)  # signed copies go out in chunks: the first one soon
+        for start in range(0, len(rcpts), step):
+            transactions = await asyncio.to_thread(self.copies, outbound_id, envelope, rcpts[start : start + step], key)
+            for known in await self.relay.send_many(transactions):
+                replies.update(known)
 
     def shared_copy(self, outbound_id: int, envelope: queries.Envelope, key: DomainKey | None) -> bytes:
         """The one copy every recipient of the batch gets: sealed and signed when the domain has a key."""
