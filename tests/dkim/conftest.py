@@ -9,6 +9,7 @@ import pytest
 
 from listserv.dkim.keys import dns_name, generate
 from listserv.settings import Settings
+from support.clock import signing_clock
 from support.dnsmasq import DnsServer
 from support.engine import RunningEngine
 
@@ -27,6 +28,6 @@ def signing_settings(settings: Settings, dns_server: DnsServer) -> Settings:
 
 @pytest.fixture
 def signing_engine(signing_settings: Settings) -> Iterator[RunningEngine]:
-    running = RunningEngine(signing_settings).start()
+    running = RunningEngine(signing_settings, signing_clock()).start()
     yield running
     running.stop()

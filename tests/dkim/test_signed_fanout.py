@@ -11,6 +11,7 @@ from listserv.dkim.keys import generate
 from listserv.dns import Resolver
 from listserv.inbound.arc_chain import validate_chain
 from listserv.inbound.dnskeys import KeyLookup
+from support.clock import signing_clock
 from support.conversation import Mailbox, send, settle
 from support.dkim_check import dkimpy_verifies, mail_dkim_says
 from support.engine import RunningEngine
@@ -73,7 +74,9 @@ def test_a_changed_or_added_header_breaks_the_signature(signing_engine, sink, ma
 
 
 def test_shared_copies_and_notices_are_signed_too(signing_settings, sink, make_list, dns_server):
-    engine = RunningEngine(replace(signing_settings, public_url="")).start()  # no one-click: the shared path
+    engine = RunningEngine(
+        replace(signing_settings, public_url=""), signing_clock()
+    ).start()  # no one-click: the shared path
     try:
         make_list("team", members=MEMBERS)
         box = Mailbox(sink)
@@ -92,7 +95,7 @@ def test_shared_copies_and_notices_are_signed_too(signing_settings, sink, make_l
 
 
 def test_without_a_key_mail_goes_unsigned_with_the_mailto_link_alone(settings, sink, make_list):
-    engine = RunningEngine(replace(settings, public_url="https://lists.example.test/")).start()
+    engine = RunningEngine(replace(settings, public_url="https://lists.example.test/"), signing_clock()).start()
     try:
         make_list("team", members=MEMBERS)
         box = Mailbox(sink)
@@ -111,7 +114,7 @@ def test_posts_are_arc_sealed_once_over_what_members_share_and_notices_are_not(s
                       authserv_ids="mx.lists.example.test")  # fmt: skip
     _, record = generate(sealing, "lists.example.test", "listserv")
     dns_server.serve({"listserv._domainkey.lists.example.test": record})
-    engine = RunningEngine(sealing).start()
+    engine = RunningEngine(sealing, signing_clock()).start()
     try:
         make_list("team", members=MEMBERS)
         box = Mailbox(sink)

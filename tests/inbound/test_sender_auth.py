@@ -13,7 +13,7 @@ from listserv.outbound.arc import seal
 from listserv.store import db
 from listserv.store.schema import Member, Post
 from support.clients import dkim_signed
-from support.clock import start_moment
+from support.clock import DEFAULT_START
 from support.dkim_keys import OTHER_PUBLIC, SIGNING_KEY, SIGNING_PUBLIC
 from support.mail import lmtp_send, make_post
 from support.moderation import FAC, LIST, body_text, wait_mail, wait_until
@@ -85,7 +85,7 @@ def test_a_good_signature_or_a_passing_arc_chain_from_a_forwarder_lets_a_post_th
     changed = dkim_signed(make_post(ALICE, msgid="<fwd@x>"), "example.com").replace(
         b"Subject: Hello", b"Subject: [f] Hello"
     )
-    sealed = seal(changed, "fwd.example", "s1", SIGNING_KEY, "mx.fwd.example", start_moment(), chain="none",
+    sealed = seal(changed, "fwd.example", "s1", SIGNING_KEY, "mx.fwd.example", DEFAULT_START, chain="none",
                   results=("dkim=pass header.d=example.com",))  # fmt: skip
     send(engine, sealed, LIST)
     assert decided(settings, "<fwd@x>").decision == "accept"
