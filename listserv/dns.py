@@ -9,6 +9,8 @@ so no caller (the worker, a CLI command) can be stalled or crashed by DNS.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
@@ -21,6 +23,7 @@ from listserv.settings import Settings
 
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 10_000
+FAILED_FOR = 30.0  # seconds a failed lookup is answered from memory
 
 
 class Found(Enum):
@@ -53,7 +56,9 @@ def nameserver_of(value: str) -> tuple[str, int]:
 class Resolver:
     """TXT lookups with dnspython's TTL-honouring cache; one per process per setting."""
 
-    def __init__(self, nameserver: str = "", timeout: float = 2.0) -> None:
+    def __init__(self, nameserver: str = "", timeout: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._failed: dict[str, tuple[float, TxtAnswer]] = {}  # name -> (until, the error answer)
         if nameserver:
             self._resolver = dns.resolver.Resolver(configure=False)
             host, port = nameserver_of(nameserver)
@@ -69,6 +74,21 @@ class Resolver:
         self._resolver.cache = dns.resolver.LRUCache(CACHE_ENTRIES)
 
     def txt(self, name: str) -> TxtAnswer:
+        """The name's TXT records. A name whose lookup failed fails again at once for FAILED_FOR
+        seconds, so a DNS outage costs each name one timeout, not one per message."""
+        failed = self._failed.get(name)
+        if failed is not None and failed[0] > self._clock():
+            return failed[1]
+        answer = self._lookup(name)
+        if answer.found is Found.ERROR:
+            if len(self._failed) >= CACHE_ENTRIES:
+                self._failed.clear()
+            self._failed[name] = (self._clock() + FAILED_FOR, answer)
+        else:
+            self._failed.pop(name, None)
+        return answer
+
+    def _lookup(self, name: str) -> TxtAnswer:
         try:
             answer = self._resolver.resolve(name, "TXT", search=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):

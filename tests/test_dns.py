@@ -39,3 +39,19 @@ def test_resolver_setting() -> None:
     assert "IP address" in (resolver_problem("dns.example.org") or "")
     assert "port" in (resolver_problem("127.0.0.1:0") or "")
     assert Settings().dns_resolver == ""
+
+
+def test_a_failed_lookup_fails_again_at_once_for_a_while_then_is_tried_again(dns_server: DnsServer) -> None:
+    """An outage costs each name one timeout, not one per message; once it is over, answers come back."""
+    now = [1000.0]
+    records = {"_dmarc.example.test": "v=DMARC1; p=reject"}
+    resolver = Resolver(dns_server.address, 0.5, clock=lambda: now[0])
+    dns_server.stop()
+    assert resolver.txt("_dmarc.example.test").found is Found.ERROR
+    started = time.monotonic()
+    assert resolver.txt("_dmarc.example.test").found is Found.ERROR
+    assert time.monotonic() - started < 0.1  # from memory: no second timeout
+    dns_server.serve(records)
+    assert resolver.txt("_dmarc.example.test").found is Found.ERROR  # still remembered
+    now[0] += 31
+    assert resolver.txt("_dmarc.example.test").texts() == ("v=DMARC1; p=reject",)
