@@ -19,7 +19,7 @@ import dns.exception
 import dns.name
 import dns.resolver
 
-from listserv.settings import Settings
+from listserv.settings import Settings, split_nameserver
 
 log = logging.getLogger(__name__)
 CACHE_ENTRIES = 10_000
@@ -43,14 +43,9 @@ class TxtAnswer:
 
 
 def nameserver_of(value: str) -> tuple[str, int]:
-    """'127.0.0.1:5353' -> ('127.0.0.1', 5353); '[::1]:53' and a bare address too (port 53)."""
-    if value.startswith("["):
-        host, _, rest = value[1:].partition("]")
-        return host, int(rest.removeprefix(":") or 53)
-    if value.count(":") == 1:
-        host, port = value.split(":")
-        return host, int(port)
-    return value, 53
+    """The dns_resolver setting (checked at start-up) as an address and a port."""
+    host, port = split_nameserver(value)
+    return host, int(port)
 
 
 class Resolver:

@@ -211,14 +211,20 @@ def value_problem(settings: Settings) -> str | None:
     return None
 
 
-def resolver_problem(value: str) -> str | None:
-    """An IP address, optionally with :port ([v6]:port for IPv6)."""
-    host, port = value, "53"
+def split_nameserver(value: str) -> tuple[str, str]:
+    """'127.0.0.1:5353' -> ('127.0.0.1', '5353'); '[::1]:53' and a bare address (port 53) too."""
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif value.count(":") == 1:
+        return host, rest.removeprefix(":") or "53"
+    if value.count(":") == 1:
         host, port = value.split(":")
+        return host, port
+    return value, "53"
+
+
+def resolver_problem(value: str) -> str | None:
+    """An IP address, optionally with :port ([v6]:port for IPv6)."""
+    host, port = split_nameserver(value)
     try:
         ipaddress.ip_address(host)
     except ValueError:

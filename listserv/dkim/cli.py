@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from dkim.util import InvalidTagValueList, parse_tag_value  # type: ignore[import-untyped]
 
 from listserv.cli_context import CliContext, pass_cli
 from listserv.dkim.keys import dns_name, generate, key_path, load_key, public_record, selector_problem
@@ -66,6 +67,8 @@ def check(ctx: CliContext, domain: str, selector: str) -> None:
 
 
 def public_key_of(record: str) -> str:
-    """The p= value of a DKIM record, without the white space DNS tools put in it."""
-    tags = dict(part.strip().partition("=")[::2] for part in record.split(";") if "=" in part)
-    return "".join(tags.get("p", "").split())
+    """The p= value of a DKIM record (dkimpy's tag parser drops the white space DNS tools put in it)."""
+    try:
+        return str(parse_tag_value(record.encode("utf-8")).get(b"p", b"").decode("ascii", "replace"))
+    except InvalidTagValueList:
+        return ""

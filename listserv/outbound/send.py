@@ -154,7 +154,9 @@ class Sender:
         key = self.signing_key(envelope.mail_from)
         # RSA signing releases the GIL: senders making their copies on threads use every core
         if not envelope.personalized:
-            data = await asyncio.to_thread(self.shared_copy, outbound_id, envelope, key)
+            data = (
+                envelope.raw if key is None else await asyncio.to_thread(self.shared_copy, outbound_id, envelope, key)
+            )
             replies.update(await self.relay.send(envelope.mail_from, rcpts, data))
             return
         step = SIGNED_CHUNK if key else len(rcpts)  # signed copies go out in chunks: the first one soon
@@ -163,10 +165,8 @@ class Sender:
             for known in await self.relay.send_many(transactions):
                 replies.update(known)
 
-    def shared_copy(self, outbound_id: int, envelope: queries.Envelope, key: DomainKey | None) -> bytes:
-        """The one copy every recipient of the batch gets: sealed and signed when the domain has a key."""
-        if key is None:
-            return envelope.raw
+    def shared_copy(self, outbound_id: int, envelope: queries.Envelope, key: DomainKey) -> bytes:
+        """The one copy every recipient of the batch gets, sealed and signed."""
         return sign_copy(self.seals.get(outbound_id, lambda: self.sealed(envelope, key)), key, self.moment())
 
     def copies(self, outbound_id: int, envelope: queries.Envelope, rcpts: list[str],

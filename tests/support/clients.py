@@ -135,13 +135,3 @@ def dkim_signed(raw: bytes, domain: str, selector: bytes = b"s1") -> bytes:
     signature = dkim.sign(raw, selector, domain.encode(), SIGNING_KEY,
                           include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])  # fmt: skip
     return signature + raw
-
-
-def dns_txt(records: dict[str, str]):
-    """A dict-backed DNS TXT lookup for dkimpy: {"s1._domainkey.example.org": "v=DKIM1; ..."}."""
-    table = {f"{name.rstrip('.')}.".encode(): value.encode() for name, value in records.items()}
-
-    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
-        return table.get(name)
-
-    return lookup

@@ -8,6 +8,7 @@ from pathlib import Path
 import dkim
 
 from listserv.dns import Resolver
+from listserv.inbound.dnskeys import KeyLookup
 from support.dnsmasq import DnsServer
 
 VERIFIER = Path(__file__).resolve().parent / "dkim_verify.pl"
@@ -15,13 +16,7 @@ VERIFIER = Path(__file__).resolve().parent / "dkim_verify.pl"
 
 def dkimpy_verifies(raw: bytes, dns_server: DnsServer) -> bool:
     """dkimpy's verdict on the first signature, its key looked up in the test's DNS server."""
-    resolver = Resolver(dns_server.address, 2.0)
-
-    def txt(name: bytes, timeout: int = 5) -> bytes | None:
-        records = resolver.txt(name.decode("ascii").rstrip(".")).records
-        return records[0] if records else None
-
-    return bool(dkim.verify(raw, dnsfunc=txt))
+    return bool(dkim.verify(raw, dnsfunc=KeyLookup(Resolver(dns_server.address, 2.0))))
 
 
 def mail_dkim_says(raw: bytes, dns_server: DnsServer) -> str:

@@ -18,14 +18,24 @@ from pathlib import Path
 import dns.message
 import dns.query
 
+from support.postfix import free_port
+
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
 Records = Mapping[str, str | Sequence[str]]  # name -> one TXT record (or several)
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_dns_port() -> int:
+    """A port free for both UDP and TCP (dnsmasq binds both), below the ephemeral range, so no
+    client connection can take it between this check and dnsmasq's bind."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
 
 
 def txt_line(name: str, text: str) -> str:
@@ -40,7 +50,7 @@ class DnsServer:
     def __init__(self, records: Records | None = None) -> None:
         self.conf = Path(tempfile.mkdtemp(prefix="listserv-dns-")) / "dnsmasq.conf"
         self.log = self.conf.with_name("dnsmasq.log")
-        self.port = free_udp_port()
+        self.port = free_dns_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.records: dict[str, list[str]] = {}
         self.serve(records or {})
