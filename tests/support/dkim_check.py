@@ -23,5 +23,5 @@ def mail_dkim_says(raw: bytes, dns_server: DnsServer) -> str:
     """Perl's Mail::DKIM (independent of dkimpy) on the same message and DNS: its output."""
     host, port = dns_server.address.split(":")
     done = subprocess.run(["perl", str(VERIFIER), host, port], input=raw, capture_output=True, timeout=60)
-    assert done.returncode == 0, done.stderr.decode()
+    assert done.returncode == 0, done.stderr.decode() + "\n(Mail::DKIM: apt-get install -y libmail-dkim-perl)"
     return done.stdout.decode()

@@ -21,6 +21,7 @@ import dns.query
 from support.postfix import free_port
 
 DNSMASQ = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+MISSING = "dnsmasq is not installed: apt-get install -y dnsmasq-base (.ci/run does)"
 Records = Mapping[str, str | Sequence[str]]  # name -> one TXT record (or several)
 
 
@@ -48,6 +49,8 @@ def txt_line(name: str, text: str) -> str:
 
 class DnsServer:
     def __init__(self, records: Records | None = None) -> None:
+        if not Path(DNSMASQ).exists():
+            raise RuntimeError(MISSING)
         self.conf = Path(tempfile.mkdtemp(prefix="listserv-dns-")) / "dnsmasq.conf"
         self.log = self.conf.with_name("dnsmasq.log")
         self.port = free_dns_port()
