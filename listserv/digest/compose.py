@@ -3,10 +3,11 @@
 Sections (docs/digest.md), each empty when there is nothing for it:
 - from the facilitator: the editorial note;
 - this week's prompt: prompts and announcements posted in the period;
-- new discussions: started in the period, oldest first;
-- most active: the other discussions with posts in the period, by posts then people;
+- new discussions: started in the period, oldest first: the opening post, then who replied what;
+- continuing discussions: the other discussions with posts in the period, by posts then
+  people, each with who said what in the period (never the opening post, read before);
 - unanswered questions: see listserv.digest.questions;
-- welcome: members who joined in the period, and people whose first post is in it;
+- welcome: members who joined in the period (not staff; the reader's own copy leaves them out);
 - resources shared: links and attachment names, de-duplicated, first sharer kept;
 - polls: closed in the period (results) and open ones (how to vote).
 """
@@ -25,6 +26,7 @@ from listserv.digest.model import (
     Item,
     PostItem,
     Resource,
+    Said,
     reply_address,
     reply_mailto,
 )
@@ -38,6 +40,8 @@ MAX_NEW = 15
 MAX_ACTIVE = 5
 MAX_UNANSWERED = 8
 MAX_WELCOME = 30
+MAX_SAID = 4  # posts quoted per discussion
+SAID_CHARS = 200
 MAX_RESOURCES = 30
 QUESTION_LOOKBACK = timedelta(days=28)
 
@@ -76,15 +80,24 @@ def threads_of(posts: Sequence[PostItem], discussions: dict[int, DiscussionInfo]
     return [PeriodThread(key, tuple(items), discussions.get(key)) for key, items in grouped.items()]
 
 
+def said(posts: Sequence[PostItem]) -> tuple[tuple[Said, ...], int]:
+    """Who said what, oldest first, each trimmed of quotes and signatures; and how many more."""
+    shown = tuple(Said(p.who, digest_excerpt(p.text, max_chars=SAID_CHARS, max_lines=4)) for p in posts[:MAX_SAID])
+    return shown, max(0, len(posts) - MAX_SAID)
+
+
 def discussion_item(lst: ListInfo, schedule: Schedule, thread: PeriodThread, reply_to: PostItem, replies: int) -> Item:
     opening = thread.opening
     started = thread.info.started_at if thread.info and thread.info.started_at else opening.date
     latest = thread.posts[-1]
+    continuing = not thread.started_in_period
+    quoted, more = said(thread.posts if continuing else thread.posts[1:])
     return Item(
         discussion_id=thread.key, subject=thread.subject, started_by=opening.who, started=local_day(started, schedule),
-        replies=replies, participants=thread.participants, excerpt=digest_excerpt(opening.text),
+        replies=replies, participants=thread.participants, excerpt="" if continuing else digest_excerpt(opening.text),
         reply_mailto=reply_mailto(lst, reply_to.post_id, thread.subject),
-        reply_address=reply_address(lst, reply_to.post_id), latest_by=latest.who,
+        reply_address=reply_address(lst, reply_to.post_id), latest_by=latest.who, continuing=continuing,
+        said=quoted, more_said=more,
     )  # fmt: skip
 
 
@@ -117,23 +130,14 @@ def unanswered(lst: ListInfo, schedule: Schedule, gathered: Gathered, days: int)
     return items[:MAX_UNANSWERED]
 
 
-def welcome_names(gathered: Gathered) -> tuple[list[str], int]:
-    """Names of newcomers: first-time posters, and members who joined (by display name; the
-    others only counted: a digest does not publish addresses)."""
-    names: dict[str, str] = {}
-    for post in gathered.posts:
-        if post.author in gathered.first_posters:
-            names.setdefault(post.author, post.who)
-    unnamed = 0
-    for person in gathered.newcomers:
-        if person.email in names:
-            continue
-        if person.name:
-            names[person.email] = person.name
-        else:
-            unnamed += 1
-    ordered = list(names.values())
-    return ordered[:MAX_WELCOME], max(0, len(ordered) - MAX_WELCOME) + unnamed
+def welcome_names(gathered: Gathered) -> tuple[dict[str, str], int]:
+    """The members who joined in the period, by display name (address -> name); the others
+    only counted: a digest does not publish addresses. The shell leaves the reader out of
+    their own copy and staff out of all."""
+    named = {p.email: p.name for p in gathered.newcomers if p.name.strip()}
+    unnamed = len({p.email for p in gathered.newcomers} - set(named))
+    shown = dict(list(named.items())[:MAX_WELCOME])
+    return shown, len(named) - len(shown) + unnamed
 
 
 def resources(lst: ListInfo, threads: list[PeriodThread]) -> list[Resource]:
@@ -182,7 +186,7 @@ def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: 
         new=tuple(new[:MAX_NEW]), more_new=max(0, len(new) - MAX_NEW),
         active=tuple(active[:MAX_ACTIVE]), more_active=max(0, len(active) - MAX_ACTIVE),
         unanswered=tuple(unanswered(lst, schedule, gathered, unanswered_days)),
-        welcome=tuple(names), more_welcome=more_names,
+        welcome=tuple(names.values()), more_welcome=more_names, welcomed=tuple(names),
         resources=tuple(found[:MAX_RESOURCES]), more_resources=max(0, len(found) - MAX_RESOURCES),
         polls_closed=tuple(p for p in gathered.polls if p.closed),
         polls_open=tuple(p for p in gathered.polls if not p.closed),

@@ -44,6 +44,9 @@ DIGEST_SETTINGS = {
     "digest_preview_hours": ListSetting(int, help="hours before the digest the facilitators' preview goes; 0: none"),
     "unanswered_days": ListSetting(int, help="days after which a question counts as unanswered", minimum=1),
     "nudge_weeks": ListSetting(int, help="weeks of silence after which a member is nudged; 0: off"),
+    "digest_reminders": ListSetting(
+        bool, help="a scheduled summary without posts still reminds of unanswered questions and open polls"
+    ),
 }
 
 
@@ -54,13 +57,15 @@ class ListDigestSettings:
     unanswered_days: int
     nudge_weeks: int
     created_at: datetime
+    reminders: bool = False  # digest_reminders
 
 
 def load_digest_settings(session: Session, list_id: int) -> ListDigestSettings:
     row = session.get_one(MailingList, list_id)
     schedule = Schedule(row.digest_period, row.digest_day, row.digest_hour, row.timezone, row.digest_size_threshold,
                         row.digest_preview_hours)  # fmt: skip
-    return ListDigestSettings(queries.list_info(row), schedule, row.unanswered_days, row.nudge_weeks, row.created_at)
+    return ListDigestSettings(queries.list_info(row), schedule, row.unanswered_days, row.nudge_weeks, row.created_at,
+                              row.digest_reminders)  # fmt: skip
 
 
 def post_item(post_id: int, discussion_id: int | None, date: datetime, raw: bytes) -> PostItem:
@@ -168,23 +173,10 @@ def question_candidates(session: Session, list_id: int, end: datetime, days: int
 
 
 def newcomers(session: Session, list_id: int, start: datetime, end: datetime) -> list[Newcomer]:
+    """Who became a member in the period and still is: never staff (facilitators), never someone
+    who only posted (a non-member, or a member of long standing posting for the first time)."""
     query = (select(Member.email, Member.display_name)
-             .where(Member.list_id == list_id, Member.created_at >= start, Member.created_at < end)
-             .order_by(Member.created_at).limit(200))  # fmt: skip
+             .where(Member.list_id == list_id, Member.role == "member", Member.created_at >= start,
+                    Member.created_at < end)
+             .order_by(Member.created_at, Member.id).limit(200))  # fmt: skip
     return [Newcomer(row[0], row[1]) for row in session.execute(query)]
-
-
-def first_posters(session: Session, list_id: int, authors: Iterable[str], start: datetime) -> frozenset[str]:
-    """Those of the authors whose first post to the list is in the period."""
-    found: set[str] = set()
-    names = sorted(set(authors))
-    for index in range(0, len(names), CHUNK):
-        query = (
-            select(Post.sender)
-            .where(Post.list_id == list_id, Post.sender.in_(names[index : index + CHUNK]),
-                   Post.decision.in_(ACCEPTED))
-            .group_by(Post.sender)
-            .having(func.min(Post.created_at) >= start)
-        )  # fmt: skip
-        found.update(session.scalars(query))
-    return frozenset(found)

@@ -6,7 +6,7 @@ run.py sends issues that are due; facilitation.py previews the coming one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from listserv.digest import gather, ledger
 from listserv.digest.compose import compose_digest
 from listserv.digest.gather import ListDigestSettings, PeriodPosts
-from listserv.digest.model import DIGEST_MODES, SUMMARY, Digest, Gathered
+from listserv.digest.model import DIGEST_MODES, Digest, Gathered
 from listserv.digest.polls import polls_for_digest
 from listserv.digest.prompts import prompts_for_digest
 from listserv.digest.render import build_message
@@ -39,6 +39,7 @@ class IssuePlan:
     volume: int
     number: int
     preview_sent: bool
+    early: bool = False  # sent before its scheduled time (`--now`, the size threshold): no reminder alone
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ def plan_issue(session: Session, list_id: int, now: datetime, force: bool) -> Is
                               .order_by(DigestIssue.period_end.desc()).limit(1))  # fmt: skip
     volume, number = numbering(session, list_id, config, cutoff or due)
     return IssuePlan(config, start, due, cutoff, draft.id if draft else None, previous, volume, number,
-                bool(draft and draft.preview_sent_at))  # fmt: skip
+                     bool(draft and draft.preview_sent_at), early=cutoff is not None and due > cutoff)  # fmt: skip
 
 
 def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime) -> tuple[Gathered, PeriodPosts]:
@@ -113,7 +114,6 @@ def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime)
         discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}),
         candidates=tuple(gather.question_candidates(session, lst.id, end, config.unanswered_days)),
         newcomers=tuple(gather.newcomers(session, lst.id, plan.start, end)),
-        first_posters=gather.first_posters(session, lst.id, {p.author for p in posts.items}, plan.start),
         prompts=tuple(prompts_for_digest(session, lst.id, plan.start, end)),
         polls=tuple(polls_for_digest(session, lst, config.schedule, plan.start, end, now)),
         note=draft.note if draft and draft.note_state == "given" else "", note_by=draft.note_by if draft else "",
@@ -125,35 +125,66 @@ def compose_for(plan: IssuePlan, gathered: Gathered) -> Digest:
     return compose_digest(gathered, plan.config.schedule, plan.volume, plan.number, plan.config.unanswered_days)
 
 
-def personal(templates: Templates, plan: IssuePlan, gathered: Gathered, posts: PeriodPosts, mode: str,
-             received: set[int]) -> bytes | None:  # fmt: skip
-    """A digest of only the posts not already delivered one by one; None when none are left."""
-    keep = [i for i, outbound_id in enumerate(posts.outbound_ids) if outbound_id not in received]
-    if not keep:
+def sendable(plan: IssuePlan, digest: Digest, mode: str) -> bool:
+    return digest.worth_sending(mode, not plan.early, plan.config.reminders)
+
+
+def personal(
+    templates: Templates, plan: IssuePlan, gathered: Gathered, posts: PeriodPosts, reader: Reader
+) -> bytes | None:
+    """One reader's own digest: the posts not already delivered to them one by one (None when
+    they got them all), and the welcome without their own name."""
+    keep = [i for i, outbound_id in enumerate(posts.outbound_ids) if outbound_id not in reader.received]
+    if reader.owed_posts and not keep:
         return None
-    subset = replace(gathered, posts=tuple(posts.items[i] for i in keep))
-    return build_message(templates, plan.config.lst, compose_for(plan, subset), mode, [posts.raws[i] for i in keep])
+    newcomers = tuple(n for n in gathered.newcomers if n.email != reader.email)
+    subset = replace(gathered, posts=tuple(posts.items[i] for i in keep), newcomers=newcomers)
+    digest = compose_for(plan, subset)
+    if not sendable(plan, digest, reader.mode):
+        return None
+    return build_message(templates, plan.config.lst, digest, reader.mode, [posts.raws[i] for i in keep])
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A reader who gets a digest of their own (receipt `partial`)."""
+
+    email: str
+    mode: str
+    received: frozenset[int] = frozenset()  # outbound ids of the period's posts delivered to them one by one
+    owed_posts: bool = True  # served for the posts they did not get (not only for the welcome)
+    former: bool = False  # now in `each` mode: their last digest
+
+
+def own_readers(session: Session, plan: IssuePlan, posts: PeriodPosts, welcomed: Sequence[str],
+                now: datetime) -> list[Reader]:  # fmt: skip
+    """Readers whose digest differs from their mode's shared one: those who received some of the
+    period's posts one by one, former readers now in `each` mode, and the newcomers the welcome names."""
+    list_id = plan.config.lst.id
+    partial = ledger.received_individually(session, list_id, posts.outbound_ids, now)
+    former = ledger.former_readers(session, list_id, plan.start, plan.cutoff or now, plan.previous_id, now)
+    former_got = ledger.received_individually(session, list_id, posts.outbound_ids, now, list(former))
+    modes = ledger.reader_modes(session, list_id, sorted(set(partial) | set(welcomed)), now)
+    readers = [Reader(e, modes[e], frozenset(got)) for e, got in partial.items() if e in modes]
+    readers += [Reader(e, mode, frozenset(former_got.get(e, set())), former=True) for e, mode in former.items()]
+    readers += [Reader(e, modes[e], owed_posts=False) for e in welcomed if e in modes and e not in partial]
+    return readers
 
 
 def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: datetime, now: datetime) -> Built:
+    """The issue's messages: one shared per mode, and a personal one for each reader in own_readers."""
     with sessions() as session, session.begin():
         gathered, posts = read_period(session, plan, end, now)
+        digest = compose_for(plan, gathered)
         readers = ledger.count_readers(session, plan.config.lst.id, now)
-        partial = ledger.received_individually(session, plan.config.lst.id, posts.outbound_ids, now)
-        former = ledger.former_readers(session, plan.config.lst.id, plan.start, end, plan.previous_id, now)
-        former_got = ledger.received_individually(session, plan.config.lst.id, posts.outbound_ids, now, list(former))
-        modes = {m.email: m.delivery for m in session.execute(
-            select(ledger.MEMBERS.c.email, ledger.MEMBERS.c.delivery).where(
-                ledger.MEMBERS.c.list_id == plan.config.lst.id, ledger.MEMBERS.c.email.in_(sorted(partial))))}  # fmt: skip
-    digest = compose_for(plan, gathered)
-    built = Built(digest, len(posts.items), excluded=set(partial))
+        own = own_readers(session, replace(plan, cutoff=end), posts, digest.welcomed, now)
+    built = Built(digest, len(posts.items), excluded={r.email for r in own})
     for mode in DIGEST_MODES:
-        if readers.get(mode, 0) > len([e for e in partial if modes.get(e) == mode]):
-            if digest.posts or (mode == SUMMARY and digest.has_content):
+        if readers.get(mode, 0) > len([r for r in own if r.mode == mode and not r.former]):
+            if sendable(plan, digest, mode):
                 built.shared[mode] = build_message(templates, plan.config.lst, digest, mode, posts.raws)
-    for email, got in list(partial.items()) + [(e, former_got.get(e, set())) for e in former]:
-        mode = modes.get(email) or former[email]
-        raw = personal(templates, plan, gathered, posts, mode, got)
+    for reader in own:
+        raw = personal(templates, plan, gathered, posts, reader)
         if raw is not None:
-            built.personal.append((email, mode, raw))
+            built.personal.append((reader.email, reader.mode, raw))
     return built

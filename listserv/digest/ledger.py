@@ -62,6 +62,16 @@ def count_readers(session: Session, list_id: int, now: datetime) -> dict[str, in
     return {row[0]: int(row[1]) for row in session.execute(query)}
 
 
+def reader_modes(session: Session, list_id: int, emails: Sequence[str], now: datetime) -> dict[str, str]:
+    """Those of the addresses who read digests now -> their mode."""
+    found: dict[str, str] = {}
+    for index in range(0, len(emails), CHUNK):
+        query = select(MEMBERS.c.email, MEMBERS.c.delivery).where(
+            receiving(list_id, now), MEMBERS.c.delivery.in_(DIGEST_MODES), MEMBERS.c.email.in_(emails[index : index + CHUNK]))  # fmt: skip
+        found.update({row[0]: row[1] for row in session.execute(query)})
+    return found
+
+
 def received_individually(session: Session, list_id: int, outbound_ids: Sequence[int], now: datetime,
                           emails: Sequence[str] | None = None) -> dict[str, set[int]]:  # fmt: skip
     """Readers (or the given addresses) -> the period's posts (outbound ids) delivered to them one by one."""

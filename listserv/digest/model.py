@@ -45,6 +45,14 @@ class DiscussionInfo:
 
 
 @dataclass(frozen=True)
+class Said:
+    """One post of the period as a summary quotes it: who, and the start of their own words."""
+
+    who: str
+    excerpt: str
+
+
+@dataclass(frozen=True)
 class Newcomer:
     email: str
     name: str
@@ -89,8 +97,7 @@ class Gathered:
     posts: tuple[PostItem, ...]  # in the period, oldest first
     discussions: dict[int, DiscussionInfo] = field(default_factory=dict)
     candidates: tuple[PostItem, ...] = ()  # opening posts of threads nobody else has posted in
-    newcomers: tuple[Newcomer, ...] = ()  # joined in the period
-    first_posters: frozenset[str] = frozenset()  # addresses whose first post ever is in the period
+    newcomers: tuple[Newcomer, ...] = ()  # members (not staff) who joined in the period, and still are
     prompts: tuple[PromptItem, ...] = ()
     polls: tuple[PollItem, ...] = ()
     note: str = ""
@@ -107,11 +114,14 @@ class Item:
     started: str  # day, in the list's zone
     replies: int  # in the period
     participants: int  # in the period
-    excerpt: str
+    excerpt: str  # the opening post's own words; "" for a continuing discussion
     reply_mailto: str
     reply_address: str
     latest_by: str = ""
     asked_days: int = 0  # unanswered questions: days since asked
+    continuing: bool = False  # started before the period
+    said: tuple[Said, ...] = ()  # the period's posts (new discussions: its replies), oldest first
+    more_said: int = 0  # the period's posts not quoted
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,7 @@ class Digest:
     unanswered: tuple[Item, ...] = ()
     welcome: tuple[str, ...] = ()
     more_welcome: int = 0
+    welcomed: tuple[str, ...] = ()  # the addresses of those named in `welcome` (never rendered)
     resources: tuple[Resource, ...] = ()
     more_resources: int = 0
     polls_closed: tuple[PollItem, ...] = ()
@@ -159,10 +170,17 @@ class Digest:
     def digest_title(self) -> str:
         return f"{self.list_name} Digest, Vol {self.volume}, Issue {self.number}"
 
-    @property
-    def has_content(self) -> bool:
-        return bool(self.posts or self.note or self.prompts or self.polls_closed or self.polls_open
-                    or self.unanswered)  # fmt: skip
+    def worth_sending(self, mode: str, scheduled: bool, reminders: bool) -> bool:
+        """Whether this issue is a digest at all. Posts always are; a summary without posts, when
+        it carries the facilitator's note or poll results; and a reminder alone (unanswered
+        questions, open polls) only on the regular schedule of a list that wants reminders."""
+        if self.posts:
+            return True
+        if mode != SUMMARY:
+            return False
+        if self.note or self.polls_closed:
+            return True
+        return scheduled and reminders and bool(self.unanswered or self.polls_open)
 
 
 def reply_address(lst: ListInfo, post_id: int) -> str:

@@ -101,6 +101,7 @@ class MailingList(Base):
     digest_preview_hours: Mapped[int] = mapped_column(Integer, default=24)  # facilitators' preview; 0: none
     unanswered_days: Mapped[int] = mapped_column(Integer, default=2)
     nudge_weeks: Mapped[int] = mapped_column(Integer, default=0)  # silent this long: a nudge; 0: off
+    digest_reminders: Mapped[bool] = mapped_column(Boolean, default=False)  # (migration 0013) reminders alone
     status: Mapped[str] = mapped_column(String(16), default=ListStatus.OPEN)  # ListStatus (migration 0007)
     # DMARC mitigation (migration 0010; docs/dmarc.md)
     dmarc_mitigation: Mapped[str] = mapped_column(String(16), default="policy")  # policy | always | never

@@ -15,18 +15,11 @@ from listserv.digest.polls import add_poll, close_due_polls, open_due_polls
 from listserv.digest.schedule import to_local
 from listserv.digest.tables import DigestIssue
 from support.clock import TestClock
-from support.digest_helpers import World, text_of
+from support.digest_helpers import MOMENTS, World, text_of
 from support.mail import make_post, parse
 
 ALICE, BOB, CAROL, DAN, ERIN = (f"{n}@example.com" for n in ("alice", "bob", "carol", "dan", "erin"))
 FAC = "fac@example.org"
-MOMENTS = [  # (start of the tests' clock, naive UTC; the list's time zone)
-    pytest.param((datetime(2026, 12, 6, 23, 30),), "UTC", id="sunday-night"),
-    pytest.param((datetime(2027, 4, 30, 23, 50),), "UTC", id="month-end"),
-    pytest.param((datetime(2026, 12, 31, 23, 45),), "UTC", id="year-end"),
-    pytest.param((datetime(2027, 3, 27, 23, 30),), "Europe/Paris", id="spring-forward-paris"),  # 2027-03-28 01:00Z
-    pytest.param((datetime(2026, 11, 1, 5, 30),), "America/New_York", id="fall-back-new-york"),  # 2026-11-01 06:00Z
-]
 
 
 @pytest.fixture

@@ -175,8 +175,7 @@ def gathered() -> Gathered:
     )
     old = post(9, 4, "How to handle silence?", "erin@x.example", 1, "How do you handle silence?")
     return Gathered(LST, datetime(2026, 11, 30, 8), datetime(2026, 12, 7, 8), posts, candidates=(old,),
-                    newcomers=(Newcomer("new@x.example", "Nina"), Newcomer("anon@x.example", "")),
-                    first_posters=frozenset({"carol@x.example"}))  # fmt: skip
+                    newcomers=(Newcomer("new@x.example", "Nina"), Newcomer("anon@x.example", "")))  # fmt: skip
 
 
 def test_compose_fills_each_section_with_reply_addresses():
@@ -187,7 +186,8 @@ def test_compose_fills_each_section_with_reply_addresses():
     assert digest.new[0].reply_mailto == mailto("team-reply+1@lists.example.test", "Re: Retro formats?")
     assert [i.subject for i in digest.unanswered] == ["How to handle silence?"]
     assert [r.name for r in digest.resources] == ["https://example.net/s", "board.png"]  # the slash variant is a repeat
-    assert digest.welcome == ("Carol", "Nina") and digest.more_welcome == 1
+    assert digest.welcome == ("Nina",) and digest.more_welcome == 1 and digest.welcomed == ("new@x.example",)
+    assert [(s.who, s.excerpt) for s in digest.new[0].said] == [("Bob", "Starfish https://example.net/s")]
     assert digest.period == "30 Nov – 7 Dec 2026" and digest.title == "Team summary, Vol 1, Issue 3"
 
 
@@ -243,9 +243,11 @@ def test_a_real_corpus_renders_as_a_digest_without_quotes_and_parses_back():
     assert digest.new and digest.active and digest.resources
     for item in digest.new + digest.active:
         assert ">" not in item.excerpt[:1] and "\n" not in item.excerpt and len(item.excerpt) <= 330
+        assert all(">" not in s.excerpt[:1] and "\n" not in s.excerpt and len(s.excerpt) <= 210 for s in item.said)
+    assert all(i.continuing and not i.excerpt and i.said for i in digest.active)
     templates = Templates()
     text, html = render_summary(templates, LST, digest)
-    assert "NEW DISCUSSIONS" in text and "MOST ACTIVE DISCUSSIONS" in text and "RESOURCES SHARED" in text
+    assert "NEW DISCUSSIONS" in text and "CONTINUING DISCUSSIONS" in text and "RESOURCES SHARED" in text
     mime = email.message_from_bytes(build_message(templates, LST, digest, MIME, raws), policy=policy.compat32)
     assert len(mime.get_payload()[1].get_payload()) == len(posts)
     plain = build_message(templates, LST, digest, PLAIN, raws).decode("utf-8", "replace")

@@ -74,7 +74,8 @@ def test_a_weekly_run_sends_each_reader_one_digest_in_their_mode(world):
         assert heading in text
     assert "How do you run retrospectives?" in text and "2 replies from 3 people" in text
     assert "Which tool for remote whiteboards?" in text.split("UNANSWERED QUESTIONS")[1]
-    assert text.count("https://example.net/starfish") == 1  # de-duplicated
+    assert text.split("RESOURCES SHARED")[1].count("https://example.net/starfish") == 1  # de-duplicated
+    assert "bob: We use the starfish format" in text and "carol: Timeboxed, always." in text  # the replies
     assert "shared by Erin" in text or "shared by erin" in text
     assert "> how do you run" not in text and "Alice\n" not in text.split("NEW DISCUSSIONS")[1][:200]
     retro = world.post_id("<retro@example.com>")

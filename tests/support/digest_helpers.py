@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import Message
 from email.utils import format_datetime
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,6 +23,13 @@ from listserv.store.schema import Delivery, Inbound, InboundStatus, Post
 from listserv.work import Work
 from support.mail import lmtp_send, make_post, parse
 
+MOMENTS = [  # (start of the tests' clock, naive UTC; the list's time zone)
+    pytest.param((datetime(2026, 12, 6, 23, 30),), "UTC", id="sunday-night"),
+    pytest.param((datetime(2027, 4, 30, 23, 50),), "UTC", id="month-end"),
+    pytest.param((datetime(2026, 12, 31, 23, 45),), "UTC", id="year-end"),
+    pytest.param((datetime(2027, 3, 27, 23, 30),), "Europe/Paris", id="spring-forward-paris"),  # 2027-03-28 01:00Z
+    pytest.param((datetime(2026, 11, 1, 5, 30),), "America/New_York", id="fall-back-new-york"),  # 2026-11-01 06:00Z
+]
 DOMAIN = "lists.example.test"
 LIST = f"team@{DOMAIN}"
 
