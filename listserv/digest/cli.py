@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -13,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from listserv.cli_context import CliContext, echo_json, pass_cli, text_time, text_value
 from listserv.digest import gather
-from listserv.digest.issue import IssuePlan, build_issue, plan_issue
-from listserv.digest.model import DIGEST_MODES, SUMMARY
+from listserv.digest.model import DIGEST_MODES
 from listserv.digest.orders import read_every, read_options
 from listserv.digest.polls import add_poll, options_of, tally
+from listserv.digest.preview import build_preview
 from listserv.digest.prompts import add_prompt
-from listserv.digest.render import build_message, render_summary
+from listserv.digest.readable import readable_text
 from listserv.digest.run import run_digests
 from listserv.digest.schedule import parse_local
 from listserv.digest.tables import (
@@ -82,35 +81,34 @@ def digest_run(ctx: CliContext, list_address: str | None, force: bool, deliver: 
 
 @digest.command("preview")
 @click.argument("list_address")
-@click.option("--mode", type=click.Choice(DIGEST_MODES), default=SUMMARY, show_default=True)
+@click.option("--member", "member", default=None, metavar="ADDRESS",
+              help="Exactly what this member would get (their mode, their own copy if it differs).")  # fmt: skip
+@click.option(
+    "--mode", type=click.Choice(DIGEST_MODES), default=None, help="The delivery mode to show [default: summary]."
+)
 @click.option("--html", "as_html", is_flag=True, help="The summary's HTML part instead of its text.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the whole message (.eml) to this file instead.")  # fmt: skip
 @pass_cli
-def digest_preview(ctx: CliContext, list_address: str, mode: str, as_html: bool, output: Path | None) -> None:
-    """Render this period's issue as it stands, without sending anything."""
-    sessions, templates, now = ctx.work.sessions, ctx.work.templates, ctx.now()
-    with sessions() as session:
-        row = ctx.list_row(session, list_address)
-        plan = plan_issue(session, row.id, now, force=True)
-    built = build_issue(sessions, templates, plan, max(now, plan.start), now)
-    lst = plan.config.lst
+def digest_preview(ctx: CliContext, list_address: str, member: str | None, mode: str | None, as_html: bool,
+                   output: Path | None) -> None:  # fmt: skip
+    """This period's issue as it stands, as readers would get it, without sending anything.
+
+    The text goes to standard output; what it is, and which readers get a copy of their own
+    (and why), to standard error."""
+    with ctx.session() as session:
+        list_id = ctx.list_row(session, list_address).id
+    preview = build_preview(ctx.work, list_id, ctx.now(), mode, member)
+    click.echo(f"preview: {preview.title}", err=True)
+    for note in preview.notes:
+        click.echo(f"note: {note}", err=True)
+    if preview.raw is None:
+        return
     if output is not None:
-        output.write_bytes(build_message(templates, lst, built.digest, mode, raws_of(sessions, plan, now)))
-        click.echo(f"wrote {output}")
+        output.write_bytes(preview.raw)
+        click.echo(f"wrote {output}", err=True)
         return
-    if mode != SUMMARY:
-        click.echo(
-            build_message(templates, lst, built.digest, mode, raws_of(sessions, plan, now)).decode("utf-8", "replace")
-        )
-        return
-    text, html = render_summary(templates, lst, built.digest)
-    click.echo(html if as_html else text)
-
-
-def raws_of(sessions: Callable[[], Session], plan: IssuePlan, now: datetime) -> list[bytes]:
-    with sessions() as session:
-        return gather.period_posts(session, plan.config.lst.id, plan.start, now).raws
+    click.echo(readable_text(preview.raw, html=as_html), nl=False)
 
 
 @digest.command("ls")

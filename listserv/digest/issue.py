@@ -53,6 +53,17 @@ class IssueOutcome:
     posts: int = 0
 
 
+@dataclass(frozen=True)
+class Reader:
+    """A reader who gets a digest of their own (receipt `partial`)."""
+
+    email: str
+    mode: str
+    received: frozenset[int] = frozenset()  # outbound ids of the period's posts delivered to them one by one
+    owed_posts: bool = True  # served for the posts they did not get (not only for the welcome)
+    former: bool = False  # now in `each` mode: their last digest
+
+
 @dataclass
 class Built:
     """An issue ready to commit: shared messages by mode, and personal ones."""
@@ -61,7 +72,10 @@ class Built:
     posts: int
     shared: dict[str, bytes] = field(default_factory=dict)
     personal: list[tuple[str, str, bytes]] = field(default_factory=list)  # (email, mode, raw)
-    excluded: set[str] = field(default_factory=set)  # readers served one by one
+    excluded: set[str] = field(default_factory=set)  # readers with a copy of their own
+    own: list[Reader] = field(default_factory=list)  # those readers, and why
+    raws: list[bytes] = field(default_factory=list)  # the period's posts as distributed
+    outbound_ids: list[int] = field(default_factory=list)  # their outbound messages
 
 
 def numbering(session: Session, list_id: int, config: ListDigestSettings, cutoff: datetime) -> tuple[int, int]:
@@ -145,17 +159,6 @@ def personal(
     return build_message(templates, plan.config.lst, digest, reader.mode, [posts.raws[i] for i in keep])
 
 
-@dataclass(frozen=True)
-class Reader:
-    """A reader who gets a digest of their own (receipt `partial`)."""
-
-    email: str
-    mode: str
-    received: frozenset[int] = frozenset()  # outbound ids of the period's posts delivered to them one by one
-    owed_posts: bool = True  # served for the posts they did not get (not only for the welcome)
-    former: bool = False  # now in `each` mode: their last digest
-
-
 def own_readers(session: Session, plan: IssuePlan, posts: PeriodPosts, welcomed: Sequence[str],
                 now: datetime) -> list[Reader]:  # fmt: skip
     """Readers whose digest differs from their mode's shared one: those who received some of the
@@ -178,7 +181,8 @@ def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: 
         digest = compose_for(plan, gathered)
         readers = ledger.count_readers(session, plan.config.lst.id, now)
         own = own_readers(session, replace(plan, cutoff=end), posts, digest.welcomed, now)
-    built = Built(digest, len(posts.items), excluded={r.email for r in own})
+    built = Built(digest, len(posts.items), excluded={r.email for r in own}, own=own, raws=posts.raws,
+                  outbound_ids=posts.outbound_ids)  # fmt: skip
     for mode in DIGEST_MODES:
         if readers.get(mode, 0) > len([r for r in own if r.mode == mode and not r.former]):
             if sendable(plan, digest, mode):

@@ -4,7 +4,7 @@ starts there (tests/support/clock.py), so this is what a list sees on those days
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
