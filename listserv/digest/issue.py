@@ -76,6 +76,7 @@ class Built:
     own: list[Reader] = field(default_factory=list)  # those readers, and why
     raws: list[bytes] = field(default_factory=list)  # the period's posts as distributed
     outbound_ids: list[int] = field(default_factory=list)  # their outbound messages
+    readers: dict[str, int] = field(default_factory=dict)  # readers now, by mode
 
 
 def numbering(session: Session, list_id: int, config: ListDigestSettings, cutoff: datetime) -> tuple[int, int]:
@@ -182,7 +183,7 @@ def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: 
         readers = ledger.count_readers(session, plan.config.lst.id, now)
         own = own_readers(session, replace(plan, cutoff=end), posts, digest.welcomed, now)
     built = Built(digest, len(posts.items), excluded={r.email for r in own}, own=own, raws=posts.raws,
-                  outbound_ids=posts.outbound_ids)  # fmt: skip
+                  outbound_ids=posts.outbound_ids, readers=readers)  # fmt: skip
     for mode in DIGEST_MODES:
         if readers.get(mode, 0) > len([r for r in own if r.mode == mode and not r.former]):
             if sendable(plan, digest, mode):

@@ -64,7 +64,11 @@ def nothing_reason(built: Built) -> str:
 def differences(built: Built, mode: str) -> list[str]:
     """One line per reader whose copy is their own, and why."""
     own = [r for r in built.own if r.mode == mode]
-    lines = [f"{r.email} {why_own(built, r)} (--member {r.email} shows it)" for r in own[:MAX_NOTED]]
+    current = len([r for r in own if not r.former])
+    count = built.readers.get(mode, 0)
+    lines = [f"{count} member{'' if count == 1 else 's'} read{'s' if count == 1 else ''} {mode}; "
+             f"{current} of them with a copy of their own"]  # fmt: skip
+    lines += [f"{r.email} {why_own(built, r)} (--member {r.email} shows it)" for r in own[:MAX_NOTED]]
     if len(own) > MAX_NOTED:
         lines.append(f"...and {len(own) - MAX_NOTED} more readers with a copy of their own")
     return lines

@@ -78,6 +78,7 @@ def test_the_preview_is_exactly_what_a_named_member_gets(cli, clock, tmp_path, z
 
     shared = cli("digest", "preview", "team")  # the summary as most summary readers get it, and the exceptions
     assert "preview: Team summary, Vol 1, Issue 1, due " in shared and "Café rules" in shared
+    assert "note: 2 members read summary; 1 of them with a copy of their own" in shared
     assert "note: dan@example.com received 1 of the period's posts one by one" in shared
     dan = stdout_of(clock, "digest", "preview", "team", "--member", "dan@example.com")
     assert "Café rules" not in dan and "Second" in dan and "Welcome to Alice and 2 more new members!" in dan
