@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta, timezone
+from email.utils import format_datetime
 from email.message import Message
 from pathlib import Path
 
@@ -71,10 +73,13 @@ def test_the_preview_is_exactly_what_a_named_member_gets(cli, clock, tmp_path, z
     cli("member", "add", "team", "bob@example.com", "--delivery", "summary")
     cli("member", "add", "team", "carol@example.com", "--delivery", "plain-digest")
     cli("member", "add", "team", "dan@example.com", "--name", "Dan")  # each: the first post reaches him
+    dated = format_datetime(clock().replace(tzinfo=timezone.utc))
     cli("inject", "team", "--now", input=make_post("alice@example.com", subject="Café rules", body=CAFE,
-                                                  msgid="<cafe@example.com>"))  # fmt: skip
+                                                  msgid="<cafe@example.com>", date=dated))  # fmt: skip
     cli("member", "set", "team", "dan@example.com", "--delivery", "summary")
-    cli("inject", "team", "--now", input=make_post("alice@example.com", subject="Second", msgid="<two@example.com>"))
+    cli("inject", "team", "--now", input=make_post("alice@example.com", subject="Second", msgid="<two@example.com>",
+                                                  date=dated))  # fmt: skip
+    clock.advance(timedelta(days=3))  # "Second" asks a question nobody answers
 
     shared = cli("digest", "preview", "team")  # the summary as most summary readers get it, and the exceptions
     assert "preview: Team summary, Vol 1, Issue 1, due " in shared and "Café rules" in shared
@@ -100,3 +105,8 @@ def test_the_preview_is_exactly_what_a_named_member_gets(cli, clock, tmp_path, z
     assert text_of(delivered(tmp_path, "dan@example.com")[-1]) == dan
     assert text_of(delivered(tmp_path, "carol@example.com")[-1]) == carol
     assert text_of(delivered(tmp_path, "bob@example.com")[-1]) in shared
+    assert "UNANSWERED QUESTIONS" in shared
+    sent = len(list((tmp_path / "outbox" / "new").iterdir()))
+    assert "\tempty\tissue " in cli("digest", "run", "--list", "team", "--now", "--deliver")  # right after: nothing
+    assert len(list((tmp_path / "outbox" / "new").iterdir())) == sent
+    assert "nothing would be sent: no posts in this period yet" in cli("digest", "preview", "team")
