@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta, timezone
-from email.utils import format_datetime
 from email.message import Message
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
