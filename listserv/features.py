@@ -19,6 +19,7 @@ from listserv.digest.jobs import digest_job, prompt_job
 from listserv.dmarc.store import DMARC_SETTINGS
 from listserv.engagement.jobs import run_engagement
 from listserv.engagement.store import ENGAGEMENT_MEMBER_SETTINGS, ENGAGEMENT_SETTINGS
+from listserv.engagement.weekly import run_reports
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -56,6 +57,7 @@ JOBS: tuple[Job, ...] = (
     Job("retention", timedelta(hours=1), prune_old_records),
     Job("bounces", timedelta(minutes=10), run_bounces),
     Job("engagement", timedelta(hours=1), run_engagement),
+    Job("engagement-report", timedelta(minutes=5), run_reports),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (

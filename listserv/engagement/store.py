@@ -24,6 +24,8 @@ from listserv.store.schema import MailingList, Member, Post
 ENGAGEMENT_SETTINGS = {
     "stage_rules": ListSetting(str, check=optional(rules_problem),
                                help="engagement thresholds, e.g. 'window_weeks=12 information_replies=2'"),
+    "engagement_report": ListSetting(str, ("weekly", "off"),
+                                     help="the facilitators' weekly report, at the digest's weekly time"),
 }  # fmt: skip
 ENGAGEMENT_MEMBER_SETTINGS = {
     "profiled": ListSetting(bool, help="whether this member's engagement stage is worked out and kept"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from listserv.store.schema import Base
@@ -29,3 +29,16 @@ class EngagementRun(Base):
     __tablename__ = "engagement_runs"
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"), primary_key=True)
     assessed_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class EngagementReport(Base):
+    """A week's report to the facilitators; its numbered people are what replies refer to."""
+
+    __tablename__ = "engagement_reports"
+    __table_args__ = (UniqueConstraint("list_id", "period_end"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    period_end: Mapped[datetime] = mapped_column(DateTime)
+    stuck: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the addresses numbered 1, 2, ... in the report
+    ready: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(DateTime)

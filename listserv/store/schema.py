@@ -112,6 +112,7 @@ class MailingList(Base):
     bounce_remove_days: Mapped[int] = mapped_column(Integer, default=14)  # disabled this long: removed; 0: never
     # engagement (migration 0016; docs/engagement.md): "key=value ..." thresholds, "" for the defaults
     stage_rules: Mapped[str] = mapped_column(Text, default="")
+    engagement_report: Mapped[str] = mapped_column(String(8), default="weekly")  # weekly | off
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
