@@ -20,6 +20,13 @@ PURE = (
              if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py"))
 )  # fmt: skip
 PURE += ["outbound/arc.py"]  # ARC sealing (docs/authentication.md)
+PURE += [
+    "engagement/rules.py",
+    "engagement/facts.py",
+    "engagement/commands.py",
+    "engagement/chart.py",
+    "engagement/report.py",
+]  # docs/engagement.md
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 
