@@ -17,6 +17,9 @@ from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
 from listserv.digest.jobs import digest_job, prompt_job
 from listserv.dmarc.store import DMARC_SETTINGS
+from listserv.engagement.jobs import run_engagement
+from listserv.engagement.store import ENGAGEMENT_MEMBER_SETTINGS, ENGAGEMENT_SETTINGS
+from listserv.engagement.weekly import run_reports
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -53,9 +56,17 @@ JOBS: tuple[Job, ...] = (
     Job("prompts-and-polls", timedelta(minutes=1), prompt_job),
     Job("retention", timedelta(hours=1), prune_old_records),
     Job("bounces", timedelta(minutes=10), run_bounces),
+    Job("engagement", timedelta(hours=1), run_engagement),
+    Job("engagement-report", timedelta(minutes=5), run_reports),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (
-    CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS | BOUNCE_SETTINGS | DMARC_SETTINGS
+    CORE_LIST_SETTINGS
+    | MODERATION_SETTINGS
+    | MEMBERSHIP_SETTINGS
+    | DIGEST_SETTINGS
+    | BOUNCE_SETTINGS
+    | DMARC_SETTINGS
+    | ENGAGEMENT_SETTINGS
 )
-MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS
+MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS | ENGAGEMENT_MEMBER_SETTINGS

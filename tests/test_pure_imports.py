@@ -21,6 +21,13 @@ PURE = (
 )  # fmt: skip
 PURE += ["outbound/arc.py"]  # ARC sealing (docs/authentication.md)
 PURE += ["digest/compose.py", "digest/model.py", "digest/readable.py", "digest/trim.py"]  # digests (docs/digest.md)
+PURE += [
+    "engagement/rules.py",
+    "engagement/facts.py",
+    "engagement/commands.py",
+    "engagement/chart.py",
+    "engagement/report.py",
+]  # docs/engagement.md
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

@@ -150,6 +150,8 @@ COMMANDS = {
                           "Weekly summaries and digests: send what is due, preview, list issues."),
     "dkim": LazyCommand("listserv.dkim.cli:dkim_group",
                         "DKIM keys of the list domains: make one, check what DNS publishes."),
+    "engagement": LazyCommand("listserv.engagement.cli:engagement",
+                              "Each member's stage in Salmon's five (1 access ... 5 development), why, and since when."),
     "held": LazyCommand("listserv.moderation.cli:held",
                         "Posts held for review: list, show, approve, reject, discard; the audit log."),
     "inject": LazyCommand("listserv.cli.queue:inject",

@@ -22,6 +22,7 @@ class Role(StrEnum):
     PROMPTS = "prompts"  # LIST-prompts@domain (+TOKEN): facilitators schedule prompts and polls (digest)
     VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
     AUTHOR = "author"  # LIST-author+TOKEN@domain: replies forwarded to an author whose From was rewritten (dmarc)
+    REPORT = "report"  # LIST-report+TOKEN@domain: facilitators' replies to the weekly report, invitations (engagement)
 
 
 class ListStatus(StrEnum):

@@ -21,6 +21,7 @@ from listserv.digest.mailin import (
     handle_reply,
     handle_vote,
 )
+from listserv.engagement.replies import handle_report
 from listserv.mail import parse
 from listserv.mail.addresses import parse_recipient
 from listserv.mail.message import Recipient, Role
@@ -116,4 +117,5 @@ HANDLERS: dict[Role, Handler] = {
     Role.PROMPTS: handle_prompts,
     Role.VOTE: handle_vote,
     Role.AUTHOR: handle_author,
+    Role.REPORT: handle_report,
 }

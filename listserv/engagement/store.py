@@ -1,0 +1,182 @@
+"""Engagement's storage: the rows the rules read, the settings, and the history of stages.
+
+Only mail the engine received counts: delivered posts and the discussions they form. A
+member who sets `profiled` to no is left out, and their history is dropped at the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
+
+from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.engagement.facts import DiscussionRow, MemberRow, PostRow, count_facts
+from listserv.engagement.rules import Assessment, Facts, Rules, Stage, assess, parse_rules, rules_problem
+from listserv.engagement.tables import EngagementRun, MemberStage
+from listserv.mail.addresses import normalize_address
+from listserv.store.admin import ListSetting, optional
+from listserv.store.schema import MailingList, Member, Post
+
+ENGAGEMENT_SETTINGS = {
+    "stage_rules": ListSetting(str, check=optional(rules_problem),
+                               help="engagement thresholds, e.g. 'window_weeks=12 information_replies=2'"),
+    "engagement_report": ListSetting(str, ("weekly", "off"),
+                                     help="the facilitators' weekly report, at the digest's weekly time"),
+}  # fmt: skip
+ENGAGEMENT_MEMBER_SETTINGS = {
+    "profiled": ListSetting(bool, help="whether this member's engagement stage is worked out and kept"),
+}
+STREAM_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Assessed:
+    """A member's facts and assessment, and since when they have been at that stage."""
+
+    facts: Facts
+    assessment: Assessment
+    since: datetime
+
+
+@dataclass(frozen=True)
+class ListEngagement:
+    list_id: int
+    address: str
+    rules: Rules
+    at: datetime
+    members: tuple[Assessed, ...]
+    opted_out: int
+
+
+class Addresses(dict[str, str]):
+    """normalize_address, remembered: a few members write most posts and start most discussions."""
+
+    def __call__(self, raw: str) -> str:
+        found = self.get(raw)
+        return found if found is not None else self.setdefault(raw, normalize_address(raw))
+
+
+def load_rules(session: Session, list_id: int) -> Rules:
+    """The list's thresholds; a stored value that no longer parses falls back to the defaults."""
+    text = session.get_one(MailingList, list_id).stage_rules
+    return Rules() if rules_problem(text) else parse_rules(text)
+
+
+def window_start(rules: Rules, now: datetime) -> datetime | None:
+    return now - timedelta(weeks=rules.window_weeks) if rules.window_weeks else None
+
+
+def load_members(session: Session, list_id: int) -> tuple[list[MemberRow], int]:
+    """The profiled members, and how many opted out."""
+    rows = session.execute(select(Member.email, Member.created_at, Member.role, Member.profiled)
+                           .where(Member.list_id == list_id).order_by(Member.email))  # fmt: skip
+    members, opted_out = [], 0
+    for email, joined, role, profiled in rows:
+        if profiled:
+            members.append(MemberRow(normalize_address(email), joined, role == "facilitator"))
+        else:
+            opted_out += 1
+    return members, opted_out
+
+
+def load_discussions(session: Session, list_id: int, since: datetime | None) -> dict[int, DiscussionRow]:
+    query = select(Discussion.id, Discussion.started_by, Discussion.first_activity, Discussion.subject).where(
+        Discussion.list_id == list_id
+    )
+    if since is not None:
+        query = query.where(Discussion.last_activity >= since)
+    address = Addresses()
+    return {
+        row[0]: DiscussionRow(row[0], address(row[1]), row[2], row[3])
+        for row in session.execute(query.execution_options(yield_per=STREAM_ROWS))
+    }
+
+
+def stream_posts(session: Session, list_id: int, since: datetime | None, until: datetime) -> Iterator[PostRow]:
+    """Delivered posts (those threaded into a discussion), by discussion, then by time."""
+    query = (
+        select(ThreadContainer.discussion_id, ThreadContainer.message_id, ThreadContainer.parent_id, Post.sender,
+               ThreadContainer.posted_at)
+        .join(Post, Post.id == ThreadContainer.post_id)
+        .where(ThreadContainer.list_id == list_id, ThreadContainer.posted_at.is_not(None),
+               ThreadContainer.posted_at <= until)
+        .order_by(ThreadContainer.discussion_id, ThreadContainer.posted_at, ThreadContainer.id)
+    )  # fmt: skip
+    if since is not None:
+        query = query.where(ThreadContainer.posted_at >= since)
+    address = Addresses()
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        yield PostRow(row[0], row[1], row[2], address(row[3]), row[4] or until)
+
+
+def latest_stages(session: Session, list_id: int) -> dict[str, MemberStage]:
+    newest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
+              .where(MemberStage.list_id == list_id).group_by(MemberStage.email).subquery())  # fmt: skip
+    query = (
+        select(MemberStage)
+        .join(newest, (MemberStage.email == newest.c.email) & (MemberStage.since == newest.c.since))
+        .where(MemberStage.list_id == list_id)
+    )
+    return {row.email: row for row in session.scalars(query)}
+
+
+def assess_list(session: Session, list_id: int, now: datetime) -> ListEngagement:
+    """Every profiled member's stage as of `now`, with the date they reached it (or `now`)."""
+    lst = session.get_one(MailingList, list_id)
+    rules = load_rules(session, list_id)
+    since = window_start(rules, now)
+    members, opted_out = load_members(session, list_id)
+    discussions = load_discussions(session, list_id, since)
+    facts = count_facts(members, discussions, stream_posts(session, list_id, since, now), since)
+    recorded = latest_stages(session, list_id)
+    assessed = []
+    for member_facts in facts:
+        assessment = assess(member_facts, rules)
+        row = recorded.get(member_facts.email)
+        reached = row.since if row is not None and row.stage == assessment.stage else now
+        assessed.append(Assessed(member_facts, assessment, reached))
+    return ListEngagement(list_id, lst.address, rules, now, tuple(assessed), opted_out)
+
+
+def record_changes(session: Session, engagement: ListEngagement) -> int:
+    """A history row for every member whose stage changed; opted-out members' history dropped."""
+    recorded = latest_stages(session, engagement.list_id)
+    changes = [
+        dict(list_id=engagement.list_id, email=item.facts.email, stage=int(item.assessment.stage),
+             reasons="\n".join(item.assessment.reasons), since=engagement.at)
+        for item in engagement.members
+        if item.facts.email not in recorded or recorded[item.facts.email].stage != item.assessment.stage
+    ]  # fmt: skip
+    for index in range(0, len(changes), STREAM_ROWS):
+        session.execute(insert(MemberStage), changes[index : index + STREAM_ROWS])
+    profiled = {item.facts.email for item in engagement.members}
+    gone = [email for email in recorded if email not in profiled]
+    if gone:
+        session.execute(delete(MemberStage).where(MemberStage.list_id == engagement.list_id,
+                                                  MemberStage.email.in_(gone)))  # fmt: skip
+    return len(changes)
+
+
+def claim_run(session: Session, list_id: int, now: datetime, every: timedelta) -> bool:
+    """Take the list's assessment for this run, unless another node did within `every`.
+
+    The run row is locked until the caller's transaction ends, so two nodes never both record."""
+    run = session.scalar(select(EngagementRun).where(EngagementRun.list_id == list_id).with_for_update())
+    if run is None:
+        session.add(EngagementRun(list_id=list_id, assessed_at=now))
+        session.flush()  # a racing node's insert fails here and its transaction rolls back
+        return True
+    if now - run.assessed_at < every:
+        return False
+    run.assessed_at = now
+    return True
+
+
+def history(session: Session, list_id: int, email: str) -> list[tuple[Stage, datetime, tuple[str, ...]]]:
+    query = (select(MemberStage).where(MemberStage.list_id == list_id, MemberStage.email == email)
+             .order_by(MemberStage.since))  # fmt: skip
+    return [(Stage(row.stage), row.since, tuple(row.reasons.splitlines())) for row in session.scalars(query)]

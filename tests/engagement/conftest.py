@@ -1,0 +1,37 @@
+"""The engagement tests' community: a list, its members and facilitator, the engine running."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from listserv.settings import Settings
+from support.clock import TestClock
+from support.digest_helpers import World
+from support.engagement import FACILITATOR, MEMBERS, ran_once
+from support.engine import RunningEngine
+from support.sink import Sink
+
+
+@pytest.fixture
+def world(make_list: Callable[..., str], settings: Settings, clock: TestClock, sink: Sink) -> Iterator[World]:
+    make_list("team", members=MEMBERS, facilitators=(FACILITATOR,), new_member_posts="0")
+    running = RunningEngine(settings, clock).start()
+    w = World(running, sink, settings)
+    deadline = time.monotonic() + 20
+    while not ran_once(w):  # the job runs when the engine starts: wait for it before time moves on
+        assert time.monotonic() < deadline, "the engagement job did not run at start"
+        time.sleep(0.05)
+    yield w
+    running.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
+    """A test that publishes DKIM keys (`dns_server`) gets settings whose resolver is its dnsmasq."""
+    if "dns_server" not in request.fixturenames:
+        return settings
+    return replace(settings, dns_resolver=request.getfixturevalue("dns_server").address, dns_timeout=1.0)
