@@ -7,14 +7,14 @@ weekly reports) and `lists.engagement_report` (weekly | off); docs/engagement.md
 are profiled; nobody has a history yet. A downgrade drops them all.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0016'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
