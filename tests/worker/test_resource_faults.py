@@ -1,0 +1,230 @@
+"""Transient faults are not poison: a full disk (or a database that fails) spends no attempts.
+
+On SQLite the disk really fills: the database lives on a small tmpfs and a filler file takes
+the rest. On PostgreSQL the real server raises its own disk-full error (SQLSTATE 53100) from a
+trigger on the tables that processing (or the bookkeeping) writes.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError
+
+from listserv.inbound.ingest import make_receive
+from listserv.mail.addresses import parse_recipient
+from listserv.render import Templates
+from listserv.settings import Settings
+from listserv.store import db
+from listserv.store.faults import is_resource_failure
+from listserv.store.schema import Inbound, InboundStatus, Outbound
+from listserv.work import Work
+from listserv.worker.process import Worker
+from support.clock import TestClock
+from support.mail import make_post
+
+ROUND = timedelta(seconds=3)  # longer than any pause below (fault_backoff_seconds=2)
+MEMBERS = ["alice@example.com"] + [f"member{i}@example.org" for i in range(3000)]  # ~0.5 MB of deliveries to plan
+
+
+class FullDisk:
+    """The fault, three ways: processing cannot write; nothing can be written; healed."""
+
+    def fail_processing(self) -> None: ...
+    def fail_everything(self) -> None: ...
+    def heal(self) -> None: ...
+
+
+class SmallFilesystem(FullDisk):
+    """A 20 MB tmpfs holding the SQLite database, and a filler file that takes the rest."""
+
+    def __init__(self, root: Path, engine: Engine) -> None:
+        self.root, self.engine, self.filler = root, engine, root / "filler"
+
+    def _checkpoint(self) -> None:
+        """Empty the WAL file: SQLite reuses its space, and a write must then grow it."""
+        raw = self.engine.raw_connection()
+        try:
+            busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            raw.close()
+        assert busy == 0
+
+    def _fill(self, leave: int) -> None:
+        with open(self.filler, "ab") as handle:
+            try:
+                while True:
+                    free = _free_bytes(self.root)
+                    if free <= leave:
+                        break
+                    handle.write(b"\0" * min(1 << 20, max(free - leave, 4096)))
+                    handle.flush()
+            except OSError as error:
+                assert error.errno == errno.ENOSPC
+
+    def fail_processing(self) -> None:
+        self._checkpoint()
+        self._fill(leave=96 * 1024)  # room for a claim, not for planning 3,000 deliveries
+
+    def fail_everything(self) -> None:
+        self._checkpoint()
+        self._fill(leave=0)
+
+    def heal(self) -> None:
+        self.filler.unlink()
+
+
+class FullTablespace(FullDisk):
+    """PostgreSQL raising disk_full (53100), as it does when it cannot extend a table's file."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        with engine.begin() as connection:
+            connection.execute(text(
+                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; "
+                "END $$"
+            ))  # fmt: skip
+
+    def _fail(self, table: str, event: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(text(f"CREATE TRIGGER full_{table} BEFORE {event} ON {table} "
+                                    "FOR EACH ROW EXECUTE FUNCTION disk_full()"))  # fmt: skip
+
+    def fail_processing(self) -> None:
+        self._fail("outbound", "INSERT")
+
+    def fail_everything(self) -> None:
+        self._fail("inbound", "UPDATE")
+
+    def heal(self) -> None:
+        with self.engine.begin() as connection:
+            for table in ("outbound", "inbound"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS full_{table} ON {table}"))
+
+
+def _free_bytes(path: Path) -> int:
+    import os
+
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+@pytest.fixture
+def small_filesystem(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "small"
+    root.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(root)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a 20 MB tmpfs to fill (needs root): {mounted.stderr.decode().strip()}")
+    yield root
+    subprocess.run(["umount", "-l", str(root)], check=False)
+
+
+@pytest.fixture
+def faulty(settings: Settings, make_list, request: pytest.FixtureRequest) -> Iterator[tuple[Settings, FullDisk]]:
+    """Settings whose database (with the list team@) can be made to fail as a full disk does."""
+    make_list("team", members=MEMBERS)
+    settings = replace(settings, lease_seconds=3600, fault_backoff_seconds=2)
+    if settings.database_url.startswith("postgresql"):
+        engine = db.open_engine(settings.database_url)
+        yield settings, FullTablespace(engine)
+        engine.dispose()
+        return
+    root = request.getfixturevalue("small_filesystem")
+    source = sqlite3.connect(db.sqlite_path(settings.database_url))  # the migrated database, onto the small disk
+    target = sqlite3.connect(root / "listserv.db")
+    source.backup(target)
+    source.close()
+    target.close()
+    settings = replace(settings, database_url=f"sqlite:///{root}/listserv.db")
+    engine = db.open_engine(settings.database_url)
+    yield settings, SmallFilesystem(root, engine)
+    engine.dispose()
+
+
+def inbound_row(work: Work) -> Inbound:
+    with work.sessions() as session:
+        return session.scalars(select(Inbound)).one()
+
+
+def test_a_full_disk_spends_no_attempts_and_the_node_gives_its_claim_back_without_a_restart(
+    faulty, clock: TestClock, caplog
+):
+    settings, disk = faulty
+    engine = db.open_engine(settings.database_url)
+    work = Work(db.sessions(engine), settings, Templates(""), clock)
+    address = "team@lists.example.test"
+    receive = make_receive(work.sessions, settings.max_message_size, clock)
+    assert receive(make_post(), parse_recipient(address, {address}), "alice@example.com", address)
+    worker = Worker(work)
+    caplog.set_level(logging.INFO, logger="listserv")
+
+    disk.fail_processing()  # accepted just before the disk filled
+    for _ in range(settings.max_tries + 2):
+        assert worker.process_next() is False
+        assert "holding inbound=" in caplog.text, "the claim was not taken, so nothing was tried"
+        clock.advance(ROUND)
+    row = inbound_row(work)
+    assert row.status == InboundStatus.RECEIVED and row.attempts <= 1, "a full disk spent attempts"
+    assert "processing paused" in caplog.text and "no space left" in caplog.text.lower()
+
+    disk.fail_everything()  # now giving the claim back cannot be written either
+    assert worker.process_next() is False
+    clock.advance(ROUND)
+    assert worker.process_next() is False
+    assert "without spending its attempt" in caplog.text
+
+    disk.heal()
+    clock.advance(ROUND)  # far less than lease_seconds: no lease expires, no restart
+    assert worker.process_next() is True
+    row = inbound_row(work)
+    assert row.status == InboundStatus.DONE and row.attempts == 1 and row.error == ""
+    with work.sessions() as session:
+        assert session.scalars(select(Outbound)).first() is not None
+    assert f"gave back inbound={row.id}" in caplog.text
+    engine.dispose()
+
+
+def test_only_the_database_and_the_disk_failing_count_as_resource_failures(small_filesystem, tmp_path):
+    path = small_filesystem / "full.db"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE t (b BLOB)")
+    connection.commit()
+    with open(small_filesystem / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * (1 << 20))
+                filler.flush()
+        except OSError:
+            pass
+    with pytest.raises(sqlite3.OperationalError) as full:
+        connection.execute("INSERT INTO t VALUES (?)", (b"x" * (1 << 20),))
+        connection.commit()
+    connection.close()
+    assert "full" in str(full.value) and is_resource_failure(full.value)
+
+    refused = pytest.importorskip("psycopg")
+    with pytest.raises(refused.OperationalError) as down:
+        refused.connect("postgresql://postgres@127.0.0.1:1/test", connect_timeout=5)
+    assert is_resource_failure(down.value)
+
+    same = sqlite3.connect(tmp_path / "fine.db")
+    same.execute("CREATE TABLE u (k INTEGER PRIMARY KEY)")
+    same.execute("INSERT INTO u VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as duplicate:
+        same.execute("INSERT INTO u VALUES (1)")
+    same.close()
+    assert not is_resource_failure(duplicate.value)
+    assert not is_resource_failure(IntegrityError("INSERT", {}, duplicate.value))
+    assert not is_resource_failure(ValueError("a message the parser could not read"))
+    assert is_resource_failure(OSError(errno.ENOSPC, "No space left on device"))
