@@ -1,8 +1,6 @@
 """Transient faults are not poison: a full disk (or a database that fails) spends no attempts.
 
-On SQLite the disk really fills: the database lives on a small tmpfs and a filler file takes
-the rest. On PostgreSQL the real server raises its own disk-full error (SQLSTATE 53100) from a
-trigger on the tables that processing (or the bookkeeping) writes.
+The disk fills for real on SQLite, and PostgreSQL raises its own disk_full (support/disk.py).
 """
 
 from __future__ import annotations
@@ -10,14 +8,13 @@ from __future__ import annotations
 import errno
 import logging
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from listserv.inbound.ingest import make_receive
@@ -30,104 +27,20 @@ from listserv.store.schema import Inbound, InboundStatus, Outbound
 from listserv.work import Work
 from listserv.worker.process import Worker
 from support.clock import TestClock
+from support.disk import FullDisk, FullTablespace, SmallFilesystem, mounted_tmpfs
 from support.mail import make_post
 
 ROUND = timedelta(seconds=3)  # longer than any pause below (fault_backoff_seconds=2)
 MEMBERS = ["alice@example.com"] + [f"member{i}@example.org" for i in range(3000)]  # ~0.5 MB of deliveries to plan
 
 
-class FullDisk:
-    """The fault, three ways: processing cannot write; nothing can be written; healed."""
-
-    def fail_processing(self) -> None: ...
-    def fail_everything(self) -> None: ...
-    def heal(self) -> None: ...
-
-
-class SmallFilesystem(FullDisk):
-    """A 20 MB tmpfs holding the SQLite database, and a filler file that takes the rest."""
-
-    def __init__(self, root: Path, engine: Engine) -> None:
-        self.root, self.engine, self.filler = root, engine, root / "filler"
-
-    def _checkpoint(self) -> None:
-        """Empty the WAL file: SQLite reuses its space, and a write must then grow it."""
-        raw = self.engine.raw_connection()
-        try:
-            busy, _, _ = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        finally:
-            raw.close()
-        assert busy == 0
-
-    def _fill(self, leave: int) -> None:
-        with open(self.filler, "ab") as handle:
-            try:
-                while True:
-                    free = _free_bytes(self.root)
-                    if free <= leave:
-                        break
-                    handle.write(b"\0" * min(1 << 20, max(free - leave, 4096)))
-                    handle.flush()
-            except OSError as error:
-                assert error.errno == errno.ENOSPC
-
-    def fail_processing(self) -> None:
-        self._checkpoint()
-        self._fill(leave=96 * 1024)  # room for a claim, not for planning 3,000 deliveries
-
-    def fail_everything(self) -> None:
-        self._checkpoint()
-        self._fill(leave=0)
-
-    def heal(self) -> None:
-        self.filler.unlink()
-
-
-class FullTablespace(FullDisk):
-    """PostgreSQL raising disk_full (53100), as it does when it cannot extend a table's file."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        with engine.begin() as connection:
-            connection.execute(text(
-                "CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; "
-                "END $$"
-            ))  # fmt: skip
-
-    def _fail(self, table: str, event: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(text(f"CREATE TRIGGER full_{table} BEFORE {event} ON {table} "
-                                    "FOR EACH ROW EXECUTE FUNCTION disk_full()"))  # fmt: skip
-
-    def fail_processing(self) -> None:
-        self._fail("outbound", "INSERT")
-
-    def fail_everything(self) -> None:
-        self._fail("inbound", "UPDATE")
-
-    def heal(self) -> None:
-        with self.engine.begin() as connection:
-            for table in ("outbound", "inbound"):
-                connection.execute(text(f"DROP TRIGGER IF EXISTS full_{table} ON {table}"))
-
-
-def _free_bytes(path: Path) -> int:
-    import os
-
-    stats = os.statvfs(path)
-    return stats.f_bavail * stats.f_frsize
-
-
 @pytest.fixture
 def small_filesystem(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "small"
-    root.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(root)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a 20 MB tmpfs to fill (needs root): {mounted.stderr.decode().strip()}")
-    yield root
-    subprocess.run(["umount", "-l", str(root)], check=False)
+    with mounted_tmpfs(root) as problem:
+        if problem:
+            pytest.skip(problem)
+        yield root
 
 
 @pytest.fixture
