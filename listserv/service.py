@@ -28,6 +28,7 @@ from listserv.outbound.relay import Relay, open_relay, open_relays
 from listserv.outbound.send import Seals, Sender
 from listserv.settings import HostPort
 from listserv.store import queries
+from listserv.store.faults import describe_failure, is_resource_failure
 from listserv.work import Work
 from listserv.worker.process import Worker
 
@@ -67,8 +68,11 @@ async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Ev
         try:
             if await step():
                 continue
-        except Exception:
-            log.exception("%s step failed", name)
+        except Exception as error:
+            if not is_resource_failure(error):
+                log.exception("%s step failed", name)
+            else:  # the database or its disk: one line, and the next try after the usual wait
+                log.warning("%s step failed: %s", name, describe_failure(error))
         await wait_until_set(wake, seconds)
 
 
