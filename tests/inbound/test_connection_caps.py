@@ -111,7 +111,7 @@ def test_an_idle_or_dripping_client_is_told_421_and_closed_but_a_slow_sender_of_
     settings, make_list, clock, caplog
 ):
     make_list("team", members=["alice@example.com", "bob@example.com"])
-    settings = replace(settings, smtp_command_timeout=2.0)
+    settings = replace(settings, smtp_command_timeout=3.0)
     caplog.set_level(logging.INFO, logger="listserv")
     running = RunningEngine(settings, clock).start()
     try:
@@ -122,15 +122,15 @@ def test_an_idle_or_dripping_client_is_told_421_and_closed_but_a_slow_sender_of_
 
         with smtplib.SMTP(*running.smtp, timeout=60) as active:  # commands keep a session alive
             active.ehlo("client.example")
-            for _ in range(15):  # 3 s in all, longer than the timeout
+            for _ in range(25):  # 5 s in all, longer than the timeout
                 assert active.noop()[0] == 250
                 time.sleep(0.2)
             active.mail("alice@example.com")
             active.rcpt(TEAM)
             assert active.docmd("DATA")[0] == 354
-            for line in make_post().split(b"\r\n"):  # a message coming in slowly: 3 s for its lines
+            for line in make_post().split(b"\r\n"):  # a message coming in slowly: 5 s for its lines
                 active.send(line + b"\r\n")
-                time.sleep(0.5)
+                time.sleep(0.75)
             assert active.docmd(".")[0] == 250
 
         for byte in b"EHLO dripping.example":  # one byte at a time never makes a command

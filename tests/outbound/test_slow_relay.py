@@ -19,7 +19,7 @@ from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post, parse
 
 MEMBERS = ["alice@example.com", "bob@example.com", "carol@example.org", "dave@example.net"]
-SLOW = 3.0  # seconds the relay takes to answer the final dot
+SLOW = 4.0  # seconds the relay takes to answer the final dot: twice the shortened command timeout
 
 
 def deliveries(settings) -> list[tuple[str, str, str]]:
@@ -46,7 +46,7 @@ def copies_of(sink, message_id: str) -> Counter[str]:
 def test_a_relay_slower_than_the_command_timeout_but_within_the_data_timeout_gets_each_post_once(
     settings, sink, make_list, clock
 ):
-    settings = replace(settings, relay_command_timeout=1.0, connections=1)  # relay_data_timeout: 600 s, RFC 5321
+    settings = replace(settings, relay_command_timeout=2.0, connections=1)  # relay_data_timeout: 600 s, RFC 5321
     address = make_list("team", members=MEMBERS)
     sink.handler.data_delay, sink.handler.queue_then_wait = SLOW, True
     running = RunningEngine(settings, clock).start()
@@ -65,13 +65,13 @@ def test_a_relay_slower_than_the_command_timeout_but_within_the_data_timeout_get
 
 
 def test_a_data_timeout_shorter_than_the_relay_defers_the_batch_and_it_goes_twice(settings, sink, make_list, clock):
-    settings = replace(settings, relay_data_timeout=1.0, connections=1)
+    settings = replace(settings, relay_data_timeout=2.0, connections=1)
     address = make_list("team", members=MEMBERS)
     sink.handler.data_delay, sink.handler.queue_then_wait = SLOW, True
     running = RunningEngine(settings, clock).start()
     try:
         lmtp_send(running.lmtp, "alice@example.com", [address], make_post(msgid="<slow@x>"))
-        wait_until(lambda: any("no reply within 1 s" in reply for _, _, reply in deliveries(settings)))
+        wait_until(lambda: any("no reply within 2 s" in reply for _, _, reply in deliveries(settings)))
         assert {status for _, status, _ in deliveries(settings)} == {"deferred"}
         wait_until(lambda: len(sink.deliveries()) >= 3)  # the relay took it after all, once
         sink.handler.data_delay = 0
