@@ -4,18 +4,15 @@ without spending attempts, and once there is room every accepted post reaches ev
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from listserv.store import db
 from listserv.store.schema import Inbound
-from support.disk import SmallFilesystem, mounted_tmpfs
+from support.disk import SmallFilesystem, fillable_database
 from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post, parse
 
@@ -41,17 +38,9 @@ def test_a_disk_that_fills_under_a_running_server_loses_and_quarantines_nothing(
         )
     caplog.set_level(logging.INFO, logger="listserv")
     make_list("team", members=MEMBERS)
-    root = tmp_path / "small"
-    with mounted_tmpfs(root) as problem:
-        if problem:
-            pytest.skip(problem)
-        source, target = sqlite3.connect(db.sqlite_path(settings.database_url)), sqlite3.connect(root / "l.db")
-        source.backup(target)
-        source.close()
-        target.close()
-        settings = replace(settings, database_url=f"sqlite:///{root}/l.db", fault_backoff_seconds=2)
-        engine = db.open_engine(settings.database_url)
-        disk = SmallFilesystem(root, engine)
+    with fillable_database(settings, tmp_path) as (settings, disk):
+        assert isinstance(disk, SmallFilesystem)
+        engine = disk.engine
         running = RunningEngine(settings, clock).start()
         try:
             disk.fail_processing()  # room to accept a post, not to plan its 3,000 deliveries
@@ -71,7 +60,6 @@ def test_a_disk_that_fills_under_a_running_server_loses_and_quarantines_nothing(
             running.stop()
         with engine.connect() as connection:
             rows = connection.execute(select(Inbound.status, Inbound.attempts)).all()
-        engine.dispose()
     assert sorted(rows) == [("done", 1), ("done", 1)], "a full disk spent attempts or quarantined mail"
     copies = Counter((rcpt, parse(data)["Message-ID"]) for rcpt, data in sink.deliveries())
     assert set(copies.values()) == {1} and len(copies) == 2 * (len(MEMBERS) - 1)

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
+
+from listserv.settings import Settings
+from listserv.store import db
 
 
 @contextmanager
@@ -104,14 +110,43 @@ class FullTablespace(FullDisk):
         self._fail("outbound", "INSERT")
 
     def fail_everything(self) -> None:
-        self._fail("inbound", "UPDATE")
+        for table in ("inbound", "batches", "deliveries"):
+            self._fail(table, "UPDATE")
 
     def heal(self) -> None:
         with self.engine.begin() as connection:
-            for table in ("outbound", "inbound"):
+            for table in ("outbound", "inbound", "batches", "deliveries"):
                 connection.execute(text(f"DROP TRIGGER IF EXISTS full_{table} ON {table}"))
 
 
 def _free_bytes(path: Path) -> int:
     stats = os.statvfs(path)
     return stats.f_bavail * stats.f_frsize
+
+
+@contextmanager
+def fillable_database(settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, FullDisk]]:
+    """SETTINGS with their (migrated, filled in) database where a full disk can be made: the SQLite
+    file copied onto a small tmpfs, or the PostgreSQL schema as it is. Skips if it cannot mount."""
+    settings = replace(settings, lease_seconds=3600, fault_backoff_seconds=2)
+    if settings.database_url.startswith("postgresql"):
+        engine = db.open_engine(settings.database_url)
+        yield settings, FullTablespace(engine)
+        engine.dispose()
+        return
+    root = tmp_path / "small"
+    with mounted_tmpfs(root) as problem:
+        if problem:
+            pytest.skip(problem)
+        path = db.sqlite_path(settings.database_url)
+        assert path is not None
+        source, target = sqlite3.connect(path), sqlite3.connect(root / "listserv.db")
+        source.backup(target)
+        source.close()
+        target.close()
+        settings = replace(settings, database_url=f"sqlite:///{root}/listserv.db")
+        engine = db.open_engine(settings.database_url)
+        try:
+            yield settings, SmallFilesystem(root, engine)
+        finally:
+            engine.dispose()

@@ -9,7 +9,6 @@ import errno
 import logging
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from listserv.store.schema import Inbound, InboundStatus, Outbound
 from listserv.work import Work
 from listserv.worker.process import Worker
 from support.clock import TestClock
-from support.disk import FullDisk, FullTablespace, SmallFilesystem, mounted_tmpfs
+from support.disk import FullDisk, fillable_database, mounted_tmpfs
 from support.mail import make_post
 
 ROUND = timedelta(seconds=3)  # longer than any pause below (fault_backoff_seconds=2)
@@ -44,25 +43,11 @@ def small_filesystem(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def faulty(settings: Settings, make_list, request: pytest.FixtureRequest) -> Iterator[tuple[Settings, FullDisk]]:
+def faulty(settings: Settings, make_list, tmp_path: Path) -> Iterator[tuple[Settings, FullDisk]]:
     """Settings whose database (with the list team@) can be made to fail as a full disk does."""
     make_list("team", members=MEMBERS)
-    settings = replace(settings, lease_seconds=3600, fault_backoff_seconds=2)
-    if settings.database_url.startswith("postgresql"):
-        engine = db.open_engine(settings.database_url)
-        yield settings, FullTablespace(engine)
-        engine.dispose()
-        return
-    root = request.getfixturevalue("small_filesystem")
-    source = sqlite3.connect(db.sqlite_path(settings.database_url))  # the migrated database, onto the small disk
-    target = sqlite3.connect(root / "listserv.db")
-    source.backup(target)
-    source.close()
-    target.close()
-    settings = replace(settings, database_url=f"sqlite:///{root}/listserv.db")
-    engine = db.open_engine(settings.database_url)
-    yield settings, SmallFilesystem(root, engine)
-    engine.dispose()
+    with fillable_database(settings, tmp_path) as made:
+        yield made
 
 
 def inbound_row(work: Work) -> Inbound:
