@@ -145,7 +145,7 @@ class Sender:
         except Exception as error:
             if not is_resource_failure(error):
                 raise
-            log.warning("sender paused %gs: %s", self._pause(), describe_failure(error))
+            log.warning("sender paused %gs: %s", self._pause(), describe_failure(error, self.settings.database_url))
             return False
         if claimed is None:
             return False
@@ -166,7 +166,7 @@ class Sender:
             if not is_resource_failure(error):
                 raise
             log.warning("sent batch=%s; its replies are kept until they can be recorded (paused %gs): %s",
-                        batch.id, self._pause(), describe_failure(error))  # fmt: skip
+                        batch.id, self._pause(), describe_failure(error, self.settings.database_url))  # fmt: skip
             self._unrecorded = (batch, envelope, replies)
             return False
         self.backoff.succeeded()

@@ -57,9 +57,9 @@ def _resource(error: BaseException) -> bool:
     return False
 
 
-def describe_failure(error: BaseException) -> str:
-    """One line for the log: what failed and what to do."""
-    explained = database_failure(error)
+def describe_failure(error: BaseException, url: str = "") -> str:
+    """One line for the log: what failed (the database named as in URL, without its password) and what to do."""
+    explained = database_failure(error, url)
     return str(explained) if explained is not None else f"{type(error).__name__}: {error}"
 
 

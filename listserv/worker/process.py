@@ -113,7 +113,12 @@ class Worker:
         held = (
             f"; holding inbound={','.join(map(str, self.refunds))} without spending its attempt" if self.refunds else ""
         )
-        log.warning("processing paused %gs: %s%s", delay.total_seconds(), describe_failure(error), held)
+        log.warning(
+            "processing paused %gs: %s%s",
+            delay.total_seconds(),
+            describe_failure(error, self.settings.database_url),
+            held,
+        )
 
     def fanout_unplanned(self) -> bool:
         if self.backoff.waiting(self.work.now()):
