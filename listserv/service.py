@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import Engine
 
 from listserv.features import JOBS, Job
+from listserv.inbound.connections import ConnectionGate
 from listserv.inbound.ingest import GroupCommit
 from listserv.inbound.server import (
     IngestHandler,
@@ -27,6 +28,7 @@ from listserv.outbound.relay import Relay, open_relay, open_relays
 from listserv.outbound.send import Seals, Sender
 from listserv.settings import HostPort
 from listserv.store import queries
+from listserv.store.faults import describe_failure, is_resource_failure
 from listserv.work import Work
 from listserv.worker.process import Worker
 
@@ -66,8 +68,11 @@ async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Ev
         try:
             if await step():
                 continue
-        except Exception:
-            log.exception("%s step failed", name)
+        except Exception as error:
+            if not is_resource_failure(error):
+                log.exception("%s step failed", name)
+            else:  # the database or its disk: one line, and the next try after the usual wait
+                log.warning("%s step failed: %s", name, describe_failure(error))
         await wait_until_set(wake, seconds)
 
 
@@ -89,14 +94,16 @@ class Service:
         receive = self.intake.receive
         handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
         size, require_tls = self.settings.max_message_size, self.settings.smtp_require_tls
+        name = "LMTP" if lmtp else "SMTP"
+        gate = ConnectionGate(name, self.settings.smtp_max_connections, self.settings.smtp_max_connections_per_client)
+        timeout = self.settings.smtp_command_timeout
 
         def protocol() -> ListLMTP | ListSMTP:
             if lmtp:
-                return ListLMTP(handler, data_size_limit=size, enable_SMTPUTF8=True)
+                return ListLMTP(handler, data_size_limit=size, enable_SMTPUTF8=True, gate=gate, timeout=timeout)
             return ListSMTP(handler, data_size_limit=size, enable_SMTPUTF8=True, tls_context=tls,
-                            require_starttls=require_tls)  # fmt: skip
+                            require_starttls=require_tls, gate=gate, timeout=timeout)  # fmt: skip
 
-        name = "LMTP" if lmtp else "SMTP"
         try:
             server = await asyncio.get_running_loop().create_server(protocol, address.host, address.port)
         except OSError as error:

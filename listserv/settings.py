@@ -99,6 +99,17 @@ class Settings:
     # DNS (docs/deliverability.md)
     dns_resolver: str = ""  # host or host:port of the resolver to ask; empty: the system's (/etc/resolv.conf)
     dns_timeout: float = 2.0  # seconds a lookup may take in all, before it counts as a temporary error
+    # faults and slow peers (docs/reliability.md): timeouts in seconds, sized as RFC 5321 4.5.3.2 says
+    relay_connect_timeout: float = 30.0  # the relay's TCP (and TLS) connection
+    relay_command_timeout: float = 300.0  # each reply of the relay (greeting, EHLO, MAIL, RCPT, DATA)
+    relay_data_timeout: float = 600.0  # the relay's reply to the final dot: giving up early sends a batch twice
+    smtp_max_connections: int = 200  # open sessions on each of lmtp_listen and smtp_listen; more get 421 4.7.0
+    smtp_max_connections_per_client: int = 50  # of those, from one client address
+    smtp_command_timeout: float = 300.0  # a client's silence, between commands or within DATA, before 421 4.4.2
+    http_max_connections: int = 100  # open connections on http_listen; more get 503
+    http_max_connections_per_client: int = 100  # of those, from one address (behind a proxy: all of them)
+    http_timeout: float = 10.0  # to send one request (head and body) and take its response
+    fault_backoff_seconds: float = 300.0  # the longest wait between tries while the database fails or is full
 
 
 def parse_host_port(value: str) -> HostPort:

@@ -26,6 +26,9 @@ TOO_COMPLEX = Reply(554, "5.6.0", "Message structure too complex (MIME parts or 
 LINE_TOO_LONG = Reply(500, "5.5.2", "Line too long (see RFC 5321 4.5.3.1.6)")
 TRY_LATER = Reply(451, "4.3.0", "Temporary failure, please retry")
 NO_STORAGE = Reply(452, "4.3.1", "Insufficient system storage, please retry")
+TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "Too many connections, try again later")
+TOO_MANY_FROM_CLIENT = Reply(421, "4.7.0", "Too many connections from your address, try again later")
+IDLE_TIMEOUT = Reply(421, "4.4.2", "Timeout waiting for your command, closing connection")
 
 
 class Refused(Exception):

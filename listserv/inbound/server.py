@@ -24,6 +24,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from listserv.errors import ConfigError, ServiceError
+from listserv.inbound.connections import GatedSession
 from listserv.inbound.ingest import Receive
 from listserv.inbound.limits import Limits, check_limits
 from listserv.inbound.replies import (
@@ -97,14 +98,14 @@ def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext | None:
     return context
 
 
-class ListSMTP(SMTP):
+class ListSMTP(GatedSession):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status: str) -> None:  # type: ignore[override]
         await super().push(str(data_error(status) or MUST_STARTTLS.get(status) or status))
 
 
-class ListLMTP(LMTP):
+class ListLMTP(GatedSession, LMTP):
     line_length_limit = LINE_LIMIT
 
     async def push(self, status: str) -> None:  # type: ignore[override]

@@ -6,8 +6,10 @@
                                           button does, with the body List-Unsubscribe=One-Click)
 
 HTTP/1.1 with the stdlib's asyncio streams, one request per connection. Bounded: 8 KiB of
-request head, 4 KiB of body, 10 seconds per request, 100 connections at once. Meant to sit
-behind a TLS proxy that owns `public_url`.
+request head, 4 KiB of body, `http_timeout` seconds per request (10), `http_max_connections`
+at once (100) and `http_max_connections_per_client` from one address; a connection past a
+cap gets 503 with Retry-After at once, and a log line. Meant to sit behind a TLS proxy that
+owns `public_url`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import urlsplit
 
+from listserv.inbound.connections import ConnectionGate, client_address
 from listserv.inbound.server import cannot_listen
 from listserv.mail.message import Role
 from listserv.membership.oneclick import LinkCheck, check_link, unsubscribe_by_link
@@ -27,8 +30,7 @@ from listserv.work import Work
 log = logging.getLogger(__name__)
 MAX_HEAD = 8192
 MAX_REQUEST_BODY = 4096
-TIMEOUT = 10.0
-MAX_CONNECTIONS = 100  # more at once get 503 at once
+RETRY_AFTER = "10"  # seconds, for a client turned away by a cap
 SECURITY_HEADERS = (
     ("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
     ("X-Frame-Options", "DENY"),
@@ -162,6 +164,9 @@ class WebServer:
         self.prefix = urlsplit(work.settings.public_url).path.rstrip("/")
         self.server: asyncio.Server | None = None
         self.connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        settings = work.settings
+        self.gate = ConnectionGate("HTTP", settings.http_max_connections, settings.http_max_connections_per_client)
+        self.timeout = settings.http_timeout
 
     async def start(self) -> None:
         """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound."""
@@ -196,18 +201,24 @@ class WebServer:
         task = asyncio.current_task()
         if task is not None:
             self.connections[task] = writer
+        client = client_address(writer.transport)
+        refusal = self.gate.admit(client)
         try:
-            if len(self.connections) > MAX_CONNECTIONS:
-                response, head_only = plain(503), False
+            if refusal is not None:
+                response, head_only = HttpResponse(503, plain(503).body, plain(503).content_type,
+                                                   (("Retry-After", RETRY_AFTER),)), False  # fmt: skip
+                self.gate.refused(client, refusal, "503")
             else:
-                response, head_only = await asyncio.wait_for(self._exchange(reader), TIMEOUT)
+                response, head_only = await self._exchange_in_time(reader, client)
             writer.write(response_bytes(response, head_only))
-            await asyncio.wait_for(writer.drain(), TIMEOUT)
+            await asyncio.wait_for(writer.drain(), self.timeout)
         except (asyncio.TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:
             log.exception("http request failed")
         finally:
+            if refusal is None:
+                self.gate.release(client)
             writer.close()
             try:
                 await writer.wait_closed()
@@ -215,6 +226,13 @@ class WebServer:
                 pass
             if task is not None:
                 self.connections.pop(task, None)
+
+    async def _exchange_in_time(self, reader: asyncio.StreamReader, client: str) -> tuple[HttpResponse, bool]:
+        try:
+            return await asyncio.wait_for(self._exchange(reader), self.timeout)
+        except asyncio.TimeoutError:
+            log.info("http: no complete request from %s within %gs; answered 408", client, self.timeout)
+            return plain(408), False
 
     async def _exchange(self, reader: asyncio.StreamReader) -> tuple[HttpResponse, bool]:
         try:

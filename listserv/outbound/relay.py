@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from listserv.errors import ConfigError
-from listserv.outbound.smtp_client import PLAIN, Security, SMTPConnection, SMTPReply, Transaction
+from listserv.outbound.smtp_client import PLAIN, RelayTimeouts, Security, SMTPConnection, SMTPReply, Transaction
 from listserv.settings import Settings
 
 DELIVERED = SMTPReply(250, "2.0.0 Ok")
@@ -80,8 +80,9 @@ class MaildirRelay:
 class SMTPRelay:
     """One persistent connection; a sender task owns one of these."""
 
-    def __init__(self, host: str, port: int, security: Security = PLAIN) -> None:
-        self.connection = SMTPConnection(host, port, security=security)
+    def __init__(self, host: str, port: int, security: Security = PLAIN,
+                 timeouts: RelayTimeouts = RelayTimeouts()) -> None:  # fmt: skip
+        self.connection = SMTPConnection(host, port, timeouts, security=security)
 
     async def send(self, mail_from: str, rcpts: Sequence[str], data: bytes) -> dict[str, SMTPReply]:
         return await self.connection.send(mail_from, rcpts, data)
@@ -103,7 +104,12 @@ def open_relays(settings: Settings, count: int) -> list[Relay]:
     if setting.kind == "maildir":
         return [MaildirRelay(setting.path) for _ in range(count)]
     security = relay_security(settings)
-    return [SMTPRelay(setting.host, setting.port, security) for _ in range(count)]
+    timeouts = relay_timeouts(settings)
+    return [SMTPRelay(setting.host, setting.port, security, timeouts) for _ in range(count)]
+
+
+def relay_timeouts(settings: Settings) -> RelayTimeouts:
+    return RelayTimeouts(settings.relay_connect_timeout, settings.relay_command_timeout, settings.relay_data_timeout)
 
 
 def relay_security(settings: Settings) -> Security:

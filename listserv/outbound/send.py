@@ -30,6 +30,7 @@ from listserv.outbound.smtp_client import SMTPError, SMTPReply, Transaction
 from listserv.secret import load_secret
 from listserv.settings import Settings
 from listserv.store import queries
+from listserv.store.faults import Backoff, describe_failure, is_resource_failure
 from listserv.store.schema import DeliveryStatus
 from listserv.work import Work
 
@@ -109,6 +110,10 @@ class Sender:
     fsync), so while a fan-out runs a sender holds the lease of the next batch between
     two calls of send_next(). If the process stops there, that batch waits for its lease
     to expire (`lease_seconds`; SQLite installs release leases at start-up).
+
+    If the outcome cannot be recorded because the database or the disk fails, the replies
+    are kept in memory and recorded before anything else is claimed: the batch is not sent
+    again for want of a place to write down that it went.
     """
 
     def __init__(self, work: Work, relay: Relay, personalise: Personalise | None = None,
@@ -117,6 +122,8 @@ class Sender:
         self.personalise = personalise or one_click_links(work.settings.secret_file)
         self.seals = seals or Seals()
         self._next: Claimed | None = None
+        self.backoff = Backoff(timedelta(seconds=work.settings.fault_backoff_seconds))
+        self._unrecorded: tuple[queries.ClaimedBatch, queries.Envelope, dict[str, SMTPReply]] | None = None
 
     def claim(self) -> Claimed | None:
         with self.sessions() as session, session.begin():
@@ -127,8 +134,19 @@ class Sender:
         return None if batch is None else (batch, queries.load_envelope(session, batch))
 
     async def send_next(self) -> bool:
-        """Send one batch. False when nothing is due."""
-        claimed, self._next = self._next or await asyncio.to_thread(self.claim), None
+        """Send one batch. False when nothing is due, or while the database fails."""
+        if self.backoff.waiting(self.work.now()):
+            return False
+        try:
+            if self._unrecorded is not None:
+                await asyncio.to_thread(self.record, *self._unrecorded)
+                self._unrecorded = None
+            claimed, self._next = self._next or await asyncio.to_thread(self.claim), None
+        except Exception as error:
+            if not is_resource_failure(error):
+                raise
+            log.warning("sender paused %gs: %s", self._pause(), describe_failure(error, self.settings.database_url))
+            return False
         if claimed is None:
             return False
         batch, envelope = claimed
@@ -142,8 +160,20 @@ class Sender:
                 replies.update(known)
             unknown = SMTPReply(451, f"4.4.2 {error}")
             replies.update({rcpt: unknown for rcpt in rcpts if rcpt not in replies})
-        self._next = await asyncio.to_thread(self.record_and_claim, batch, envelope, replies)
+        try:
+            self._next = await asyncio.to_thread(self.record_and_claim, batch, envelope, replies)
+        except Exception as error:
+            if not is_resource_failure(error):
+                raise
+            log.warning("sent batch=%s; its replies are kept until they can be recorded (paused %gs): %s",
+                        batch.id, self._pause(), describe_failure(error, self.settings.database_url))  # fmt: skip
+            self._unrecorded = (batch, envelope, replies)
+            return False
+        self.backoff.succeeded()
         return True
+
+    def _pause(self) -> float:
+        return self.backoff.failed(self.work.now()).total_seconds()
 
     async def _send(self, outbound_id: int, envelope: queries.Envelope, rcpts: list[str],
                     replies: dict[str, SMTPReply]) -> None:  # fmt: skip

@@ -18,6 +18,12 @@ first byte (smtps://, port 465) or STARTTLS (required once asked for: a server t
 does not offer it gets no mail), with the certificate and host name verified; then
 AUTH PLAIN (or LOGIN), only ever over TLS. After that the session is the same, so
 pipelining over TLS works as it does in the clear.
+
+Timeouts (`RelayTimeouts`) are RFC 5321 4.5.3.2's: a relay that goes quiet for longer than
+`command` while we wait for a reply, or `data` for the reply to a message's final dot, is
+dropped; the connection itself (TCP, then TLS from the first byte) gets `connect`. The data
+timeout is the long one on purpose: a relay may take minutes to accept a message (content
+filters), and giving up before it answers means the batch is sent again.
 """
 
 from __future__ import annotations
@@ -85,6 +91,19 @@ class Security:
 
 
 PLAIN = Security()
+
+
+@dataclass(frozen=True, slots=True)
+class RelayTimeouts:
+    """Seconds to wait for the relay; the defaults are RFC 5321 4.5.3.2's."""
+
+    connect: float = 30.0  # the TCP connection (and a TLS handshake from the first byte)
+    command: float = 300.0  # each reply: greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA
+    data: float = 600.0  # the reply to the final dot
+
+    @classmethod
+    def every(cls, seconds: float) -> RelayTimeouts:
+        return cls(seconds, seconds, seconds)
 
 
 def parse_ehlo(text: str) -> tuple[set[str], set[str]]:
@@ -163,7 +182,8 @@ class ReplyReader(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.replies: deque[SMTPReply] = deque()
         self.error: BaseException | None = None
-        self.progress = 0  # chunks received: the watchdog's sign of life
+        self.loop = asyncio.get_running_loop()
+        self.heard = 0.0  # loop time data last came; a wait times out only after this much quiet
         self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._buffer = bytearray()
         self._lines: list[str] = []  # a multi-line reply so far
@@ -180,7 +200,7 @@ class ReplyReader(asyncio.Protocol):
         self.transport = transport
 
     def data_received(self, data: bytes) -> None:
-        self.progress += 1
+        self.heard = self.loop.time()
         buffer = self._buffer
         buffer += data
         start = 0
@@ -213,20 +233,34 @@ class ReplyReader(asyncio.Protocol):
             self.transport.abort()
         self._wake()
 
+    def _check_quiet(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        """Time out the wait, unless the server has sent something since: then look again later."""
+        if waiter.done():
+            return
+        quiet_until = self.heard + timeout
+        if self.loop.time() >= quiet_until:
+            self.fail(TimeoutError(f"no reply within {timeout:g} s"))
+        else:
+            self.loop.call_at(quiet_until, self._check_quiet, waiter, timeout)
+
     def _wake(self) -> None:
         waiter = self._waiter
         if waiter is not None and not waiter.done() and (len(self.replies) >= self._wanted or self.error):
             waiter.set_result(None)
 
-    async def read(self, count: int) -> list[SMTPReply]:
-        """The next count replies, in order (replies that arrived before a failure still count)."""
+    async def read(self, count: int, timeout: float) -> list[SMTPReply]:
+        """The next count replies, in order (replies that arrived before a failure still count).
+        Fails the connection when the server sends nothing for `timeout` seconds meanwhile."""
         if len(self.replies) < count:
             if self.error is None:
-                self._waiter, self._wanted = asyncio.get_running_loop().create_future(), count
+                self._waiter, self._wanted = self.loop.create_future(), count
+                self.heard = self.loop.time()
+                timer = self.loop.call_later(timeout, self._check_quiet, self._waiter, timeout)
                 try:
                     await self._waiter
                 finally:
                     self._waiter = None
+                    timer.cancel()
             if len(self.replies) < count:
                 assert self.error is not None
                 raise self.error
@@ -235,12 +269,13 @@ class ReplyReader(asyncio.Protocol):
 
 
 class SMTPConnection:
-    """One connection to the relay. A reply that does not come within `timeout` seconds
-    (checked by one watchdog per call, so at most twice that) drops the connection."""
+    """One connection to the relay. A server quiet for longer than a timeout (RelayTimeouts, or
+    one number for all three) while we wait for its reply is dropped."""
 
-    def __init__(self, host: str, port: int, timeout: float = 60.0, helo: str = "",
+    def __init__(self, host: str, port: int, timeout: RelayTimeouts | float = RelayTimeouts(), helo: str = "",
                  security: Security = PLAIN) -> None:  # fmt: skip
-        self.host, self.port, self.timeout, self.security = host, port, timeout, security
+        self.timeouts = timeout if isinstance(timeout, RelayTimeouts) else RelayTimeouts.every(timeout)
+        self.host, self.port, self.security = host, port, security
         self.helo = helo or socket.getfqdn()
         self.extensions: set[str] = set()
         self.auth_mechanisms: set[str] = set()
@@ -256,13 +291,12 @@ class SMTPConnection:
         """Connect, greet, then TLS and AUTH as `security` says. Raises SMTPError saying what failed."""
         self._abort()
         try:
-            async with asyncio.timeout(self.timeout):
-                await self._open()
-                await self._ehlo()
-                if self.security.tls == "starttls":
-                    await self._starttls()
-                if self.security.user:
-                    await self._authenticate()
+            await self._open()
+            await self._ehlo()
+            if self.security.tls == "starttls":
+                await self._starttls()
+            if self.security.user:
+                await self._authenticate()
         except SessionRefused:
             await self.close()
             raise
@@ -279,9 +313,10 @@ class SMTPConnection:
         context = self._tls_context() if implicit else None
         hostname = self.host if implicit else None
         loop = asyncio.get_running_loop()
-        _, self._reader = await loop.create_connection(ReplyReader, self.host, self.port, ssl=context,
-                                                       server_hostname=hostname)  # fmt: skip
-        greeting = (await self._reader.read(1))[0]
+        async with asyncio.timeout(self.timeouts.connect):
+            _, self._reader = await loop.create_connection(ReplyReader, self.host, self.port, ssl=context,
+                                                           server_hostname=hostname)  # fmt: skip
+        greeting = (await self._read(1))[0]
         if greeting.code != 220:
             raise SessionRefused(f"greeting refused: {greeting}")
 
@@ -307,9 +342,10 @@ class SMTPConnection:
         if reader.replies or reader.buffered:  # sent before TLS, read as if after: RFC 3207 section 6
             raise SMTPError(f"{where} sent more after its 220 to STARTTLS")
         loop = asyncio.get_running_loop()
-        reader.transport = await loop.start_tls(
-            reader.transport, reader, self._tls_context(), server_hostname=self.host
-        )
+        async with asyncio.timeout(self.timeouts.connect):
+            reader.transport = await loop.start_tls(
+                reader.transport, reader, self._tls_context(), server_hostname=self.host
+            )
         await self._ehlo()
 
     async def _authenticate(self) -> None:
@@ -362,7 +398,6 @@ class SMTPConnection:
         if not self.connected:
             await self.connect()
         assert self._reader is not None
-        watchdog = Watchdog(self._reader, self.timeout)
         try:
             if "PIPELINING" in self.extensions:
                 await self._pipelined(transactions, done)
@@ -376,8 +411,6 @@ class SMTPConnection:
         except BaseException:  # cancelled mid-transaction: never reuse this connection
             self._abort()
             raise
-        finally:
-            watchdog.cancel()
         return done
 
     def _group(self, transaction: Transaction | None) -> bytes:
@@ -398,17 +431,17 @@ class SMTPConnection:
         self._write(self._group(queue[0]) if queue else b"")
         for position, transaction in enumerate(queue):
             following = self._group(queue[position + 1] if position + 1 < len(queue) else None)
-            mail, *rcpt_replies, data = await reader.read(len(transaction.rcpts) + 2)
+            mail, *rcpt_replies, data = await reader.read(len(transaction.rcpts) + 2, self.timeouts.command)
             final: SMTPReply | None = None
             if data.code == 354:
                 ok = accepted(mail, rcpt_replies)
                 if ok and id(transaction.data) not in wire:
                     wire[id(transaction.data)] = to_wire(transaction.data)
                 self._write((wire[id(transaction.data)] if ok else EMPTY_BODY + b"RSET\r\n") + following)
-                final = (await reader.read(1 if ok else 2))[0]
+                final = (await reader.read(1 if ok else 2, self.timeouts.data if ok else self.timeouts.command))[0]
             else:  # the transaction ended at DATA: make sure the server has closed it
                 self._write(b"RSET\r\n" + following)
-                await reader.read(1)
+                await reader.read(1, self.timeouts.command)
             done[slots[position]].update(final_replies(transaction.rcpts, mail, rcpt_replies, data, final))
 
     def _checked(self, transaction: Transaction, done: list[dict[str, SMTPReply]]) -> Transaction | None:
@@ -439,7 +472,7 @@ class SMTPConnection:
         final = None
         if data.code == 354:
             self._write(to_wire(checked.data))
-            final = (await self._read(1))[0]
+            final = (await self._read(1, self.timeouts.data))[0]
         else:
             await self._command("RSET")
         return done[0] | final_replies(checked.rcpts, mail, rcpt_replies, data, final)
@@ -453,34 +486,11 @@ class SMTPConnection:
         if data:
             reader.transport.write(data)
 
-    async def _read(self, count: int) -> list[SMTPReply]:
+    async def _read(self, count: int, timeout: float | None = None) -> list[SMTPReply]:
         if self._reader is None:
             raise SMTPError("not connected")
-        return await self._reader.read(count)
+        return await self._reader.read(count, self.timeouts.command if timeout is None else timeout)
 
     async def _command(self, command: str) -> SMTPReply:
         self._write(command.encode("utf-8", "surrogateescape") + b"\r\n")
         return (await self._read(1))[0]
-
-
-class Watchdog:
-    """Fails the reader when no data has come for `timeout` seconds while we wait.
-
-    One timer per send_many() call rather than one per reply; a stall is noticed
-    after between one and two timeouts.
-    """
-
-    def __init__(self, reader: ReplyReader, timeout: float) -> None:
-        self.reader, self.timeout = reader, timeout
-        self.seen = reader.progress
-        self.handle = asyncio.get_running_loop().call_later(timeout, self._check)
-
-    def _check(self) -> None:
-        if self.reader.progress == self.seen and self.reader.error is None:
-            self.reader.fail(TimeoutError(f"no reply within {self.timeout:g} s"))
-            return
-        self.seen = self.reader.progress
-        self.handle = asyncio.get_running_loop().call_later(self.timeout, self._check)
-
-    def cancel(self) -> None:
-        self.handle.cancel()

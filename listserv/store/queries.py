@@ -12,6 +12,7 @@ from sqlalchemy import (
     Result,
     Table,
     and_,
+    case,
     func,
     insert,
     literal,
@@ -135,6 +136,17 @@ def finish_inbound(session: Session, inbound_id: int, status: InboundStatus, err
 
 def retry_inbound_at(session: Session, inbound_id: int, when: datetime, error: str) -> None:
     session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(lease_until=when, error=error))
+
+
+def refund_inbound(session: Session, inbound_id: int, lease_until: datetime) -> None:
+    """Give back a claim whose processing failed for a reason outside the message (the database or
+    the disk): its attempt is not spent, and if the lease is still ours the message is free at once."""
+    ours = INBOUND.c.lease_until == lease_until
+    session.execute(
+        update(INBOUND)
+        .where(INBOUND.c.id == inbound_id, INBOUND.c.attempts > 0)
+        .values(attempts=INBOUND.c.attempts - 1, lease_until=case((ours, None), else_=INBOUND.c.lease_until))
+    )
 
 
 def insert_outbound(session: Session, values: Mapping[str, object]) -> int:

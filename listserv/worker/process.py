@@ -3,6 +3,12 @@
 Each message is claimed (attempts + 1, committed) before it is processed, so a
 message that kills the process is quarantined after max_tries restarts instead
 of crash-looping. Processing itself is one transaction: all or nothing.
+
+Only the message's own failures spend attempts. When the database or the disk fails
+(store/faults.py: disk full, PostgreSQL down, connection lost), the worker keeps the claim
+in memory, pauses (1 s, doubling up to fault_backoff_seconds) and then first gives the
+claim back with its attempt refunded, before taking new work: no restart and no lease
+expiry needed, and a disk that stays full for hours quarantines nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.utils import make_msgid
 
 from sqlalchemy.orm import Session
@@ -34,6 +40,7 @@ from listserv.membership.requests import (
 from listserv.moderation.reply import handle_moderate
 from listserv.received import Received
 from listserv.store import queries
+from listserv.store.faults import Backoff, describe_failure, is_resource_failure
 from listserv.store.schema import Inbound, InboundStatus
 from listserv.work import Work
 from listserv.worker.author import handle_author
@@ -47,15 +54,32 @@ Handler = Callable[[Received], None]
 class Worker:
     def __init__(self, work: Work) -> None:
         self.work, self.settings = work, work.settings
+        self.backoff = Backoff(timedelta(seconds=self.settings.fault_backoff_seconds))
+        self.refunds: dict[int, datetime] = {}  # claims to give back (inbound id -> our lease), kept in memory
 
     def process_next(self) -> bool:
         """Plan the next chunk of a large fan-out, or process the oldest waiting message.
-        False when there is nothing to do."""
+        False when there is nothing to do, or while the database is failing."""
+        if self.backoff.waiting(self.work.now()):
+            return False
+        try:
+            self._give_back_claims()
+            done = self._next()
+        except Exception as error:
+            if not is_resource_failure(error):
+                raise
+            self._pause(error)
+            return False
+        self.backoff.succeeded()
+        return done
+
+    def _next(self) -> bool:
+        lease = timedelta(seconds=self.settings.lease_seconds)
         with self.work.sessions() as session, session.begin():
             now = self.work.now()
             if queries.continue_fanout(session, self.settings.batch_size, now):
                 return True
-            claimed = queries.claim_inbound(session, now, timedelta(seconds=self.settings.lease_seconds))
+            claimed = queries.claim_inbound(session, now, lease)
         if claimed is None:
             return False
         inbound_id, attempts = claimed
@@ -66,6 +90,9 @@ class Worker:
             with self.work.sessions() as session, session.begin():
                 self._process(session, session.get_one(Inbound, inbound_id))
         except Exception as error:
+            if is_resource_failure(error):
+                self.refunds[inbound_id] = now + lease  # claim_inbound's lease_until
+                raise
             log.exception("processing failed inbound=%s attempt=%s", inbound_id, attempts)
             reason = "".join(traceback.format_exception_only(error)).strip()
             if attempts >= self.settings.max_tries:
@@ -74,7 +101,29 @@ class Worker:
                 self._retry_later(inbound_id, attempts, reason)
         return True
 
+    def _give_back_claims(self) -> None:
+        """Refund the attempts that resource failures spent, and free those messages at once."""
+        for inbound_id, lease_until in list(self.refunds.items()):
+            with self.work.sessions() as session, session.begin():
+                queries.refund_inbound(session, inbound_id, lease_until)
+            del self.refunds[inbound_id]
+            log.info("gave back inbound=%s: its attempt is not counted", inbound_id)
+
+    def _pause(self, error: BaseException) -> None:
+        delay = self.backoff.failed(self.work.now())
+        held = (
+            f"; holding inbound={','.join(map(str, self.refunds))} without spending its attempt" if self.refunds else ""
+        )
+        log.warning(
+            "processing paused %gs: %s%s",
+            delay.total_seconds(),
+            describe_failure(error, self.settings.database_url),
+            held,
+        )
+
     def fanout_unplanned(self) -> bool:
+        if self.backoff.waiting(self.work.now()):
+            return False
         with self.work.sessions() as session, session.begin():
             return queries.fanout_unplanned(session)
 

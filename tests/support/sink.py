@@ -24,6 +24,7 @@ class SinkHandler:
     rcpt_replies: dict[str, str] = field(default_factory=dict)
     data_reply: str = "250 2.0.0 Ok"
     data_delay: float = 0.0  # seconds to wait before answering DATA (a slow relay)
+    queue_then_wait: bool = False  # keep the message before that wait, as a slow MTA does
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(
@@ -36,14 +37,19 @@ class SinkHandler:
         return "250 2.1.5 Ok"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.queue_then_wait and self.data_reply.startswith("250"):
+            self._keep(envelope)  # as an MTA does: queued before it answers, whether the client waits or not
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
-        if self.data_reply.startswith("250"):
-            with self.lock:
-                self.messages.append(
-                    Received(envelope.mail_from or "", list(envelope.rcpt_tos), envelope.original_content or b"")
-                )
+        if self.data_reply.startswith("250") and not self.queue_then_wait:
+            self._keep(envelope)
         return self.data_reply
+
+    def _keep(self, envelope: Envelope) -> None:
+        with self.lock:
+            self.messages.append(
+                Received(envelope.mail_from or "", list(envelope.rcpt_tos), envelope.original_content or b"")
+            )
 
 
 class Sink:
