@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.tables import Discussion, ThreadContainer
@@ -83,12 +83,16 @@ def load_members(session: Session, list_id: int) -> tuple[list[MemberRow], int]:
     return members, opted_out
 
 
-def load_discussions(session: Session, list_id: int, since: datetime | None) -> dict[int, DiscussionRow]:
+def load_discussions(session: Session, list_id: int, since: datetime | None,
+                     within: Select[int] | None = None) -> dict[int, DiscussionRow]:  # fmt: skip
+    """The list's discussions active since `since` (or only those `within` names)."""
     query = select(Discussion.id, Discussion.started_by, Discussion.first_activity, Discussion.subject).where(
         Discussion.list_id == list_id
     )
     if since is not None:
         query = query.where(Discussion.last_activity >= since)
+    if within is not None:
+        query = query.where(Discussion.id.in_(within))
     address = Addresses()
     return {
         row[0]: DiscussionRow(row[0], address(row[1]), row[2], row[3])
@@ -96,7 +100,8 @@ def load_discussions(session: Session, list_id: int, since: datetime | None) -> 
     }
 
 
-def stream_posts(session: Session, list_id: int, since: datetime | None, until: datetime) -> Iterator[PostRow]:
+def stream_posts(session: Session, list_id: int, since: datetime | None, until: datetime,
+                 within: Select[int] | None = None) -> Iterator[PostRow]:  # fmt: skip
     """Delivered posts (those threaded into a discussion), by discussion, then by time."""
     query = (
         select(ThreadContainer.discussion_id, ThreadContainer.message_id, ThreadContainer.parent_id, Post.sender,
@@ -108,6 +113,8 @@ def stream_posts(session: Session, list_id: int, since: datetime | None, until: 
     )  # fmt: skip
     if since is not None:
         query = query.where(ThreadContainer.posted_at >= since)
+    if within is not None:
+        query = query.where(ThreadContainer.discussion_id.in_(within))
     address = Addresses()
     for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
         yield PostRow(row[0], row[1], row[2], address(row[3]), row[4] or until)

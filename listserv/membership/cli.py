@@ -358,7 +358,8 @@ def member_row(m: Member) -> MemberRow:
     return MemberRow(
         email=m.email, display_name=m.display_name, role=m.role, delivery=m.delivery, created_at=m.created_at,
         expires_at=m.expires_at, vacation_until=m.vacation_until, receive_own_posts=m.receive_own_posts,
-        moderation=m.moderation, posts_approved=m.posts_approved, given=frozenset(transfer.FIELDS),
+        moderation=m.moderation, posts_approved=m.posts_approved, profiled=m.profiled,
+        given=frozenset(transfer.FIELDS),
     )  # fmt: skip
 
 

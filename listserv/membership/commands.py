@@ -30,6 +30,8 @@ class Command(StrEnum):
     WHO = "who"
     RENEW = "renew"
     CONFIRM = "confirm"
+    STATS = "stats"  # the member's own engagement record
+    SET_PROFILE = "set-profile"  # `set profile off|on`: opt out of (or back into) engagement stages
     UNKNOWN = "unknown"
 
 
@@ -37,6 +39,7 @@ COMMAND_WORDS = {
     "help": Command.HELP, "info": Command.INFO, "subscribe": Command.SUBSCRIBE, "join": Command.SUBSCRIBE,
     "unsubscribe": Command.UNSUBSCRIBE, "leave": Command.UNSUBSCRIBE, "signoff": Command.UNSUBSCRIBE,
     "set": Command.SET_DELIVERY, "who": Command.WHO, "renew": Command.RENEW, "confirm": Command.CONFIRM,
+    "stats": Command.STATS,
 }  # fmt: skip
 # Words after subscribe/join, and after "set delivery", naming a delivery mode.
 MODE_WORDS = {
@@ -133,7 +136,7 @@ def with_arguments(command: Command, rest: list[str], line: str) -> Request:
 
 
 def read_setting(rest: list[str], line: str) -> Request:
-    """`set delivery MODE` or `set vacation until YYYY-MM-DD` / `set vacation off`."""
+    """`set delivery MODE`, `set vacation until YYYY-MM-DD` / `set vacation off`, `set profile off|on`."""
     what, values = (rest[0], rest[1:]) if rest else ("", [])
     if what == "delivery":
         mode = MODE_WORDS.get(values[0] if values else "")
@@ -148,7 +151,12 @@ def read_setting(rest: list[str], line: str) -> Request:
         if day is None:
             return Request(Command.SET_VACATION, line, problem="expected a date as YYYY-MM-DD, or off")
         return Request(Command.SET_VACATION, line, day.isoformat())
-    return Request(Command.SET_DELIVERY, line, problem="you can set delivery or vacation")
+    if what in ("profile", "profiling"):
+        value = {"off": "off", "no": "off", "none": "off", "on": "on", "yes": "on"}.get(values[0] if values else "")
+        if value is None:
+            return Request(Command.SET_PROFILE, line, problem="expected set profile off, or set profile on")
+        return Request(Command.SET_PROFILE, line, value)
+    return Request(Command.SET_DELIVERY, line, problem="you can set delivery, vacation or profile")
 
 
 def parse_day(text: str) -> date | None:

@@ -66,6 +66,9 @@ class RequestOutcome(StrEnum):
     WHO = "who"
     WHO_CLOSED = "who-closed"
     INFO = "info"
+    STATS = "stats"  # the member's engagement record (detail: its text)
+    PROFILE_OFF = "profile-off"
+    PROFILE_ON = "profile-on"
     HELP = "help"
     PROBLEM = "problem"
     UNKNOWN = "unknown"

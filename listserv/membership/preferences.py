@@ -1,10 +1,12 @@
-"""A member's own settings by mail (delivery mode, vacation) and what they may look up (who, info)."""
+"""A member's own settings by mail (delivery mode, vacation, profile) and what they may look up (who, info, stats)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from listserv.membership import store
 from listserv.membership.commands import DELIVERY_MODES, parse_day
@@ -64,3 +66,26 @@ def who(scope: Scope, email: str, line: str = "") -> Result:
 def info(scope: Scope, line: str = "") -> Result:
     count = store.count_members(scope.session, scope.lst.id)
     return Result(line, RequestOutcome.INFO, str(count))
+
+
+MemberRecord = Callable[[Session, int, str, datetime], str]  # the member's engagement record, in words
+
+
+def stats(scope: Scope, email: str, record: MemberRecord | None, line: str = "") -> Result:
+    """The member's own engagement record (from the function the worker passes in)."""
+    member = store.find_member(scope.session, scope.lst.id, email)
+    if member is None:
+        return Result(line, RequestOutcome.NOT_MEMBER)
+    if not member.profiled:
+        return Result(line, RequestOutcome.PROFILE_OFF)
+    return Result(line, RequestOutcome.STATS, record(scope.session, scope.lst.id, email, scope.now) if record else "")
+
+
+def set_profile(scope: Scope, email: str, argument: str, line: str = "") -> Result:
+    """`off`: the member's stage is no longer worked out and its history goes; `on`: back in."""
+    member = store.find_member(scope.session, scope.lst.id, email)
+    if member is None:
+        return Result(line, RequestOutcome.NOT_MEMBER)
+    member.profiled = argument == "on"
+    event(scope, email, "profile", argument)
+    return Result(line, RequestOutcome.PROFILE_ON if member.profiled else RequestOutcome.PROFILE_OFF)

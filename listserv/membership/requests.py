@@ -22,13 +22,13 @@ from listserv.membership.lifecycle import (
     request_leave,
 )
 from listserv.membership.mail import Scope, may_answer_received, scope_of
-from listserv.membership.preferences import info, set_delivery, set_vacation, who
+from listserv.membership.preferences import MemberRecord, info, set_delivery, set_profile, set_vacation, stats, who
 from listserv.received import Received
 
 log = logging.getLogger(__name__)
 # Commands that act on the sender's own membership: a forged From must not work them.
 ACTS_FOR_MEMBER = frozenset({Command.UNSUBSCRIBE, Command.SET_DELIVERY, Command.SET_VACATION, Command.WHO,
-                             Command.RENEW})  # fmt: skip
+                             Command.RENEW, Command.STATS, Command.SET_PROFILE})  # fmt: skip
 
 
 def ignored(received: Received) -> bool:
@@ -50,15 +50,16 @@ def reply(received: Received, scope: Scope, results: list[Result], truncated: bo
                   in_reply_to=received.facts.message_id, truncated=truncated)  # fmt: skip
 
 
-def handle_request(received: Received) -> None:
-    """Commands in the subject or body, at most MAX_COMMANDS, answered in one reply."""
+def handle_request(received: Received, record: MemberRecord | None = None) -> None:
+    """Commands in the subject or body, at most MAX_COMMANDS, answered in one reply. `record`
+    words a member's engagement record for `stats` (the worker passes engagement's in)."""
     if ignored(received):
         return
     scope = scope_of(received)
     mail = read_commands(received.facts.subject, first_text(received.message))
     acting = any(request.command in ACTS_FOR_MEMBER for request in mail.commands)
     refusal = auth_problem(received) if acting else None
-    results = [run_command(received, scope, request, refusal) for request in mail.commands]
+    results = [run_command(received, scope, request, refusal, record) for request in mail.commands]
     results = results or [Result("", RequestOutcome.HELP)]
     results += [Result(r.line, RequestOutcome.UNKNOWN) for r in mail.unknown]
     log.info("commands list=%s %s", scope.lst.address, " ".join(f"{r.outcome.value}" for r in results))
@@ -76,7 +77,8 @@ def auth_problem(received: Received) -> str | None:
     return refusal
 
 
-def run_command(received: Received, scope: Scope, request: Request, refusal: str | None = None) -> Result:
+def run_command(received: Received, scope: Scope, request: Request, refusal: str | None = None,
+                record: MemberRecord | None = None) -> Result:  # fmt: skip
     sender, line, command = received.facts.sender, request.line, request.command
     if request.problem:
         return Result(line, RequestOutcome.PROBLEM, request.problem)
@@ -100,6 +102,10 @@ def run_command(received: Received, scope: Scope, request: Request, refusal: str
         return who(scope, sender, line)
     if command is Command.INFO:
         return info(scope, line)
+    if command is Command.STATS:
+        return stats(scope, sender, record, line)
+    if command is Command.SET_PROFILE:
+        return set_profile(scope, sender, request.argument, line)
     if command is Command.RENEW:
         return with_line(renew(scope, sender), line)
     if command is Command.CONFIRM:

@@ -31,11 +31,11 @@ from listserv.errors import Invalid
 from listserv.mail.addresses import address_problem, normalize_address
 
 FIELDS = ("email", "display_name", "role", "delivery", "created_at", "expires_at", "vacation_until",
-          "receive_own_posts", "moderation", "posts_approved")  # fmt: skip
+          "receive_own_posts", "moderation", "posts_approved", "profiled")  # fmt: skip
 TIMES = ("created_at", "expires_at", "vacation_until")
 NULLABLE_TIMES = ("expires_at", "vacation_until")  # empty: no expiry, no vacation
 CHOICES = ("role", "delivery", "moderation")  # checked against the settings registry
-BLANK_MEANS_ABSENT = ("role", "delivery", "created_at", "receive_own_posts", "posts_approved")
+BLANK_MEANS_ABSENT = ("role", "delivery", "created_at", "receive_own_posts", "posts_approved", "profiled")
 ALIASES = {"address": "email", "e_mail": "email", "email_address": "email", "name": "display_name",
            "full_name": "display_name", "fullname": "display_name"}  # fmt: skip
 TRUE, FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
@@ -62,6 +62,7 @@ class MemberRow:
     receive_own_posts: bool = False
     moderation: str = ""
     posts_approved: int = 0
+    profiled: bool = True  # engagement: the member's stage is worked out and kept
     given: frozenset[str] = field(default=frozenset({"email"}))
 
     def value(self, name: str) -> object:
@@ -153,7 +154,7 @@ def with_defaults(row: MemberRow, defaults: Mapping[str, str]) -> MemberRow:
         email=row.email, display_name=row.display_name, role=missing.get("role", row.role),
         delivery=missing.get("delivery", row.delivery), created_at=row.created_at, expires_at=row.expires_at,
         vacation_until=row.vacation_until, receive_own_posts=row.receive_own_posts, moderation=row.moderation,
-        posts_approved=row.posts_approved, given=row.given | missing.keys(),
+        posts_approved=row.posts_approved, profiled=row.profiled, given=row.given | missing.keys(),
     )  # fmt: skip
 
 
@@ -379,7 +380,7 @@ def _field(name: str, value: object, vocabulary: Vocabulary) -> object:
     """One field the file gave, checked; ValueError says what is wrong with it."""
     if name in TIMES:
         return _time(name, value)
-    if name == "receive_own_posts":
+    if name in ("receive_own_posts", "profiled"):
         return _flag(name, value)
     if name == "posts_approved":
         return _count(name, value)

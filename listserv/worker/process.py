@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,7 @@ from listserv.digest.mailin import (
     handle_reply,
     handle_vote,
 )
+from listserv.engagement.record import member_record
 from listserv.engagement.replies import handle_report
 from listserv.mail import parse
 from listserv.mail.addresses import parse_recipient
@@ -155,7 +157,7 @@ class Worker:
 HANDLERS: dict[Role, Handler] = {
     Role.POST: handle_post,
     Role.OWNER: handle_owner,
-    Role.REQUEST: handle_request,
+    Role.REQUEST: partial(handle_request, record=member_record),  # `stats` words the engagement record
     Role.BOUNCES: handle_bounce,
     Role.MODERATE: handle_moderate,
     Role.JOIN: handle_join,

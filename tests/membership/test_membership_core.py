@@ -67,7 +67,7 @@ def test_commands_are_read_in_order_with_their_arguments(subject, body, expected
 @pytest.mark.parametrize(
     ("line", "problem"),
     [("set delivery sometimes", "expected one of"), ("set vacation until tomorrow", "YYYY-MM-DD"),
-     ("set vacation until 2027-02-30", "YYYY-MM-DD"), ("set colour blue", "delivery or vacation"),
+     ("set vacation until 2027-02-30", "YYYY-MM-DD"), ("set colour blue", "delivery, vacation or profile"),
      ("confirm", "no confirmation code")],
 )  # fmt: skip
 def test_a_command_with_arguments_we_cannot_read_says_what_was_expected(line, problem):

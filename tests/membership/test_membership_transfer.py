@@ -105,10 +105,11 @@ def test_the_csv_export_has_a_header_row_iso_times_in_utc_and_true_or_false(list
                                             vacation_until=None, expires_at=now + timedelta(days=1))])  # fmt: skip
     lines = lists("member", "export", "team").splitlines()
     assert lines[0] == ("email,display_name,role,delivery,created_at,expires_at,vacation_until,receive_own_posts,"
-                        "moderation,posts_approved")  # fmt: skip
+                        "moderation,posts_approved,profiled")  # fmt: skip
     expires = (now + timedelta(days=1)).isoformat() + "Z"
     assert (
-        lines[1] == f'anne@example.org,"Person, Anne",facilitator,summary,2026-03-18T10:00:00Z,{expires},,true,hold,3'
+        lines[1]
+        == f'anne@example.org,"Person, Anne",facilitator,summary,2026-03-18T10:00:00Z,{expires},,true,hold,3,true'
     )
     [anne] = json.loads(lists("member", "export", "team", "--format", "json"))
     assert list(anne) == list(FIELDS)
@@ -320,7 +321,7 @@ def test_json_is_read_an_element_at_a_time_with_line_numbers():
     pretty = json.dumps([transfer.json_object(MemberRow(f"m{i}@example.org", display_name="é")) for i in range(3)],
                         indent=2, ensure_ascii=False)  # fmt: skip
     assert [(r.line, r.row.display_name if r.row else r.problem) for r in rows(pretty, piece=5)] == [
-        (2, "é"), (14, "é"), (26, "é")]  # fmt: skip
+        (2, "é"), (15, "é"), (28, "é")]  # fmt: skip
 
 
 def test_a_field_the_file_does_not_give_is_not_given():
