@@ -17,6 +17,7 @@ from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
 from listserv.digest.jobs import digest_job, prompt_job
 from listserv.dmarc.store import DMARC_SETTINGS
+from listserv.inbound.imap.config import IMAP_SETTINGS
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -56,6 +57,12 @@ JOBS: tuple[Job, ...] = (
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (
-    CORE_LIST_SETTINGS | MODERATION_SETTINGS | MEMBERSHIP_SETTINGS | DIGEST_SETTINGS | BOUNCE_SETTINGS | DMARC_SETTINGS
+    CORE_LIST_SETTINGS
+    | MODERATION_SETTINGS
+    | MEMBERSHIP_SETTINGS
+    | DIGEST_SETTINGS
+    | BOUNCE_SETTINGS
+    | DMARC_SETTINGS
+    | IMAP_SETTINGS
 )
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS

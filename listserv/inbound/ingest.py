@@ -164,23 +164,30 @@ class GroupCommit:
 
     def _commit(self, group: list[IntakeItem]) -> None:
         self._committing = True
-        try:
-            with self.sessions() as session, session.begin():
-                now = self.clock()
-                for arrival in group:
-                    try:
-                        with session.begin_nested():
-                            arrival.outcome = store_arrival(session, arrival, self.max_size, now)
-                    except Refused as refused:
-                        arrival.outcome = refused
-        except OperationalError as error:
-            failure = storage_error(error)
-            for arrival in group:
-                arrival.outcome = failure if isinstance(arrival.outcome, bool | None) else arrival.outcome
-        except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
-            for arrival in group:
-                arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+        commit_group(self.sessions, group, self.max_size, self.clock)
         self._committing = False
         for arrival in group:
-            _log(arrival)
             arrival.done.set()
+
+
+def commit_group(sessions: Callable[[], Session], group: list[IntakeItem], max_size: int, clock: Clock) -> None:
+    """Store the arrivals in one transaction, each in its own savepoint, and set each one's outcome:
+    True (stored), False (had it already), Refused, or the error that kept the whole group out."""
+    try:
+        with sessions() as session, session.begin():
+            now = clock()
+            for arrival in group:
+                try:
+                    with session.begin_nested():
+                        arrival.outcome = store_arrival(session, arrival, max_size, now)
+                except Refused as refused:
+                    arrival.outcome = refused
+    except OperationalError as error:
+        failure = storage_error(error)
+        for arrival in group:
+            arrival.outcome = failure if isinstance(arrival.outcome, bool | None) else arrival.outcome
+    except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
+        for arrival in group:
+            arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+    for arrival in group:
+        _log(arrival)

@@ -110,6 +110,17 @@ class MailingList(Base):
     bounce_threshold: Mapped[int] = mapped_column(Integer, default=5)  # score that disables delivery; 0: off
     bounce_half_life_days: Mapped[int] = mapped_column(Integer, default=7)  # a bounce counts half after this
     bounce_remove_days: Mapped[int] = mapped_column(Integer, default=14)  # disabled this long: removed; 0: never
+    # IMAP intake (migration 0012; docs/imap.md): the mailbox the list's mail is taken from
+    imap_host: Mapped[str] = mapped_column(String(253), default="")  # "": no IMAP intake
+    imap_port: Mapped[int] = mapped_column(Integer, default=0)  # 0: 993 with implicit TLS, else 143
+    imap_tls: Mapped[str] = mapped_column(String(16), default="implicit")  # implicit | starttls | none
+    imap_ca_file: Mapped[str] = mapped_column(String(500), default="")  # "": the system's CAs
+    imap_user: Mapped[str] = mapped_column(String(254), default="")
+    imap_password_file: Mapped[str] = mapped_column(String(500), default="")  # the password is never stored
+    imap_password_env: Mapped[str] = mapped_column(String(100), default="")  # or the variable that holds it
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    imap_processed_folder: Mapped[str] = mapped_column(String(200), default="")  # "": mark \Seen, leave it
+    imap_failed_folder: Mapped[str] = mapped_column(String(200), default="listserv-failed")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -1,0 +1,224 @@
+"""One mailbox's intake: select the folder, take every waiting message through the same commit
+as LMTP and SMTP (ingest.commit_group: same checks, same dedupe, same worker queue), and only
+after the commit mark it \\Seen or move it to the processed folder. A message refused for good
+goes to the failed folder with its reason logged; a temporary failure stops the pass, leaving
+the message as it is for the next one.
+
+Bodies are fetched with BODY.PEEK[] (fetching marks nothing), in batches bounded by count and by
+the sizes the server reports, so memory stays bounded whatever the mailbox holds."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from imapclient import IMAPClient  # type: ignore[import-untyped]
+from sqlalchemy.orm import Session
+
+from listserv.clock import Clock
+from listserv.inbound.imap.client import (
+    NETWORK_ERRORS,
+    ImapFailure,
+    describe,
+    ensure_folder,
+    mark_seen,
+    move,
+    open_client,
+    safe_close,
+)
+from listserv.inbound.imap.rules import (
+    Done,
+    Mailbox,
+    Position,
+    advanced,
+    batches,
+    done_of,
+    pending,
+    resume,
+    route,
+    size_batches,
+)
+from listserv.inbound.imap.state import Progress, load_position, save_connected, save_progress
+from listserv.inbound.ingest import IntakeItem, commit_group
+from listserv.inbound.limits import check_limits
+from listserv.inbound.replies import Refused
+from listserv.inbound.server import limits_of
+from listserv.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Summary:
+    """What a pass did: committed now or recognised (taken), moved to the failed folder, left waiting."""
+
+    taken: int = 0
+    failed: int = 0
+    left: int = 0
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Failure:
+    uid: int
+    reason: str
+    message_id: str = ""
+
+
+class MailboxIntake:
+    """The connection to one mailbox and what is taken from it. Blocking: run it in a thread."""
+
+    def __init__(self, mailbox: Mailbox, sessions: Callable[[], Session], settings: Settings, clock: Clock,
+                 environ: Mapping[str, str], on_stored: Callable[[], None] = lambda: None) -> None:  # fmt: skip
+        self.mailbox, self.config = mailbox, mailbox.config
+        self.sessions, self.settings, self.clock, self.environ = sessions, settings, clock, environ
+        self.on_stored = on_stored
+        self.client: IMAPClient | None = None
+        self.position = Position(0, 0)
+        self.exists = 0  # messages in the folder when selected
+
+    # -- the connection ---------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Log in, make the failed (and processed) folder if missing, select. Raises ImapFailure."""
+        self.close()
+        client = open_client(self.config, self.environ)
+        try:
+            for folder in (self.config.failed_folder, self.config.processed_folder):
+                ensure_folder(client, folder)
+            selected = client.select_folder(self.config.folder)
+        except NETWORK_ERRORS as error:
+            safe_close(client)
+            raise ImapFailure(f"{describe(error, self.config)} (folder {self.config.folder})") from None
+        self.client = client
+        self.exists = int(selected.get(b"EXISTS", 0))
+        uidvalidity = int(selected.get(b"UIDVALIDITY", 0))
+        with self.sessions() as session, session.begin():
+            stored = load_position(session, self.mailbox)
+            self.position = resume(stored, uidvalidity)
+            save_connected(session, self.mailbox, True, "", self.clock())
+        if stored.uidvalidity and self.position != stored:
+            log.warning("imap mailbox=%s UIDVALIDITY changed from %d to %d: the folder is read again from its "
+                        "first message; what was taken before is recognised", self.mailbox.key, stored.uidvalidity,
+                        uidvalidity)  # fmt: skip
+        log.info("imap connected mailbox=%s lists=%s messages=%d", self.mailbox.key, ",".join(self.mailbox.lists),
+                 self.exists)  # fmt: skip
+
+    def capabilities(self) -> tuple[str, ...]:
+        assert self.client is not None
+        return tuple(c.decode("ascii", "replace") for c in self.client.capabilities())
+
+    def close(self, error: str = "") -> None:
+        """Drop the connection; record the error (if any) and that we are not connected."""
+        client, self.client = self.client, None
+        safe_close(client)
+        with self.sessions() as session, session.begin():
+            save_connected(session, self.mailbox, False, error, self.clock())
+
+    # -- a pass -----------------------------------------------------------------------------------
+
+    def pending_uids(self) -> list[int]:
+        """The UIDs to take now, oldest first (rules.pending)."""
+        assert self.client is not None
+        new = self.client.search(["UID", f"{self.position.last_uid + 1}:*", "NOT", "DELETED"])
+        not_done = ["NOT", "DELETED"] if self.config.processed_folder else ["UNSEEN", "NOT", "DELETED"]
+        return pending(new, self.client.search(not_done), self.position.last_uid)
+
+    def drain(self, stopping: Callable[[], bool] = lambda: False) -> Summary:
+        """Take every waiting message, batch by batch, unless stopping. Raises on network errors."""
+        assert self.client is not None
+        uids = self.pending_uids()
+        summary = Summary(left=len(uids))
+        self._save(Progress(self.position, len(uids)))
+        for batch in batches(uids):
+            if stopping():
+                break
+            sizes = self._sizes(batch)
+            for chunk in size_batches(batch, sizes, self.settings.max_message_size):
+                done, failures, later = self._take(chunk, sizes)
+                summary.taken += len(done)
+                summary.failed += len(failures)
+                summary.left -= len(done) + len(failures)
+                self._save(Progress(self.position, summary.left, len(done), len(failures)))
+                if later:
+                    return summary
+        return summary
+
+    def _sizes(self, batch: Sequence[int]) -> dict[int, int]:
+        assert self.client is not None
+        found = self.client.fetch(list(batch), ["RFC822.SIZE"])
+        return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in found.items()}
+
+    def _take(self, chunk: Sequence[int], sizes: Mapping[int, int]) -> tuple[list[int], list[Failure], bool]:
+        """Fetch, commit and mark one chunk: (UIDs taken, failures, whether a temporary failure stopped it)."""
+        assert self.client is not None
+        limit = self.settings.max_message_size
+        too_big = [Failure(uid, f"{sizes[uid]} bytes, over max_message_size {limit}") for uid in chunk
+                   if sizes.get(uid, 0) > limit]  # fmt: skip
+        wanted = [uid for uid in chunk if sizes.get(uid, 0) <= limit]
+        fetched = self.client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
+        arrivals: dict[int, IntakeItem] = {}
+        failures = list(too_big)
+        for uid in wanted:
+            raw = fetched.get(uid, {}).get(b"BODY[]")
+            if raw is None:
+                log.info("imap mailbox=%s uid=%d vanished before its fetch", self.mailbox.key, uid)
+                continue
+            arrival, problem = self._arrival(bytes(raw))
+            if arrival is None:
+                failures.append(Failure(uid, problem))
+            else:
+                arrivals[uid] = arrival
+        del fetched
+        commit_group(self.sessions, list(arrivals.values()), self.settings.max_message_size, self.clock)
+        done, later = self._outcomes(arrivals, failures)
+        self._apply(done, failures)
+        return done, failures, later
+
+    def _arrival(self, raw: bytes) -> tuple[IntakeItem | None, str]:
+        refusal = check_limits(raw, limits_of(self.settings))
+        if refusal is not None:
+            return None, str(refusal)
+        where = route(raw, self.mailbox.lists)
+        if where.rcpt is None:
+            return None, where.problem
+        return IntakeItem(raw, where.rcpt, where.mail_from, where.address), ""
+
+    def _outcomes(self, arrivals: dict[int, IntakeItem], failures: list[Failure]) -> tuple[list[int], bool]:
+        """UIDs taken, before the first temporary failure; permanent refusals join `failures`."""
+        done: list[int] = []
+        for uid, arrival in sorted(arrivals.items()):
+            outcome = arrival.outcome
+            permanent = isinstance(outcome, Refused) and outcome.reply.code >= 500
+            verdict = done_of(outcome, permanent)
+            if verdict is Done.LATER:
+                log.warning("imap mailbox=%s uid=%d msgid=%s not taken now (%s); tried again on the next pass",
+                            self.mailbox.key, uid, arrival.message_id, outcome)  # fmt: skip
+                failures[:] = [f for f in failures if f.uid < uid]
+                return done, True
+            if verdict is Done.FAILED:
+                failures.append(Failure(uid, str(outcome), arrival.message_id))
+            else:
+                done.append(uid)
+        if any(arrival.outcome is True for arrival in arrivals.values()):
+            self.on_stored()
+        return done, False
+
+    def _apply(self, done: list[int], failures: list[Failure]) -> None:
+        """After the commit: mark or move what was taken, move what failed; the position goes on."""
+        assert self.client is not None
+        if self.config.processed_folder:
+            move(self.client, done, self.config.processed_folder)
+        else:
+            mark_seen(self.client, done)
+        for failure in failures:
+            log.warning("imap mailbox=%s uid=%d msgid=%s failed: %s; moved to %s", self.mailbox.key, failure.uid,
+                        failure.message_id, failure.reason, self.config.failed_folder)  # fmt: skip
+        move(self.client, sorted(f.uid for f in failures), self.config.failed_folder)
+        self.position = Position(self.position.uidvalidity,
+                                 advanced(self.position.last_uid, done + [f.uid for f in failures]))  # fmt: skip
+
+    def _save(self, progress: Progress) -> None:
+        with self.sessions() as session, session.begin():
+            save_progress(session, self.mailbox, progress, self.clock())
