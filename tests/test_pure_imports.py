@@ -20,6 +20,7 @@ PURE = (
              if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py"))
 )  # fmt: skip
 PURE += ["outbound/arc.py"]  # ARC sealing (docs/authentication.md)
+PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

@@ -24,7 +24,7 @@ from listserv.inbound.replies import (
     Refused,
     Reply,
 )
-from listserv.mail.message import ListStatus, Recipient, Role
+from listserv.mail.message import ListInfo, ListStatus, Recipient, Role
 from listserv.mail.parse import content_hash, read_message_id
 from listserv.store import queries
 
@@ -69,10 +69,16 @@ def status_refusal(status: ListStatus, role: Role) -> Reply | None:
     return CLOSED_REFUSES.get(role) if status is ListStatus.CLOSED else None
 
 
-def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
-    """Insert one arrival inside the caller's transaction; False if we already had it."""
+def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime,
+                  lists: dict[str, ListInfo | None] | None = None) -> bool:  # fmt: skip
+    """Insert one arrival inside the caller's transaction; False if we already had it. It writes
+    nothing before its checks pass (a refusal leaves the transaction as it was); `lists` keeps the
+    lists already read in this transaction."""
     rcpt = arrival.rcpt
-    lst = queries.load_list(session, rcpt.list_address)
+    known = {} if lists is None else lists
+    if rcpt.list_address not in known:
+        known[rcpt.list_address] = queries.load_list(session, rcpt.list_address)
+    lst = known[rcpt.list_address]
     if lst is None:
         raise Refused(NO_SUCH_LIST)
     refusal = status_refusal(lst.status, rcpt.role)
@@ -122,7 +128,7 @@ class GroupCommit:
     """Receive from many listener threads; what arrives together is committed together.
 
     One writer thread takes every arrival waiting in the queue (up to MAX_GROUP) and
-    stores them in one transaction, each in its own savepoint: one fsync for the group,
+    stores them in one transaction (commit_group): one fsync for the group,
     and every caller still gets its 250 only after that commit.
     """
 
@@ -171,15 +177,14 @@ class GroupCommit:
 
 
 def commit_group(sessions: Callable[[], Session], group: list[IntakeItem], max_size: int, clock: Clock) -> None:
-    """Store the arrivals in one transaction, each in its own savepoint, and set each one's outcome:
+    """Store the arrivals in one transaction and set each one's outcome:
     True (stored), False (had it already), Refused, or the error that kept the whole group out."""
     try:
         with sessions() as session, session.begin():
-            now = clock()
+            now, lists = clock(), dict[str, ListInfo | None]()
             for arrival in group:
                 try:
-                    with session.begin_nested():
-                        arrival.outcome = store_arrival(session, arrival, max_size, now)
+                    arrival.outcome = store_arrival(session, arrival, max_size, now, lists)
                 except Refused as refused:
                     arrival.outcome = refused
     except OperationalError as error:

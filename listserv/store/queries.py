@@ -19,6 +19,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,13 +100,10 @@ def facilitators(session: Session, list_id: int) -> list[str]:
 
 
 def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
-    """Store raw mail; False when the same (list, role, dedupe_key) is already here."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(INBOUND).values(**values))
-    except IntegrityError:
-        return False
-    return True
+    """Store raw mail; False when the same (list, role, dedupe_key) is already here.
+    One statement (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike), no savepoint."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return rowcount(session.execute(dialect_insert(INBOUND).values(**values).on_conflict_do_nothing())) == 1
 
 
 def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[int, int] | None:

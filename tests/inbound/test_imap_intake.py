@@ -67,7 +67,7 @@ def message_ids(sink) -> list[str]:
 
 
 def test_a_post_in_the_mailbox_reaches_the_members_and_is_marked_seen_only_after(
-    dovecot, make_list, settings, sink, tmp_path
+    dovecot, make_list, settings, sink, work, tmp_path
 ):
     dovecot.deliver(make_post(msgid="<first@example.com>"))
     make_list("team", members=[POSTER, *MEMBERS], **imap_settings(dovecot, tmp_path))
@@ -78,13 +78,13 @@ def test_a_post_in_the_mailbox_reaches_the_members_and_is_marked_seen_only_after
         assert parse(found[0][1])["List-Id"] is not None  # the whole pipeline ran
         wait_until(lambda: dovecot.flags() == ["\\Seen"])
         # IDLE: a message that arrives while connected is taken without a poll interval
-        wait_until(lambda: connected(running.work))
+        wait_until(lambda: connected(work))
         dovecot.deliver(make_post(msgid="<second@example.com>", subject="Later"))
         sink.wait_for(4, timeout=10)
     finally:
         running.stop()
     assert message_ids(sink) == ["<first@example.com>"] * 2 + ["<second@example.com>"] * 2
-    row = mailbox_row(running.work)
+    row = mailbox_row(work)
     assert (row.connected, row.backlog, row.taken, row.last_error) == (False, 0, 2, "")
 
 
@@ -110,13 +110,15 @@ def test_taken_mail_goes_to_the_processed_folder_and_what_cannot_be_taken_to_the
     assert take_once(work, team).taken == 0  # nothing is taken twice
 
 
-def test_a_server_restart_while_polling_loses_nothing_and_is_recorded(dovecot, make_list, settings, sink, tmp_path):
+def test_a_server_restart_while_polling_loses_nothing_and_is_recorded(
+    dovecot, make_list, settings, sink, work, tmp_path
+):
     make_list("team", members=[POSTER, *MEMBERS], **imap_settings(dovecot, tmp_path))
     running = RunningEngine(settings).start()
     try:
-        wait_until(lambda: connected(running.work))
+        wait_until(lambda: connected(work))
         dovecot.stop()
-        wait_until(lambda: last_error(running.work) != "")
+        wait_until(lambda: last_error(work) != "")
         dovecot.drop(make_post(msgid="<while-down@example.com>"))  # mail keeps arriving
         dovecot.start()
         sink.wait_for(2, timeout=30)  # reconnected after its backoff, took the message
@@ -125,7 +127,7 @@ def test_a_server_restart_while_polling_loses_nothing_and_is_recorded(dovecot, m
     finally:
         running.stop()
     assert message_ids(sink) == ["<after@example.com>"] * 2 + ["<while-down@example.com>"] * 2
-    assert "IMAP server 127.0.0.1" in mailbox_row(running.work).last_error
+    assert "IMAP server 127.0.0.1" in mailbox_row(work).last_error
 
 
 def append_seen(dovecot: Dovecot, folder: str, raw: bytes) -> None:
@@ -156,7 +158,7 @@ def test_a_uidvalidity_reset_neither_skips_nor_reposts(dovecot, make_list, work,
 
 
 def test_a_connection_cut_in_the_middle_of_a_fetch_loses_nothing_and_posts_nothing_twice(
-    dovecot, make_list, settings, sink, tmp_path
+    dovecot, make_list, settings, sink, work, tmp_path
 ):
     proxy = TcpProxy(dovecot.port)
     for n in range(40):
@@ -173,8 +175,8 @@ def test_a_connection_cut_in_the_middle_of_a_fetch_loses_nothing_and_posts_nothi
         proxy.close()
     assert proxy.cuts == 1 and proxy.connections >= 2
     assert message_ids(sink) == sorted(f"<m{n}@example.com>" for n in range(40))
-    assert inbound_count(running.work) == 40
-    assert "connection" in mailbox_row(running.work).last_error.lower()
+    assert inbound_count(work) == 40
+    assert "connection" in mailbox_row(work).last_error.lower()
 
 
 def test_a_stored_message_whose_seen_flag_was_lost_is_recognised_not_posted_again(dovecot, make_list, work, tmp_path):

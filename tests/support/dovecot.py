@@ -171,9 +171,10 @@ class Dovecot:
         """A new message written straight into the user's Maildir INBOX (works while Dovecot is down)."""
         maildir = self.dir / "mail" / user / "Maildir"
         name = f"{time.time_ns()}.P{os.getpid()}.test"
-        for sub in ("tmp", "new", "cur"):
-            (maildir / sub).mkdir(parents=True, exist_ok=True)
-            os.chown(maildir / sub, self.uid, self.gid)
+        if not (maildir / "new").is_dir():
+            for path in (maildir, maildir / "tmp", maildir / "new", maildir / "cur"):
+                path.mkdir(exist_ok=True)
+                os.chown(path, self.uid, self.gid)
         (maildir / "tmp" / name).write_bytes(raw)
         os.chown(maildir / "tmp" / name, self.uid, self.gid)
         (maildir / "tmp" / name).rename(maildir / "new" / name)
