@@ -106,6 +106,16 @@ def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
     return rowcount(session.execute(dialect_insert(INBOUND).values(**values).on_conflict_do_nothing())) == 1
 
 
+def insert_inbound_rows(session: Session, rows: Sequence[Mapping[str, object]]) -> set[tuple[object, ...]]:
+    """Store many messages in one statement; the (list_id, role, dedupe_key) of those that were new."""
+    if not rows:
+        return set()
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(INBOUND).on_conflict_do_nothing()
+    returning = statement.returning(INBOUND.c.list_id, INBOUND.c.role, INBOUND.c.dedupe_key)
+    return {tuple(row) for row in session.execute(returning, list(rows))}
+
+
 def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[int, int] | None:
     """Take the oldest waiting message for a while: (id, attempts including this one)."""
     oldest = (
