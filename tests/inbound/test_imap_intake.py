@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from listserv.inbound.imap.tables import ImapMailbox
 from listserv.store.schema import Inbound
@@ -196,3 +196,35 @@ def test_a_large_backlog_is_taken_in_batches(dovecot, make_list, work, tmp_path:
     summary = take_once(work, team)
     assert (summary.taken, summary.left) == (450, 0) and inbound_count(work) == 450
     assert mailbox_row(work).last_uid == 450
+
+
+def test_without_move_taken_mail_is_copied_then_expunged(dovecot, make_list, work, tmp_path):
+    proxy = TcpProxy(dovecot.port, hide=b" MOVE")  # the server as one without RFC 6851
+    try:
+        plain = imap_settings(dovecot, tmp_path, port=proxy.port, imap_tls="none", imap_processed_folder="Done")
+        team = make_list("team", members=[POSTER, *MEMBERS], **plain)
+        dovecot.deliver(make_post(msgid="<a@example.com>"))
+        dovecot.deliver(make_post(msgid="<b@example.com>"))
+        assert take_once(work, team).taken == 2
+    finally:
+        proxy.close()
+    assert b"UID MOVE" not in proxy.commands and b"UID COPY" in proxy.commands and b"UID EXPUNGE" in proxy.commands
+    assert dovecot.count(folder="INBOX") == 0 and dovecot.count(folder="Done") == 2
+
+
+def rename_inbound(work: Work, old: str, new: str) -> None:
+    with work.sessions() as session, session.begin():
+        session.execute(text(f"ALTER TABLE {old} RENAME TO {new}"))
+
+
+def test_a_database_failure_leaves_the_mail_in_the_mailbox_for_the_next_pass(dovecot, make_list, work, tmp_path):
+    team = make_list("team", members=[POSTER, *MEMBERS], **imap_settings(dovecot, tmp_path))
+    dovecot.deliver(make_post(msgid="<a@example.com>"))
+    rename_inbound(work, "inbound", "inbound_away")  # the commit fails as with a database that is down
+    try:
+        summary = take_once(work, team)
+    finally:
+        rename_inbound(work, "inbound_away", "inbound")
+    assert (summary.taken, summary.failed, summary.left) == (0, 0, 1)
+    assert "\\Seen" not in dovecot.flags()[0] and dovecot.count(folder="listserv-failed") == 0
+    assert take_once(work, team).taken == 1 and inbound_count(work) == 1

@@ -11,11 +11,13 @@ from support.postfix import free_port
 
 
 class TcpProxy:
-    def __init__(self, target_port: int) -> None:
+    def __init__(self, target_port: int, hide: bytes = b"") -> None:
         self.target_port = target_port
+        self.hide = hide  # taken out of everything the server says (e.g. b" MOVE": a server without MOVE)
         self.listener = socket.create_server(("127.0.0.1", free_port()))
         self.port = self.listener.getsockname()[1]
         self.cuts = 0
+        self.commands = bytearray()  # what clients sent, for checking which commands were used
         self.connections = 0
         self._marker: bytes | None = None
         self._after = 0
@@ -45,6 +47,8 @@ class TcpProxy:
         try:
             while chunk := source.recv(65536):
                 with self._lock:
+                    if upstream:
+                        self.commands += chunk
                     if upstream and self._marker is not None and self._marker in chunk:
                         state["armed"] = True
                     elif not upstream and state["armed"]:
@@ -54,7 +58,7 @@ class TcpProxy:
                             self.cuts += 1
                             sink.sendall(chunk[: len(chunk) // 2])
                             raise ConnectionAbortedError
-                sink.sendall(chunk)
+                sink.sendall(chunk.replace(self.hide, b"") if self.hide and not upstream else chunk)
         except OSError:
             pass
         for sock in (source, sink):

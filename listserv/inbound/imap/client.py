@@ -12,7 +12,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from imapclient import IMAPClient  # type: ignore[import-untyped]
+from imapclient import IMAPClient, SocketTimeout  # type: ignore[import-untyped]
 from imapclient.exceptions import IMAPClientError, LoginError  # type: ignore[import-untyped]
 
 from listserv.errors import ConfigError, ServiceError
@@ -95,11 +95,10 @@ def open_client(config: MailboxConfig, environ: Mapping[str, str], timeout: floa
     context = None if config.tls is TlsMode.NONE else tls_context(config)
     try:
         client = IMAPClient(config.host, port=config.effective_port, ssl=config.tls is TlsMode.IMPLICIT,
-                            ssl_context=context, timeout=min(timeout, CONNECT_SECONDS))  # fmt: skip
+                            ssl_context=context, timeout=SocketTimeout(min(timeout, CONNECT_SECONDS), timeout))  # fmt: skip
     except NETWORK_ERRORS as error:
         raise ImapFailure(describe(error, config)) from None
     try:
-        client.socket().settimeout(timeout)
         keep_alive(client.socket())
         if config.tls is TlsMode.STARTTLS:
             client.starttls(context)

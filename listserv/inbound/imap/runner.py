@@ -23,6 +23,7 @@ from listserv.settings import Settings
 
 log = logging.getLogger(__name__)
 STOP_SECONDS = 10.0
+RETRY_SECONDS = 10.0  # after a pass that left mail waiting
 
 
 class MailboxRunner:
@@ -73,7 +74,9 @@ class MailboxRunner:
         assert self.intake.client is not None
         idle = self.intake.client.has_capability("IDLE")
         while not self.stopping.is_set():
-            self.intake.drain(self.stopping.is_set)
+            if self.intake.drain(self.stopping.is_set).left:  # a temporary failure (the database): soon again
+                self.stopping.wait(RETRY_SECONDS)
+                continue
             if idle:
                 wait_for_mail(self.intake.client, self.idle_seconds, self.stopping.is_set)
             elif not self.stopping.wait(self.poll_seconds):
