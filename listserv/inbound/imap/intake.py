@@ -10,8 +10,9 @@ the sizes the server reports, so memory stays bounded whatever the mailbox holds
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient  # type: ignore[import-untyped]
 from sqlalchemy.orm import Session
@@ -64,6 +65,14 @@ class Failure:
     uid: int
     reason: str
     message_id: str = ""
+
+
+@dataclass
+class Chunk:
+    """Messages fetched together: arrivals to commit, by UID, and those that cannot be taken."""
+
+    failures: list[Failure]
+    arrivals: dict[int, IntakeItem] = field(default_factory=dict)
 
 
 class MailboxIntake:
@@ -126,40 +135,47 @@ class MailboxIntake:
         return pending(new, self.client.search(not_done), self.position.last_uid)
 
     def drain(self, stopping: Callable[[], bool] = lambda: False) -> Summary:
-        """Take every waiting message, batch by batch, unless stopping. Raises on network errors."""
+        """Take every waiting message, chunk by chunk, unless stopping. Raises on network errors.
+
+        Pipelined: while one chunk is committed (in a second thread: the database), the next is
+        fetched (here: the IMAP connection, which only this thread uses); then the committed
+        one is marked or moved. At most two chunks are in memory."""
         assert self.client is not None
         uids = self.pending_uids()
         summary = Summary(left=len(uids))
         self._save(Progress(self.position, len(uids)))
-        for batch in batches(uids):
-            if stopping():
-                break
-            sizes = self._sizes(batch)
-            for chunk in size_batches(batch, sizes, self.settings.max_message_size):
-                done, failures, later = self._take(chunk, sizes)
-                summary.taken += len(done)
-                summary.failed += len(failures)
-                summary.left -= len(done) + len(failures)
-                self._save(Progress(self.position, summary.left, len(done), len(failures)))
-                if later:
+        committing: tuple[Future[None], Chunk] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="imap-commit") as pool:
+            for uids_, sizes in self._chunks(uids, stopping):
+                chunk = self._fetch(uids_, sizes)
+                if committing is not None and self._finish(*committing, summary):
                     return summary
+                group = list(chunk.arrivals.values())
+                committing = (pool.submit(commit_group, self.sessions, group, self.settings.max_message_size,
+                                          self.clock), chunk)  # fmt: skip
+            if committing is not None:
+                self._finish(*committing, summary)
         return summary
 
-    def _sizes(self, batch: Sequence[int]) -> dict[int, int]:
+    def _chunks(self, uids: Sequence[int], stopping: Callable[[], bool]) -> Iterator[tuple[list[int], dict[int, int]]]:
+        """The UIDs in batches, each split by the sizes the server reports (rules.size_batches)."""
         assert self.client is not None
-        found = self.client.fetch(list(batch), ["RFC822.SIZE"])
-        return {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in found.items()}
+        for batch in batches(uids):
+            if stopping():
+                return
+            found = self.client.fetch(list(batch), ["RFC822.SIZE"])
+            sizes = {uid: int(data.get(b"RFC822.SIZE") or 0) for uid, data in found.items()}
+            for chunk in size_batches(batch, sizes, self.settings.max_message_size):
+                yield chunk, sizes
 
-    def _take(self, chunk: Sequence[int], sizes: Mapping[int, int]) -> tuple[list[int], list[Failure], bool]:
-        """Fetch, commit and mark one chunk: (UIDs taken, failures, whether a temporary failure stopped it)."""
+    def _fetch(self, uids: list[int], sizes: Mapping[int, int]) -> Chunk:
+        """Fetch the bodies (never one over max_message_size) and make each an arrival, or a failure."""
         assert self.client is not None
         limit = self.settings.max_message_size
-        too_big = [Failure(uid, f"{sizes[uid]} bytes, over max_message_size {limit}") for uid in chunk
-                   if sizes.get(uid, 0) > limit]  # fmt: skip
-        wanted = [uid for uid in chunk if sizes.get(uid, 0) <= limit]
+        chunk = Chunk([Failure(uid, f"{sizes[uid]} bytes, over max_message_size {limit}") for uid in uids
+                       if sizes.get(uid, 0) > limit])  # fmt: skip
+        wanted = [uid for uid in uids if sizes.get(uid, 0) <= limit]
         fetched = self.client.fetch(wanted, ["BODY.PEEK[]"]) if wanted else {}
-        arrivals: dict[int, IntakeItem] = {}
-        failures = list(too_big)
         for uid in wanted:
             raw = fetched.get(uid, {}).get(b"BODY[]")
             if raw is None:
@@ -167,14 +183,21 @@ class MailboxIntake:
                 continue
             arrival, problem = self._arrival(bytes(raw))
             if arrival is None:
-                failures.append(Failure(uid, problem))
+                chunk.failures.append(Failure(uid, problem))
             else:
-                arrivals[uid] = arrival
-        del fetched
-        commit_group(self.sessions, list(arrivals.values()), self.settings.max_message_size, self.clock)
-        done, later = self._outcomes(arrivals, failures)
-        self._apply(done, failures)
-        return done, failures, later
+                chunk.arrivals[uid] = arrival
+        return chunk
+
+    def _finish(self, commit: Future[None], chunk: Chunk, summary: Summary) -> bool:
+        """After the chunk's commit: mark or move its messages, count them. True: a temporary failure."""
+        commit.result()
+        done, later = self._outcomes(chunk.arrivals, chunk.failures)
+        self._apply(done, chunk.failures)
+        summary.taken += len(done)
+        summary.failed += len(chunk.failures)
+        summary.left -= len(done) + len(chunk.failures)
+        self._save(Progress(self.position, summary.left, len(done), len(chunk.failures)))
+        return later
 
     def _arrival(self, raw: bytes) -> tuple[IntakeItem | None, str]:
         refusal = check_limits(raw, limits_of(self.settings))
