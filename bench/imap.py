@@ -11,8 +11,9 @@
 3. Baseline, same run: imapclient alone fetches every message (UID SEARCH, batched
    BODY.PEEK[]) and keeps nothing: the ceiling of the server, the TLS and the client library.
 4. Drain: what `listserv imap poll` does (MailboxIntake: connect, drain, log out), timed from
-   connect to the last \\Seen. Counted only if the database then holds exactly `--messages`
-   inbound rows and Dovecot reports no unseen message. Peak RSS of this process is reported.
+   connect to the last \\Seen, with this process's CPU time per message. Counted only if the
+   database then holds exactly `--messages` inbound rows and Dovecot reports no unseen message.
+   Peak RSS of this process is reported.
 5. IDLE latency: a MailboxRunner (as in `listserv serve`) waits in IDLE; `--arrivals` times a
    message is APPENDed from a second connection, and we measure from the APPEND's OK to the
    end of the commit that stored it (the runner's on_stored callback).
@@ -139,17 +140,17 @@ def main() -> None:
             (mailbox,) = load_mailboxes(session, LIST)
         intake = MailboxIntake(mailbox, sessions, settings, system_clock, os.environ)
         load = os.getloadavg()[0]
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         intake.connect()
         summary = intake.drain()
         intake.close()
-        elapsed = time.monotonic() - started
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         stored, unseen = count_inbound(sessions), dovecot.count(query="unseen")
         if stored != args.messages or unseen or summary.taken != args.messages:
             raise SystemExit(f"drain did not check out: stored {stored}, unseen {unseen}, {summary}")
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"drain: {args.messages} messages in {elapsed:.2f} s, {args.messages / elapsed:,.0f} msg/s "
-              f"(load {load:.1f}); peak RSS {rss:.0f} MiB")  # fmt: skip
+              f"(load {load:.1f}); CPU {cpu * 1000 / args.messages:.2f} ms/msg; peak RSS {rss:.0f} MiB")  # fmt: skip
         idle_latency(dovecot, mailbox, sessions, settings, args.arrivals)
     finally:
         engine.dispose()
