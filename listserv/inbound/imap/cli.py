@@ -7,7 +7,7 @@ import os
 import click
 
 from listserv.cli_context import CliContext, echo_json, pass_cli
-from listserv.errors import ServiceError
+from listserv.errors import ListservError, ServiceError
 from listserv.inbound.imap.client import NETWORK_ERRORS, describe, open_client, safe_close
 from listserv.inbound.imap.intake import MailboxIntake, Summary
 from listserv.inbound.imap.rules import Mailbox, pending, resume
@@ -47,7 +47,7 @@ def poll(ctx: CliContext, list_address: str | None, now: bool, as_json: bool) ->
             intake.connect()
             summary = intake.drain()
             intake.close()
-        except NETWORK_ERRORS + (ServiceError,) as error:
+        except (*NETWORK_ERRORS, ListservError) as error:  # one line each; the other mailboxes are still read
             problem = describe(error, mailbox.config)
             intake.close(problem)
         failed += bool(problem)

@@ -57,7 +57,6 @@ class Summary:
     taken: int = 0
     failed: int = 0
     left: int = 0
-    capabilities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,10 +112,6 @@ class MailboxIntake:
                         uidvalidity)  # fmt: skip
         log.info("imap connected mailbox=%s lists=%s messages=%d", self.mailbox.key, ",".join(self.mailbox.lists),
                  self.exists)  # fmt: skip
-
-    def capabilities(self) -> tuple[str, ...]:
-        assert self.client is not None
-        return tuple(c.decode("ascii", "replace") for c in self.client.capabilities())
 
     def close(self, error: str = "") -> None:
         """Drop the connection; record the error (if any) and that we are not connected."""
