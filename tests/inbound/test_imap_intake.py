@@ -228,3 +228,23 @@ def test_a_database_failure_leaves_the_mail_in_the_mailbox_for_the_next_pass(dov
     assert (summary.taken, summary.failed, summary.left) == (0, 0, 1)
     assert "\\Seen" not in dovecot.flags()[0] and dovecot.count(folder="listserv-failed") == 0
     assert take_once(work, team).taken == 1 and inbound_count(work) == 1
+
+
+def test_a_fetch_that_hangs_is_noticed_by_its_timeout_and_the_next_pass_takes_the_mail(
+    dovecot, make_list, work, tmp_path
+):
+    proxy = TcpProxy(dovecot.port)
+    try:
+        plain = imap_settings(dovecot, tmp_path, port=proxy.port, imap_tls="none")
+        team = make_list("team", members=[POSTER, *MEMBERS], **plain)
+        dovecot.deliver(make_post(msgid="<a@example.com>"))
+        proxy.freeze_after(b"BODY.PEEK[]")  # the connection stays open, the answer never comes
+        started = time.monotonic()
+        with pytest.raises(TimeoutError):
+            take_once(work, team, timeout=2)
+        assert time.monotonic() - started < 30
+        assert "did not answer within 2 s" in last_error(work)
+        assert "\\Seen" not in dovecot.flags()[0] and inbound_count(work) == 0
+        assert take_once(work, team).taken == 1  # a new connection
+    finally:
+        proxy.close()

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from listserv.inbound.imap.client import describe
 from listserv.inbound.imap.intake import MailboxIntake, Summary
 from listserv.inbound.imap.state import load_mailboxes
 from listserv.work import Work
@@ -32,13 +33,17 @@ def imap_settings(dovecot: Dovecot, folder: Path, port: int | None = None, **cha
     return settings | changes
 
 
-def take_once(work: Work, list_address: str, on_stored: Callable[[], None] = lambda: None) -> Summary:
+def take_once(work: Work, list_address: str, on_stored: Callable[[], None] = lambda: None,
+              timeout: float = 60.0) -> Summary:  # fmt: skip
     """What `listserv imap poll LIST` does: connect, take what waits, log out."""
     with work.sessions() as session:
         (mailbox,) = load_mailboxes(session, list_address)
-    intake = MailboxIntake(mailbox, work.sessions, work.settings, work.clock, os.environ, on_stored)
+    intake = MailboxIntake(mailbox, work.sessions, work.settings, work.clock, os.environ, on_stored, timeout)
     intake.connect()
     try:
-        return intake.drain()
-    finally:
-        intake.close()
+        summary = intake.drain()
+    except Exception as error:  # as `imap poll` does: recorded as the mailbox's last error
+        intake.close(describe(error, mailbox.config, timeout))
+        raise
+    intake.close()
+    return summary

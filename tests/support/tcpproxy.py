@@ -20,10 +20,17 @@ class TcpProxy:
         self.commands = bytearray()  # what clients sent, for checking which commands were used
         self.connections = 0
         self._marker: bytes | None = None
+        self._freeze: bytes | None = None
         self._after = 0
         self._lock = threading.Lock()
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze_after(self, marker: bytes) -> None:
+        """The server's answers to the next connection stop reaching the client once it sent `marker`
+        (a connection that hangs: still open, nothing more arrives)."""
+        with self._lock:
+            self._freeze = marker
 
     def cut_after(self, marker: bytes, nbytes: int) -> None:
         with self._lock:
@@ -39,7 +46,7 @@ class TcpProxy:
             with self._lock:
                 self.connections += 1
                 self._open += [client, server]
-            state = {"armed": False, "sent": 0}
+            state = {"armed": False, "sent": 0, "frozen": False}
             threading.Thread(target=self._pipe, args=(client, server, state, True), daemon=True).start()
             threading.Thread(target=self._pipe, args=(server, client, state, False), daemon=True).start()
 
@@ -49,6 +56,10 @@ class TcpProxy:
                 with self._lock:
                     if upstream:
                         self.commands += chunk
+                        if self._freeze is not None and self._freeze in chunk:
+                            self._freeze, state["frozen"] = None, True
+                    elif state["frozen"]:
+                        continue
                     if upstream and self._marker is not None and self._marker in chunk:
                         state["armed"] = True
                     elif not upstream and state["armed"]:

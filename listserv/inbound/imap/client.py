@@ -54,7 +54,7 @@ def tls_context(config: MailboxConfig) -> ssl.SSLContext:
                           ) from None  # fmt: skip
 
 
-def describe(error: BaseException, config: MailboxConfig) -> str:
+def describe(error: BaseException, config: MailboxConfig, timeout: float = TIMEOUT_SECONDS) -> str:
     """One line for a failure talking to the server."""
     where = f"{config.host}:{config.effective_port}"
     if isinstance(error, ImapFailure | ConfigError):
@@ -67,7 +67,7 @@ def describe(error: BaseException, config: MailboxConfig) -> str:
     if isinstance(error, ssl.SSLError):
         return f"TLS failed with {where} ({error.reason}): check imap_tls and imap_port"
     if isinstance(error, TimeoutError | socket.timeout):
-        return f"IMAP server {where} did not answer within {TIMEOUT_SECONDS:.0f} s"
+        return f"IMAP server {where} did not answer within {timeout:.0f} s"
     if isinstance(error, ConnectionRefusedError):
         return f"IMAP server {where} refused the connection: check imap_host and imap_port"
     if isinstance(error, OSError):
@@ -97,7 +97,7 @@ def open_client(config: MailboxConfig, environ: Mapping[str, str], timeout: floa
         client = IMAPClient(config.host, port=config.effective_port, ssl=config.tls is TlsMode.IMPLICIT,
                             ssl_context=context, timeout=SocketTimeout(min(timeout, CONNECT_SECONDS), timeout))  # fmt: skip
     except NETWORK_ERRORS as error:
-        raise ImapFailure(describe(error, config)) from None
+        raise ImapFailure(describe(error, config, timeout)) from None
     try:
         keep_alive(client.socket())
         if config.tls is TlsMode.STARTTLS:
@@ -112,7 +112,7 @@ def open_client(config: MailboxConfig, environ: Mapping[str, str], timeout: floa
         ) from None
     except NETWORK_ERRORS as error:
         safe_close(client)
-        raise ImapFailure(describe(error, config)) from None
+        raise ImapFailure(describe(error, config, timeout)) from None
     return client
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from listserv.clock import Clock
 from listserv.inbound.imap.client import (
     NETWORK_ERRORS,
+    TIMEOUT_SECONDS,
     ImapFailure,
     describe,
     ensure_folder,
@@ -78,8 +79,9 @@ class MailboxIntake:
     """The connection to one mailbox and what is taken from it. Blocking: run it in a thread."""
 
     def __init__(self, mailbox: Mailbox, sessions: Callable[[], Session], settings: Settings, clock: Clock,
-                 environ: Mapping[str, str], on_stored: Callable[[], None] = lambda: None) -> None:  # fmt: skip
-        self.mailbox, self.config = mailbox, mailbox.config
+                 environ: Mapping[str, str], on_stored: Callable[[], None] = lambda: None,
+                 timeout: float = TIMEOUT_SECONDS) -> None:  # fmt: skip
+        self.mailbox, self.config, self.timeout = mailbox, mailbox.config, timeout
         self.sessions, self.settings, self.clock, self.environ = sessions, settings, clock, environ
         self.on_stored = on_stored
         self.client: IMAPClient | None = None
@@ -91,14 +93,14 @@ class MailboxIntake:
     def connect(self) -> None:
         """Log in, make the failed (and processed) folder if missing, select. Raises ImapFailure."""
         self.close()
-        client = open_client(self.config, self.environ)
+        client = open_client(self.config, self.environ, self.timeout)
         try:
             for folder in (self.config.failed_folder, self.config.processed_folder):
                 ensure_folder(client, folder)
             selected = client.select_folder(self.config.folder)
         except NETWORK_ERRORS as error:
             safe_close(client)
-            raise ImapFailure(f"{describe(error, self.config)} (folder {self.config.folder})") from None
+            raise ImapFailure(f"{describe(error, self.config, self.timeout)} (folder {self.config.folder})") from None
         self.client = client
         self.exists = int(selected.get(b"EXISTS", 0))
         uidvalidity = int(selected.get(b"UIDVALIDITY", 0))

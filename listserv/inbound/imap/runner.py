@@ -51,7 +51,7 @@ class MailboxRunner:
                 self._serve()
                 backoff = 0.0
             except (*NETWORK_ERRORS, ImapFailure, ConfigError) as error:
-                line = describe(error, self.intake.config)
+                line = describe(error, self.intake.config, self.intake.timeout)
                 backoff = next_backoff(backoff)
                 log.warning("imap mailbox=%s: %s; trying again in %.0f s", self.intake.mailbox.key, line, backoff)
                 self._close(line)
