@@ -99,14 +99,16 @@ def test_taken_mail_goes_to_the_processed_folder_and_what_cannot_be_taken_to_the
     dovecot.deliver(make_post(msgid="<big@example.com>", body="x" * 9000))  # over team's max_message_size
     dovecot.deliver(make_post(to="someone@elsewhere.example", msgid="<lost@example.com>"))
     dovecot.deliver(make_post(msgid="<ok@example.com>"))  # the same message again
+    dovecot.deliver(make_post(msgid="<both@example.com>", extra="Cc: news@lists.example.test\r\n"))
     with caplog.at_level(logging.WARNING, logger="listserv.inbound.imap"):
         summary = take_once(work, team)
-    assert (summary.taken, summary.failed, summary.left) == (3, 2, 0)
+    assert (summary.taken, summary.failed, summary.left) == (4, 2, 0)
     assert dovecot.count(folder="INBOX") == 0
-    assert dovecot.count(folder="Done") == 3 and dovecot.count(folder="Failed") == 2
-    assert inbound_count(work) == 2  # team's and news's post; the copy recognised
+    assert dovecot.count(folder="Done") == 4 and dovecot.count(folder="Failed") == 2
+    assert inbound_count(work) == 4  # ok to team, news's own, both to each list; the copy recognised
     logged = caplog.text
-    assert "<big@example.com> failed: 552 5.3.4" in logged and "addressed to none of" in logged
+    assert "<big@example.com> failed: team@lists.example.test: 552 5.3.4" in logged
+    assert "addressed to none of" in logged
     assert take_once(work, team).taken == 0  # nothing is taken twice
 
 

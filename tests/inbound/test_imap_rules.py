@@ -26,25 +26,29 @@ from support.mail import make_post
 TEAM, NEWS = "team@lists.example.test", "news@lists.example.test"
 
 
-def test_the_first_routing_header_naming_a_list_of_the_mailbox_decides():
+def test_the_envelope_headers_decide_when_they_name_a_list_of_the_mailbox():
     raw = make_post(to=f"Friends <someone@example.org>, {NEWS}", extra=f"Delivered-To: {TEAM}\r\n")
-    assert route(raw, [NEWS, TEAM]).rcpt == Recipient(TEAM, Role.POST)
-    assert route(make_post(to=NEWS), [NEWS, TEAM]).rcpt == Recipient(NEWS, Role.POST)
+    assert route(raw, [NEWS, TEAM]).rcpts == ((Recipient(TEAM, Role.POST), TEAM),)
+
+
+def test_a_message_to_two_lists_of_the_mailbox_goes_to_both():
+    raw = make_post(to=f"Team <{TEAM.upper()}>", extra=f"Cc: someone@example.org, {NEWS}, {TEAM}\r\n")
+    assert route(raw, [NEWS, TEAM]).rcpts == ((Recipient(TEAM, Role.POST), TEAM), (Recipient(NEWS, Role.POST), NEWS))
 
 
 def test_a_list_service_address_keeps_its_role():
     found = route(make_post(to="team-request@lists.example.test"), [TEAM])
-    assert found.rcpt == Recipient(TEAM, Role.REQUEST) and found.address == "team-request@lists.example.test"
+    assert found.rcpts == ((Recipient(TEAM, Role.REQUEST), "team-request@lists.example.test"),)
 
 
 def test_a_mailbox_of_one_list_takes_mail_sent_to_other_addresses_as_posts():
     found = route(make_post(to="undisclosed-recipients:;", extra="Return-Path: <bounce@example.com>\r\n"), [TEAM])
-    assert found.rcpt == Recipient(TEAM, Role.POST) and found.mail_from == "bounce@example.com"
+    assert found.rcpts == ((Recipient(TEAM, Role.POST), TEAM),) and found.mail_from == "bounce@example.com"
 
 
 def test_a_shared_mailbox_refuses_mail_for_none_of_its_lists():
     found = route(make_post(to="someone@example.org"), [NEWS, TEAM])
-    assert found.rcpt is None and found.problem == f"addressed to none of {NEWS}, {TEAM}"
+    assert found.rcpts == () and found.problem == f"addressed to none of {NEWS}, {TEAM}"
     assert found.mail_from == "alice@example.com"
 
 

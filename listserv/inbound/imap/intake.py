@@ -72,7 +72,7 @@ class Chunk:
     """Messages fetched together: arrivals to commit, by UID, and those that cannot be taken."""
 
     failures: list[Failure]
-    arrivals: dict[int, IntakeItem] = field(default_factory=dict)
+    arrivals: dict[int, list[IntakeItem]] = field(default_factory=dict)  # one a list the message goes to
 
 
 class MailboxIntake:
@@ -147,7 +147,7 @@ class MailboxIntake:
                 chunk = self._fetch(uids_, sizes)
                 if committing is not None and self._finish(*committing, summary):
                     return summary
-                group = list(chunk.arrivals.values())
+                group = [arrival for arrivals in chunk.arrivals.values() for arrival in arrivals]
                 committing = (pool.submit(commit_group, self.sessions, group, self.settings.max_message_size,
                                           self.clock), chunk)  # fmt: skip
             if committing is not None:
@@ -178,11 +178,11 @@ class MailboxIntake:
             if raw is None:
                 log.info("imap mailbox=%s uid=%d vanished before its fetch", self.mailbox.key, uid)
                 continue
-            arrival, problem = self._arrival(bytes(raw))
-            if arrival is None:
-                chunk.failures.append(Failure(uid, problem))
+            arrivals, problem = self._arrivals(bytes(raw))
+            if arrivals:
+                chunk.arrivals[uid] = arrivals
             else:
-                chunk.arrivals[uid] = arrival
+                chunk.failures.append(Failure(uid, problem))
         return chunk
 
     def _finish(self, commit: Future[None], chunk: Chunk, summary: Summary) -> bool:
@@ -196,32 +196,35 @@ class MailboxIntake:
         self._save(Progress(self.position, summary.left, len(done), len(chunk.failures)))
         return later
 
-    def _arrival(self, raw: bytes) -> tuple[IntakeItem | None, str]:
+    def _arrivals(self, raw: bytes) -> tuple[list[IntakeItem], str]:
+        """The message as one arrival for each list it goes to, or why it cannot be taken."""
         refusal = check_limits(raw, limits_of(self.settings))
         if refusal is not None:
-            return None, str(refusal)
+            return [], str(refusal)
         where = route(raw, self.mailbox.lists)
-        if where.rcpt is None:
-            return None, where.problem
-        return IntakeItem(raw, where.rcpt, where.mail_from, where.address), ""
+        return [IntakeItem(raw, rcpt, where.mail_from, address) for rcpt, address in where.rcpts], where.problem
 
-    def _outcomes(self, arrivals: dict[int, IntakeItem], failures: list[Failure]) -> tuple[list[int], bool]:
-        """UIDs taken, before the first temporary failure; permanent refusals join `failures`."""
+    def _outcomes(self, arrivals: dict[int, list[IntakeItem]], failures: list[Failure]) -> tuple[list[int], bool]:
+        """UIDs taken, before the first temporary failure; those refused for every list join `failures`."""
         done: list[int] = []
-        for uid, arrival in sorted(arrivals.items()):
-            outcome = arrival.outcome
-            permanent = isinstance(outcome, Refused) and outcome.reply.code >= 500
-            verdict = done_of(outcome, permanent)
-            if verdict is Done.LATER:
+        for uid, items in sorted(arrivals.items()):
+            verdicts = [done_of(a.outcome, isinstance(a.outcome, Refused) and a.outcome.reply.code >= 500)
+                        for a in items]  # fmt: skip
+            if Done.LATER in verdicts:
                 log.warning("imap mailbox=%s uid=%d msgid=%s not taken now (%s); tried again on the next pass",
-                            self.mailbox.key, uid, arrival.message_id, outcome)  # fmt: skip
+                            self.mailbox.key, uid, items[0].message_id,
+                            next(a.outcome for a, v in zip(items, verdicts) if v is Done.LATER))  # fmt: skip
                 failures[:] = [f for f in failures if f.uid < uid]
                 return done, True
-            if verdict is Done.FAILED:
-                failures.append(Failure(uid, str(outcome), arrival.message_id))
-            else:
-                done.append(uid)
-        if any(arrival.outcome is True for arrival in arrivals.values()):
+            refused = [f"{a.rcpt.list_address}: {a.outcome}" for a, v in zip(items, verdicts) if v is Done.FAILED]
+            if len(refused) == len(items):
+                failures.append(Failure(uid, "; ".join(refused), items[0].message_id))
+                continue
+            for line in refused:  # taken for the other lists of the mailbox
+                log.warning("imap mailbox=%s uid=%d msgid=%s refused for %s", self.mailbox.key, uid,
+                            items[0].message_id, line)  # fmt: skip
+            done.append(uid)
+        if any(a.outcome is True for items in arrivals.values() for a in items):
             self.on_stored()
         return done, False
 

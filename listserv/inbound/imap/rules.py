@@ -20,7 +20,8 @@ from enum import StrEnum
 from listserv.mail.addresses import domain_problem, normalize_address, parse_recipient
 from listserv.mail.message import Recipient, Role
 
-ROUTING_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "To", "Cc")
+ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To")  # what the delivering server recorded
+MESSAGE_HEADERS = ("To", "Cc")
 HEADER_END = re.compile(rb"\r?\n\r?\n")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
@@ -168,35 +169,48 @@ def advanced(last_uid: int, done: Iterable[int]) -> int:
 
 @dataclass(frozen=True)
 class Route:
-    rcpt: Recipient | None
-    address: str = ""  # the address it was sent to (the inbound row's rcpt)
+    rcpts: tuple[tuple[Recipient, str], ...]  # each list address it goes to, and the address as written
     mail_from: str = ""
-    problem: str = ""  # why it cannot be taken: it goes to the failed folder
+    problem: str = ""  # why it cannot be taken (no rcpts): it goes to the failed folder
 
 
 def header_fields(raw: bytes) -> dict[str, list[str]]:
     """The routing headers' values and Return-Path/From, from the header block only."""
     end = HEADER_END.search(raw)
     header = BytesHeaderParser(policy=compat32).parsebytes(raw if end is None else raw[: end.end()])
-    return {name: [str(v) for v in header.get_all(name, [])] for name in (*ROUTING_HEADERS, "Return-Path", "From")}
+    names = (*ENVELOPE_HEADERS, *MESSAGE_HEADERS, "Return-Path", "From")
+    return {name: [str(v) for v in header.get_all(name, [])] for name in names}
+
+
+def named(
+    fields: dict[str, list[str]], names: Sequence[str], lists: frozenset[str]
+) -> tuple[tuple[Recipient, str], ...]:
+    """The addresses of the lists that these headers name, each once, in order."""
+    found: dict[Recipient, str] = {}
+    for name in names:
+        for _, address in getaddresses(fields[name]):
+            rcpt = parse_recipient(address, lists) if "@" in address else None
+            if rcpt is not None and rcpt not in found:
+                found[rcpt] = normalize_address(address)
+    return tuple(found.items())
 
 
 def route(raw: bytes, lists: Sequence[str]) -> Route:
-    """Which of the mailbox's lists (and which of its addresses) the message was sent to.
+    """Which of the mailbox's lists (and which of their addresses) the message was sent to.
 
-    The first routing header naming one of them decides (Delivered-To, X-Original-To, ... Cc);
-    a mailbox that feeds one list takes everything else as a post to it (Bcc, an alias)."""
+    Those the delivering server recorded (Delivered-To, X-Original-To, Envelope-To), else every
+    one that To and Cc name: a message to two lists of the mailbox goes to both, as with two
+    RCPTs over LMTP. A mailbox that feeds one list takes anything else as a post to it (Bcc, an
+    alias); in a shared mailbox, a message that names none of its lists cannot be taken."""
     fields = header_fields(raw)
     known = frozenset(lists)
     mail_from = sender(fields)
-    for name in ROUTING_HEADERS:
-        for _, address in getaddresses(fields[name]):
-            rcpt = parse_recipient(address, known) if "@" in address else None
-            if rcpt is not None:
-                return Route(rcpt, normalize_address(address), mail_from)
+    rcpts = named(fields, ENVELOPE_HEADERS, known) or named(fields, MESSAGE_HEADERS, known)
+    if rcpts:
+        return Route(rcpts, mail_from)
     if len(lists) == 1:
-        return Route(Recipient(lists[0], Role.POST), lists[0], mail_from)
-    return Route(None, mail_from=mail_from, problem=f"addressed to none of {', '.join(lists)}")
+        return Route(((Recipient(lists[0], Role.POST), lists[0]),), mail_from)
+    return Route((), mail_from, f"addressed to none of {', '.join(lists)}")
 
 
 def sender(fields: dict[str, list[str]]) -> str:
