@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import ssl
 import statistics
 import sys
@@ -156,6 +157,7 @@ def main() -> None:
         engine.dispose()
         dovecot.close()
         drop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def idle_latency(dovecot: Dovecot, mailbox: Mailbox, sessions: Callable[[], Session], settings: Settings,
