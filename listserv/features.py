@@ -20,6 +20,7 @@ from listserv.dmarc.store import DMARC_SETTINGS
 from listserv.engagement.jobs import run_engagement
 from listserv.engagement.store import ENGAGEMENT_MEMBER_SETTINGS, ENGAGEMENT_SETTINGS
 from listserv.engagement.weekly import run_reports
+from listserv.inbound.imap.config import IMAP_SETTINGS
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -68,5 +69,6 @@ LIST_SETTINGS: dict[str, ListSetting] = (
     | BOUNCE_SETTINGS
     | DMARC_SETTINGS
     | ENGAGEMENT_SETTINGS
+    | IMAP_SETTINGS
 )
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS | ENGAGEMENT_MEMBER_SETTINGS

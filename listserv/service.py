@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import ssl
 from collections.abc import Awaitable, Callable
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 
 from listserv.features import JOBS, Job
 from listserv.inbound.connections import ConnectionGate
+from listserv.inbound.imap.runner import ImapIntake
 from listserv.inbound.ingest import GroupCommit
 from listserv.inbound.server import (
     IngestHandler,
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 PLAN_CHECK_SECONDS = 0.02
 STOP_WAIT_SECONDS = 10
 INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
+IMAP_REFRESH_SECONDS = 30  # a list's changed IMAP settings take effect within this
 
 
 async def wait_until_set(event: asyncio.Event, seconds: float) -> None:
@@ -85,6 +88,7 @@ class Service:
         self.tasks: list[asyncio.Task[None]] = []
         self.relays: list[Relay] = []
         self.intake: GroupCommit | None = None
+        self.imap: ImapIntake | None = None
         self.web = WebServer(work, self.wake_senders.set)
 
     async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None) -> None:
@@ -173,12 +177,31 @@ class Service:
         for job in JOBS:
             loop = _loop_until_idle(self._job_step(job), asyncio.Event(), job.every.total_seconds(), job.name)
             self.tasks.append(asyncio.create_task(loop))
+        self._start_imap()
         log.info("serving relay=%s database=%s", self.settings.relay, self.engine.url.render_as_string())
+
+    def _start_imap(self) -> None:
+        """One thread per configured mailbox (inbound/imap/runner.py), re-read every IMAP_REFRESH_SECONDS."""
+        loop = asyncio.get_running_loop()
+
+        def wake_worker() -> None:  # from a mailbox's thread, after its commit
+            loop.call_soon_threadsafe(self.wake_worker.set)
+
+        imap = self.imap = ImapIntake(self.work.sessions, self.settings, self.work.clock, os.environ, wake_worker)
+
+        async def refresh() -> bool:
+            await asyncio.to_thread(imap.refresh)
+            return False
+
+        self.tasks.append(asyncio.create_task(_loop_until_idle(refresh, asyncio.Event(), IMAP_REFRESH_SECONDS,
+                                                               "imap")))  # fmt: skip
 
     async def stop(self) -> None:
         for server in self.servers:
             server.close()
         await cancel_all(self.tasks, STOP_WAIT_SECONDS)
+        if self.imap is not None:
+            await asyncio.to_thread(self.imap.stop)
         await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)
         await self.web.stop()
         for server in self.servers:

@@ -154,6 +154,8 @@ COMMANDS = {
                               "Each member's stage in Salmon's five (1 access ... 5 development), why, and since when."),
     "held": LazyCommand("listserv.moderation.cli:held",
                         "Posts held for review: list, show, approve, reject, discard; the audit log."),
+    "imap": LazyCommand("listserv.inbound.imap.cli:imap_group",
+                        "Lists that take their mail from an IMAP mailbox: poll once (cron), test the settings."),
     "inject": LazyCommand("listserv.cli.queue:inject",
                           "Run one message from standard input through the pipeline, as an MTA's pipe does."),
     "list": LazyCommand("listserv.cli.lists:list_group", "Create, show and change lists."),

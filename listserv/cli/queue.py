@@ -10,6 +10,9 @@ from sqlalchemy import select
 from listserv.cli_context import CliContext, echo_json, pass_cli
 from listserv.dkim.readiness import readiness
 from listserv.errors import ListservError
+from listserv.inbound.imap.rules import Mailbox
+from listserv.inbound.imap.state import mailbox_states
+from listserv.inbound.imap.tables import ImapMailbox
 from listserv.inbound.ingest import IntakeItem, make_receive
 from listserv.inbound.limits import check_limits
 from listserv.inbound.replies import Refused, Reply
@@ -151,24 +154,44 @@ def quarantine_retry(ctx: CliContext, inbound_id: int) -> None:
     click.echo(f"message {inbound_id} queued again")
 
 
+def mailbox_report(mailbox: Mailbox, row: ImapMailbox | None) -> dict[str, object]:
+    """One IMAP mailbox's state, as `status` shows it (before its first connection: all zero)."""
+    return {"mailbox": mailbox.key, "lists": list(mailbox.lists), "connected": bool(row and row.connected),
+            "uidvalidity": row.uidvalidity if row else 0, "last_uid": row.last_uid if row else 0,
+            "backlog": row.backlog if row else 0, "taken": row.taken if row else 0, "failed": row.failed if row else 0,
+            "checked_at": row.checked_at if row else None, "last_error": row.last_error if row else "",
+            "last_error_at": row.last_error_at if row else None}  # fmt: skip
+
+
 @click.command()
 @click.option("--json", "as_json", is_flag=True)
 @pass_cli
 def status(ctx: CliContext, as_json: bool) -> None:
     """Counts of inbound messages, batches and deliveries by state.
 
-    Then a `warning` line for each list whose mail is unsigned or has no one-click unsubscribe
-    (on standard error with --json)."""
+    Then an `imap` line for each IMAP mailbox (docs/imap.md): connected or not, the last UID
+    taken, the backlog at the last look and the last error (with --json, a row with a `mailbox`
+    key each). Then a `warning` line for each list whose mail is unsigned or has no one-click
+    unsubscribe (on standard error with --json)."""
     with ctx.session() as session:
         counts = admin.queue_counts(session)
+        mailboxes = [mailbox_report(mailbox, row) for mailbox, row in mailbox_states(session)]
         lists = session.execute(select(MailingList.address, MailingList.one_click_unsubscribe)
                                 .where(MailingList.status != ListStatus.REMOVED).order_by(MailingList.address)).all()  # fmt: skip
     warnings = [f"{address}: {line}" for address, one_click in lists
                 for line in readiness(ctx.settings, address.rpartition("@")[2], one_click).warnings]  # fmt: skip
     if as_json:
-        echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())])
+        echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())] + mailboxes)
     else:
         for key, value in sorted(counts.items()):
             click.echo(f"{key}\t{value}")
+        for report in mailboxes:
+            error = (
+                f"\tlast error {report['last_error_at']:%Y-%m-%d %H:%M}: {report['last_error']}"
+                if report["last_error"]
+                else ""
+            )
+            click.echo(f"imap\t{report['mailbox']}\t{'connected' if report['connected'] else 'not connected'}\t"
+                       f"last UID {report['last_uid']}\tbacklog {report['backlog']}{error}")  # fmt: skip
     for line in warnings:
         click.echo(f"warning\t{line}", err=as_json)

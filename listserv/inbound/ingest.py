@@ -24,7 +24,7 @@ from listserv.inbound.replies import (
     Refused,
     Reply,
 )
-from listserv.mail.message import ListStatus, Recipient, Role
+from listserv.mail.message import ListInfo, ListStatus, Recipient, Role
 from listserv.mail.parse import content_hash, read_message_id
 from listserv.store import queries
 
@@ -69,10 +69,13 @@ def status_refusal(status: ListStatus, role: Role) -> Reply | None:
     return CLOSED_REFUSES.get(role) if status is ListStatus.CLOSED else None
 
 
-def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
-    """Insert one arrival inside the caller's transaction; False if we already had it."""
+def arrival_values(session: Session, arrival: IntakeItem, max_size: int, now: datetime,
+                   lists: dict[str, ListInfo | None]) -> dict[str, object]:  # fmt: skip
+    """The arrival's `inbound` row, or Refused; reads only (`lists` keeps the lists already read)."""
     rcpt = arrival.rcpt
-    lst = queries.load_list(session, rcpt.list_address)
+    if rcpt.list_address not in lists:
+        lists[rcpt.list_address] = queries.load_list(session, rcpt.list_address)
+    lst = lists[rcpt.list_address]
     if lst is None:
         raise Refused(NO_SUCH_LIST)
     refusal = status_refusal(lst.status, rcpt.role)
@@ -82,12 +85,33 @@ def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: dat
     limit = min(filter(None, (lst.max_message_size, max_size)))
     if rcpt.role is Role.POST and len(arrival.raw) > limit:
         raise Refused(TOO_BIG)
-    values = dict(
+    return dict(
         list_id=lst.id, role=rcpt.role.value, mail_from=arrival.mail_from[:998],
         rcpt=arrival.rcpt_address[:998], message_id=arrival.message_id[:998], dedupe_key=arrival.key,
         raw=arrival.raw, received_at=now,
     )  # fmt: skip
-    return queries.insert_inbound(session, values)
+
+
+def store_arrival(session: Session, arrival: IntakeItem, max_size: int, now: datetime) -> bool:
+    """Insert one arrival inside the caller's transaction; False if we already had it."""
+    return queries.insert_inbound(session, arrival_values(session, arrival, max_size, now, {}))
+
+
+def store_arrivals(session: Session, group: list[IntakeItem], max_size: int, now: datetime) -> None:
+    """Insert the arrivals in one statement inside the caller's transaction, and set each one's
+    outcome: True (stored now), False (had it already, or earlier in the group), or Refused."""
+    lists: dict[str, ListInfo | None] = {}
+    rows: list[tuple[IntakeItem, dict[str, object]]] = []
+    for arrival in group:
+        try:
+            rows.append((arrival, arrival_values(session, arrival, max_size, now, lists)))
+        except Refused as refused:
+            arrival.outcome = refused
+    stored = queries.insert_inbound_rows(session, [values for _, values in rows])
+    for arrival, values in rows:
+        key = (values["list_id"], values["role"], values["dedupe_key"])
+        arrival.outcome = key in stored
+        stored.discard(key)  # the same message twice in one group: the second is a duplicate
 
 
 def storage_error(error: OperationalError) -> BaseException:
@@ -122,7 +146,7 @@ class GroupCommit:
     """Receive from many listener threads; what arrives together is committed together.
 
     One writer thread takes every arrival waiting in the queue (up to MAX_GROUP) and
-    stores them in one transaction, each in its own savepoint: one fsync for the group,
+    stores them in one transaction (commit_group): one fsync for the group,
     and every caller still gets its 250 only after that commit.
     """
 
@@ -164,23 +188,24 @@ class GroupCommit:
 
     def _commit(self, group: list[IntakeItem]) -> None:
         self._committing = True
-        try:
-            with self.sessions() as session, session.begin():
-                now = self.clock()
-                for arrival in group:
-                    try:
-                        with session.begin_nested():
-                            arrival.outcome = store_arrival(session, arrival, self.max_size, now)
-                    except Refused as refused:
-                        arrival.outcome = refused
-        except OperationalError as error:
-            failure = storage_error(error)
-            for arrival in group:
-                arrival.outcome = failure if isinstance(arrival.outcome, bool | None) else arrival.outcome
-        except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
-            for arrival in group:
-                arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+        commit_group(self.sessions, group, self.max_size, self.clock)
         self._committing = False
         for arrival in group:
-            _log(arrival)
             arrival.done.set()
+
+
+def commit_group(sessions: Callable[[], Session], group: list[IntakeItem], max_size: int, clock: Clock) -> None:
+    """Store the arrivals in one transaction and set each one's outcome:
+    True (stored), False (had it already), Refused, or the error that kept the whole group out."""
+    try:
+        with sessions() as session, session.begin():
+            store_arrivals(session, group, max_size, clock())
+    except OperationalError as error:
+        failure = storage_error(error)
+        for arrival in group:
+            arrival.outcome = failure if isinstance(arrival.outcome, bool | None) else arrival.outcome
+    except Exception as error:  # noqa: BLE001 - every caller must be answered (with a 451)
+        for arrival in group:
+            arrival.outcome = error if isinstance(arrival.outcome, bool | None) else arrival.outcome
+    for arrival in group:
+        _log(arrival)

@@ -20,6 +20,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,13 +101,20 @@ def facilitators(session: Session, list_id: int) -> list[str]:
 
 
 def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
-    """Store raw mail; False when the same (list, role, dedupe_key) is already here."""
-    try:
-        with session.begin_nested():
-            session.execute(insert(INBOUND).values(**values))
-    except IntegrityError:
-        return False
-    return True
+    """Store raw mail; False when the same (list, role, dedupe_key) is already here.
+    One statement (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike), no savepoint."""
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return rowcount(session.execute(dialect_insert(INBOUND).values(**values).on_conflict_do_nothing())) == 1
+
+
+def insert_inbound_rows(session: Session, rows: Sequence[Mapping[str, object]]) -> set[tuple[object, ...]]:
+    """Store many messages in one statement; the (list_id, role, dedupe_key) of those that were new."""
+    if not rows:
+        return set()
+    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(INBOUND).on_conflict_do_nothing()
+    returning = statement.returning(INBOUND.c.list_id, INBOUND.c.role, INBOUND.c.dedupe_key)
+    return {tuple(row) for row in session.execute(returning, list(rows))}
 
 
 def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[int, int] | None:

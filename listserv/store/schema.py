@@ -114,6 +114,17 @@ class MailingList(Base):
     # engagement (migration 0016; docs/engagement.md): "key=value ..." thresholds, "" for the defaults
     stage_rules: Mapped[str] = mapped_column(Text, default="")
     engagement_report: Mapped[str] = mapped_column(String(8), default="weekly")  # weekly | off
+    # IMAP intake (migration 0012; docs/imap.md): the mailbox the list's mail is taken from
+    imap_host: Mapped[str] = mapped_column(String(253), default="")  # "": no IMAP intake
+    imap_port: Mapped[int] = mapped_column(Integer, default=0)  # 0: 993 with implicit TLS, else 143
+    imap_tls: Mapped[str] = mapped_column(String(16), default="implicit")  # implicit | starttls | none
+    imap_ca_file: Mapped[str] = mapped_column(String(500), default="")  # "": the system's CAs
+    imap_user: Mapped[str] = mapped_column(String(254), default="")
+    imap_password_file: Mapped[str] = mapped_column(String(500), default="")  # the password is never stored
+    imap_password_env: Mapped[str] = mapped_column(String(100), default="")  # or the variable that holds it
+    imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    imap_processed_folder: Mapped[str] = mapped_column(String(200), default="")  # "": mark \Seen, leave it
+    imap_failed_folder: Mapped[str] = mapped_column(String(200), default="listserv-failed")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -5,14 +5,14 @@ summary readers the unanswered questions and open polls when this is yes; otherw
 period is recorded as empty and nothing is sent (docs/digest.md). A downgrade drops it.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
