@@ -102,9 +102,11 @@ def facilitators(session: Session, list_id: int) -> list[str]:
 
 def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
     """Store raw mail; False when the same (list, role, dedupe_key) is already here.
-    One statement (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike), no savepoint."""
+    One statement (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike), no savepoint. RETURNING
+    says whether a row went in: psycopg reports no rowcount for an INSERT (-1)."""
     dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    return rowcount(session.execute(dialect_insert(INBOUND).values(**values).on_conflict_do_nothing())) == 1
+    statement = dialect_insert(INBOUND).values(**values).on_conflict_do_nothing().returning(INBOUND.c.id)
+    return session.execute(statement).first() is not None
 
 
 def insert_inbound_rows(session: Session, rows: Sequence[Mapping[str, object]]) -> set[tuple[object, ...]]:
