@@ -14,26 +14,8 @@ from sqlalchemy import select
 from listserv.digest.polls import add_poll, close_due_polls, open_due_polls
 from listserv.digest.schedule import to_local
 from listserv.digest.tables import DigestIssue
-from support.clock import TestClock
-from support.digest_helpers import MOMENTS, World, text_of
+from support.digest_helpers import ALICE, BOB, CAROL, DAN, ERIN, FAC, MOMENTS, World, dated_clock, dated_world, text_of  # noqa: F401 (the fixtures clock and world)
 from support.mail import make_post, parse
-
-ALICE, BOB, CAROL, DAN, ERIN = (f"{n}@example.com" for n in ("alice", "bob", "carol", "dan", "erin"))
-FAC = "fac@example.org"
-
-
-@pytest.fixture
-def clock(request: pytest.FixtureRequest) -> TestClock:
-    return TestClock(request.param[0])
-
-
-@pytest.fixture
-def world(engine, sink, settings, make_list, zone):
-    make_list("team", members=[ALICE, BOB, CAROL, DAN, ERIN], facilitators=(FAC,), timezone=zone)
-    w = World(engine, sink, settings)
-    for email, mode in {CAROL: "summary", DAN: "mime-digest", ERIN: "plain-digest"}.items():
-        w.set_delivery(email, mode)
-    return w
 
 
 def a_week(w: World) -> None:

@@ -18,26 +18,19 @@ from listserv.digest.tables import DigestIssue
 from listserv.features import LIST_SETTINGS
 from listserv.membership.store import remove_member
 from listserv.store import admin
-from support.clock import TestClock
-from support.digest_helpers import LIST, MOMENTS, World, text_of
+from support.digest_helpers import (  # noqa: F401 (the fixtures clock and world)
+    ALICE,
+    BOB,
+    CAROL,
+    DAN,
+    LIST,
+    MOMENTS,
+    World,
+    dated_clock,
+    dated_world,
+    text_of,
+)
 from support.mail import make_post
-
-ALICE, BOB, CAROL, DAN, ERIN = (f"{n}@example.com" for n in ("alice", "bob", "carol", "dan", "erin"))
-FAC = "fac@example.org"
-
-
-@pytest.fixture
-def clock(request: pytest.FixtureRequest) -> TestClock:
-    return TestClock(request.param[0])
-
-
-@pytest.fixture
-def world(engine, sink, settings, make_list, zone):
-    make_list("team", members=[ALICE, BOB, CAROL, DAN, ERIN], facilitators=(FAC,), timezone=zone)
-    w = World(engine, sink, settings)
-    for email, mode in {CAROL: "summary", DAN: "mime-digest", ERIN: "plain-digest"}.items():
-        w.set_delivery(email, mode)
-    return w
 
 
 def set_list(w: World, key: str, value: str) -> None:

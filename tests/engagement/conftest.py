@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
@@ -14,6 +13,7 @@ from support.digest_helpers import World
 from support.engagement import FACILITATOR, MEMBERS, ran_once
 from support.engine import RunningEngine
 from support.sink import Sink
+from support.waiting import wait_until
 
 
 @pytest.fixture
@@ -21,10 +21,8 @@ def world(make_list: Callable[..., str], settings: Settings, clock: TestClock, s
     make_list("team", members=MEMBERS, facilitators=(FACILITATOR,), new_member_posts="0")
     running = RunningEngine(settings, clock).start()
     w = World(running, sink, settings)
-    deadline = time.monotonic() + 20
-    while not ran_once(w):  # the job runs when the engine starts: wait for it before time moves on
-        assert time.monotonic() < deadline, "the engagement job did not run at start"
-        time.sleep(0.05)
+    # the job runs when the engine starts: wait for it before time moves on
+    wait_until(lambda: ran_once(w), what="the engagement job did not run at start")
     yield w
     running.stop()
 

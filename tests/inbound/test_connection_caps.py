@@ -17,6 +17,7 @@ import pytest
 
 from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post
+from support.waiting import wait_until
 
 TEAM = "team@lists.example.test"
 
@@ -46,15 +47,6 @@ def smtp_post(address: tuple[str, int], source: str = "127.0.0.1") -> str:
         refused = client.sendmail("alice@example.com", [TEAM], make_post())
         assert refused == {}
         return "250"
-
-
-def wait_until(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture

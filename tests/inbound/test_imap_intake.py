@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from support.engine import RunningEngine
 from support.imap import imap_settings, take_once
 from support.mail import make_post, parse
 from support.tcpproxy import TcpProxy
+from support.waiting import wait_until
 
 MEMBERS = ["bob@example.com", "carol@example.org"]  # they get alice's posts
 POSTER = "alice@example.com"
@@ -31,15 +32,6 @@ def dovecot() -> Iterator[Dovecot]:
     server = Dovecot().start()
     yield server
     server.close()
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def inbound_count(work: Work) -> int:

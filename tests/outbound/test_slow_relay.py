@@ -7,7 +7,6 @@ ten minutes by default) costs nothing. The timeouts are shortened here, never th
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import replace
 
@@ -17,6 +16,7 @@ from listserv.store import db
 from listserv.store.schema import Delivery
 from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post, parse
+from support.waiting import wait_until
 
 MEMBERS = ["alice@example.com", "bob@example.com", "carol@example.org", "dave@example.net"]
 SLOW = 4.0  # seconds the relay takes to answer the final dot: twice the shortened command timeout
@@ -28,15 +28,6 @@ def deliveries(settings) -> list[tuple[str, str, str]]:
         rows = connection.execute(select(Delivery.rcpt, Delivery.status, Delivery.last_reply)).all()
     engine.dispose()
     return [(rcpt, status, reply) for rcpt, status, reply in rows]
-
-
-def wait_until(predicate, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def copies_of(sink, message_id: str) -> Counter[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import replace
 
 from click.testing import CliRunner
@@ -14,6 +13,7 @@ from listserv.store.schema import Delivery
 from support.cli import invoke
 from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post
+from support.waiting import wait_until
 
 MEMBERS = ["alice@example.com", "bob@example.com", "dave@defer.example.test", "erin@reject.example.test"]
 
@@ -24,15 +24,6 @@ def delivery_states(settings) -> dict[str, str]:
         rows = connection.execute(select(Delivery.rcpt, Delivery.status)).all()
     engine.dispose()
     return dict(rows)
-
-
-def wait_until(predicate, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def test_4xx_is_retried_until_delivered_and_5xx_fails_that_recipient_only(engine, sink, make_list, settings):

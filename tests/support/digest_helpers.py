@@ -21,6 +21,7 @@ from listserv.membership.cli import set_membership
 from listserv.store import admin
 from listserv.store.schema import Delivery, Inbound, InboundStatus, Post
 from listserv.work import Work
+from support.clock import TestClock
 from support.mail import lmtp_send, make_post, parse
 
 MOMENTS = [  # (start of the tests' clock, naive UTC; the list's time zone)
@@ -32,6 +33,8 @@ MOMENTS = [  # (start of the tests' clock, naive UTC; the list's time zone)
 ]
 DOMAIN = "lists.example.test"
 LIST = f"team@{DOMAIN}"
+ALICE, BOB, CAROL, DAN, ERIN = (f"{n}@example.com" for n in ("alice", "bob", "carol", "dan", "erin"))
+FAC = "fac@example.org"
 
 
 class World:
@@ -144,3 +147,19 @@ def text_of(message: Message, subtype: str = "plain") -> str:
             assert isinstance(payload, bytes)
             return payload.decode(part.get_content_charset() or "utf-8").replace("\r\n", "\n")
     raise AssertionError(f"no text/{subtype} part")
+
+
+@pytest.fixture(name="clock")
+def dated_clock(request: pytest.FixtureRequest) -> TestClock:
+    """The engine's clock, starting at the MOMENT the test is parametrised with (indirect)."""
+    return TestClock(request.param[0])
+
+
+@pytest.fixture(name="world")
+def dated_world(engine: object, sink: object, settings: object, make_list: Callable[..., str], zone: str) -> World:
+    """A list in `zone` with a reader in each mode: Carol summary, Dan MIME, Erin plain; Alice and Bob each post."""
+    make_list("team", members=[ALICE, BOB, CAROL, DAN, ERIN], facilitators=(FAC,), timezone=zone)
+    w = World(engine, sink, settings)
+    for email, mode in {CAROL: "summary", DAN: "mime-digest", ERIN: "plain-digest"}.items():
+        w.set_delivery(email, mode)
+    return w
