@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.message import Message
-from email.utils import parsedate_to_datetime
+from email.utils import parseaddr, parsedate_to_datetime
 
 from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.model import ThreadInput
@@ -88,9 +88,10 @@ def own_message_id(headers: Mapping[str, str]) -> str:
 def thread_input(headers: Mapping[str, str], message_id: str, date: datetime | None) -> ThreadInput:
     """The facts the JWZ core needs (``headers`` from :func:`first_values`); ``message_id`` is
     the id to thread under (bare)."""
-    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""))]
+    sender = parseaddr(headers.get("from", ""))[1]
+    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""), sender=sender)]
     references = references[-MAX_REFERENCES:]
-    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references)
+    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references, sender=sender)
     return ThreadInput(
         message_id=message_id,
         in_reply_to=storable_id(in_reply_to) if in_reply_to else None,
