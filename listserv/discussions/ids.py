@@ -156,7 +156,8 @@ def pick_in_reply_to(header_value: str | None, references: Sequence[str] = (), *
     """The parent id In-Reply-To names, or None.
 
     Among :func:`parse_msgids`'s ids: one References also names wins, then one that does not
-    look like a person's mailbox (``jane.doe@example.com``; generated ids carry digits), then
+    look like a person's mailbox (``jane.doe@example.com``; generated ids carry digits). Only
+    mailbox-like ids left: with References, None (the References chain decides); without,
     the first.
     """
     ids = parse_msgids(header_value, sender=sender)
@@ -169,7 +170,7 @@ def pick_in_reply_to(header_value: str | None, references: Sequence[str] = (), *
     for ident in ids:
         if not _looks_like_mailbox(ident):
             return ident
-    return ids[0]
+    return None if references else ids[0]
 
 
 def bare_id(ident: str | None) -> str:
