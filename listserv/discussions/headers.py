@@ -15,7 +15,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 
 from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.model import ThreadInput
-from listserv.discussions.subjects import normalize_subject
+from listserv.discussions.subjects import is_generic_title, normalize_subject
 from listserv.mail.parse import decode_value
 
 MAX_ID_BYTES = 255
@@ -44,9 +44,10 @@ def synthetic_id(content_hash: str) -> str:
 
 
 def subject_key(subject: str, prefixes: tuple[str, ...]) -> str:
-    """What discussions are matched on by the subject fallback; "" when the title is empty."""
+    """What discussions are matched on by the subject fallback; "" when the title is empty or
+    generic ("help", "question", a tag alone: never matched)."""
     title = normalize_subject(subject, prefixes)
-    return hashlib.sha256(title.encode("utf-8", "replace")).hexdigest() if title else ""
+    return "" if is_generic_title(title) else hashlib.sha256(title.encode("utf-8", "replace")).hexdigest()
 
 
 def first_values(message: Message) -> dict[str, str]:

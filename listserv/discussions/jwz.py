@@ -73,7 +73,7 @@ from listserv.discussions.model import (
     ThreadNode,
     as_utc,
 )
-from listserv.discussions.subjects import is_reply_subject, normalize_subject
+from listserv.discussions.subjects import is_generic_title, is_reply_subject, normalize_subject
 
 
 def _sort_keys(order: list[Slot]) -> dict[str, SortKey]:
@@ -208,7 +208,7 @@ def _subject_join(
     if when is None or not is_reply_subject(msg.subject, prefixes):
         return None
     subject = normalize_subject(msg.subject, prefixes)
-    recent = recent_by_subject.get(subject) if subject else None
+    recent = None if is_generic_title(subject) else recent_by_subject.get(subject)
     if recent is None:
         return None
     last = as_utc(recent.last_activity)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-DEFAULT_SUBJECT_WINDOW = timedelta(days=14)
+DEFAULT_SUBJECT_WINDOW = timedelta(days=7)
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
 
