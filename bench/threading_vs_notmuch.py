@@ -225,7 +225,9 @@ def main() -> None:
     keep = set(theirs) & set(ours)
     redone = components(theirs, headers.links)
     agree = score(redone, theirs, keep)
-    ghostless = components(theirs, [(a, b) for a, b in headers.links if b.lower() not in headers.senders])
+    # notmuch's threads, split where only an author's address held them together
+    redone_ghostless = components(theirs, [(a, b) for a, b in headers.links if b.lower() not in headers.senders])
+    ghostless = {ident: f"{theirs[ident]} {redone_ghostless[ident]}" for ident in theirs}
     named = [(a, b) for a, b in headers.links if a in keep and b in keep]
     kept = sum(1 for a, b in named if ours[a] == ours[b])
     print(f"{args.name or ', '.join(p.name for p in args.paths)}: {files:,} files, {len(keep):,} messages compared, "

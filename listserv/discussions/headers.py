@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from email.message import Message
-from email.utils import parseaddr, parsedate_to_datetime
+from email.utils import getaddresses, parsedate_to_datetime
 
 from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.model import ThreadInput
@@ -86,13 +86,19 @@ def own_message_id(headers: Mapping[str, str]) -> str:
     return storable_id(ids[0]) if ids else ""
 
 
+def own_addresses(headers: Mapping[str, str]) -> frozenset[str]:
+    """The message's own addresses, lower case: never one of its Message-IDs' parents."""
+    values = [headers.get(name, "")[:10_000] for name in ("from", "to", "cc", "reply-to", "sender")]
+    return frozenset(address.lower() for _, address in getaddresses([v for v in values if v]) if "@" in address)
+
+
 def thread_input(headers: Mapping[str, str], message_id: str, date: datetime | None) -> ThreadInput:
     """The facts the JWZ core needs (``headers`` from :func:`first_values`); ``message_id`` is
     the id to thread under (bare)."""
-    sender = parseaddr(headers.get("from", ""))[1]
-    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""), sender=sender)]
+    addresses = own_addresses(headers)
+    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""), addresses=addresses)]
     references = references[-MAX_REFERENCES:]
-    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references, sender=sender)
+    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references, addresses=addresses)
     return ThreadInput(
         message_id=message_id,
         in_reply_to=storable_id(in_reply_to) if in_reply_to else None,

@@ -4,15 +4,16 @@ Real headers are not always ``<id> <id>``. Old clients wrote RFC 822's free-text
 (``Message from Jane Doe <jane@example.com> of "Mon, 02 Sep 2002." <id@host>``), some add
 comments (``<id> (Jane's message of ...)``), drop the brackets, repeat ids, fold or cut long
 References. Ids are picked by their syntax and their context: comments and quoted strings
-are skipped, an address that is part of a phrase (``from Jane <jane@x>``,
-``<jane@x>'s message``) or is the sender's own address is not an id, and bare ``x@y``
-tokens count only when the whole value is made of them. One pass, no backtracking.
+are skipped; an address that is part of a phrase (``from Jane <jane@x>``,
+``<jane@x>'s message``) or one of the message's own addresses (From, To, Cc...) is not an
+id; bare ``x@y`` tokens count only when the whole value is made of them and they do not
+look like a person's mailbox. One pass, no backtracking.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from listserv.discussions.model import ThreadInput
@@ -126,33 +127,36 @@ def _looks_like_mailbox(ident: str) -> bool:
     return _MAILBOX_LOCAL.fullmatch(ident.partition("@")[0]) is not None
 
 
-def parse_msgids(header_value: str | None, *, sender: str = "") -> list[str]:
+def parse_msgids(header_value: str | None, *, addresses: Collection[str] = ()) -> list[str]:
     """Bare Message-IDs of a Message-ID/In-Reply-To/References value, in order, repeats kept.
 
     Every ``<left@right>`` group outside comments and quoted strings (whitespace inside is a
-    fold and is removed; ``<<a@b>>`` works), except an address in a phrase and ``sender``
-    (the From address). Bare ``x@y`` tokens are ids only when the value has no groups and
-    every word is one (``a@b c@d``, not ``message from jane@x of Monday``). Never raises.
+    fold and is removed; ``<<a@b>>`` works), except an address in a phrase and the message's
+    own ``addresses`` (lower case: From, To, Cc, Reply-To, Sender). Bare ``x@y`` tokens are
+    ids only when the value has no groups and every word is one that does not look like a
+    mailbox (``1030015585.13258@munnari.OZ.AU``, not ``ralf@uni-koblenz.de "Re: ..."``, nor
+    ``message from jane@x of Monday``). Never raises.
     """
     if not header_value:
         return []
     tokens = _tokens(header_value)
-    own = sender.casefold()
     if any(token.bracketed for token in tokens):
         return [
             token.text
             for index, token in enumerate(tokens)
             if token.bracketed
             and _is_msgid(token.text)
-            and token.text.casefold() != own
+            and token.text.lower() not in addresses
             and not _in_phrase(tokens, index)
         ]
-    if tokens and all(_is_msgid(token.text) for token in tokens):
-        return [token.text for token in tokens if token.text.casefold() != own]
+    if tokens and all(_is_msgid(token.text) and not _looks_like_mailbox(token.text) for token in tokens):
+        return [token.text for token in tokens if token.text.lower() not in addresses]
     return []
 
 
-def pick_in_reply_to(header_value: str | None, references: Sequence[str] = (), *, sender: str = "") -> str | None:
+def pick_in_reply_to(
+    header_value: str | None, references: Sequence[str] = (), *, addresses: Collection[str] = ()
+) -> str | None:
     """The parent id In-Reply-To names, or None.
 
     Among :func:`parse_msgids`'s ids: one References also names wins, then one that does not
@@ -160,7 +164,7 @@ def pick_in_reply_to(header_value: str | None, references: Sequence[str] = (), *
     mailbox-like ids left: with References, None (the References chain decides); without,
     the first.
     """
-    ids = parse_msgids(header_value, sender=sender)
+    ids = parse_msgids(header_value, addresses=addresses)
     if not ids:
         return None
     corroborated = set(references)

@@ -26,6 +26,7 @@ MH = (
         ('<E17tS0T-0001zD-00@rds059> from "Jane" at Sep 2, 2002 10:00:00 am', "E17tS0T-0001zD-00@rds059"),
         ("message from miguel@nuclecu.unam.mx of 10 Jul 1997 23:28:17 CDT", None),  # a bare address in a phrase
         ("message from Robert L. Harris on Tuesday July 29", None),  # Emacs VM: no id at all
+        ('ralf@uni-koblenz.de "Re: SGI/Linux on a Challenge S series" (Jan 11, 21:12)', None),  # Elm: a bare address
         ("1030015585.13258@munnari.OZ.AU", "1030015585.13258@munnari.OZ.AU"),  # no angle brackets
         ("<Pine.LNX.4.33.0208240101180.25180-100000@watcher.mithral.c\n om>",
          "Pine.LNX.4.33.0208240101180.25180-100000@watcher.mithral.com"),  # folded inside the id
@@ -34,12 +35,22 @@ MH = (
     ],
 )  # fmt: skip
 def test_in_reply_to_forms(in_reply_to: str, expected: str | None) -> None:
-    assert pick_in_reply_to(in_reply_to, (), sender="kre@munnari.OZ.AU") == expected
+    assert pick_in_reply_to(in_reply_to, (), addresses={"kre@munnari.oz.au"}) == expected
 
 
-def test_the_senders_own_address_is_never_the_parent() -> None:
+def test_the_messages_own_addresses_are_never_ids() -> None:
     assert pick_in_reply_to("<kre@munnari.OZ.AU> <9627.1029933001@munnari.OZ.AU>", (),
-                            sender="KRE@munnari.oz.au") == "9627.1029933001@munnari.OZ.AU"  # fmt: skip
+                            addresses={"kre@munnari.oz.au"}) == "9627.1029933001@munnari.OZ.AU"  # fmt: skip
+
+
+def test_an_address_the_message_is_sent_to_is_not_an_id_in_references() -> None:
+    headers = {"from": "Ralf <ralf@uni-koblenz.de>", "to": "adevries@engsoc.carleton.ca (Alex deVries)",
+               "references": "<Pine.LNX.3.96.981222224859.1946C-100000@lager.engsoc.carleton.ca>\n"
+                             " <adevries@engsoc.carleton.ca> <19981223181052.A1143@uni-koblenz.de>",
+               "in-reply-to": "<19981223181052.A1143@uni-koblenz.de>"}  # fmt: skip
+    msg = thread_input(headers, "19981224190545.A648@uni-koblenz.de", None)
+    assert msg.references == ("Pine.LNX.3.96.981222224859.1946C-100000@lager.engsoc.carleton.ca",
+                              "19981223181052.A1143@uni-koblenz.de")  # fmt: skip
 
 
 def test_an_id_references_names_wins_and_a_lone_mailbox_gives_way_to_references() -> None:
