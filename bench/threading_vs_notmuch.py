@@ -183,7 +183,11 @@ def score(ours: dict[str, str], theirs: dict[str, str], keep: set[str]) -> Score
     both = Counter((ours[i], theirs[i]) for i in keep)
     ours_sizes = Counter(ours[i] for i in keep)
     theirs_sizes = Counter(theirs[i] for i in keep)
-    together, ours_pairs, theirs_pairs = _pairs(both.values()), _pairs(ours_sizes.values()), _pairs(theirs_sizes.values())
+    together, ours_pairs, theirs_pairs = (
+        _pairs(both.values()),
+        _pairs(ours_sizes.values()),
+        _pairs(theirs_sizes.values()),
+    )
     precision = together / ours_pairs if ours_pairs else 1.0
     recall = together / theirs_pairs if theirs_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

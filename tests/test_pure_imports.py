@@ -17,7 +17,7 @@ PURE = (
      "moderation/edit.py", "moderation/facts.py", "moderation/mail.py", "moderation/rules.py", "bounces/detect.py",
      "bounces/dsn.py"]
     + sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "discussions").glob("*.py")
-             if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py"))
+             if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py", "rethread.py"))
 )  # fmt: skip
 PURE += ["outbound/arc.py"]  # ARC sealing (docs/authentication.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")

@@ -183,8 +183,10 @@ def thread_repair(ctx: CliContext, list_address: str, **flags: bool) -> None:
     lst = _list(ctx, list_address)
     if flags.get("rethread"):
         done = rethread(ctx.work.sessions, lst, ctx.now())
-        click.echo(f"re-threaded {counted(done.posts, 'post')}: {counted(done.kept, 'discussion')} unchanged "
-                   f"(same numbers), {done.new} new, {done.removed} replaced, {done.moderated} moderated and kept")
+        click.echo(
+            f"re-threaded {counted(done.posts, 'post')}: {counted(done.kept, 'discussion')} unchanged "
+            f"(same numbers), {done.new} new, {done.removed} replaced, {done.moderated} moderated and kept"
+        )
         return
     done = repair_threads(ctx.work.sessions, lst, ctx.now())
     click.echo(f"threaded {counted(done, 'post')}")

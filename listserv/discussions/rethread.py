@@ -119,7 +119,9 @@ def rethread(sessions: Callable[[], Session], lst: ListInfo, now: datetime) -> R
         snapshot, ids, moderated_posts = _snapshot(session, lst.id, moderated)
         old = _membership(session, lst.id, moderated)
         arrivals = _arrivals(session, lst.id, moderated_posts)
-        plan = plan_threads(arrivals, snapshot, on_duplicate=OnDuplicate.FRESH_ID, prefixes=list_prefixes(lst.subject_prefix))
+        plan = plan_threads(
+            arrivals, snapshot, on_duplicate=OnDuplicate.FRESH_ID, prefixes=list_prefixes(lst.subject_prefix)
+        )
         kept = _reuse(plan, old)
         gone = set(old.values()) - set(kept.values())
         session.execute(delete(CONTAINERS).where(CONTAINERS.c.list_id == lst.id,

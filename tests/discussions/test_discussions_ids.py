@@ -10,8 +10,7 @@ from listserv.discussions.ids import parse_msgids, pick_in_reply_to
 from listserv.discussions.subjects import is_generic_title, normalize_subject
 
 MH = (
-    'Message from Jane Doe <jane@example.com> of "Mon, 02 Sep 2002 10:00:00 PDT."'
-    " <20020902170000.ABC@host.example.com>"
+    'Message from Jane Doe <jane@example.com> of "Mon, 02 Sep 2002 10:00:00 PDT." <20020902170000.ABC@host.example.com>'
 )
 
 

@@ -139,13 +139,13 @@ def test_a_run_of_many_gives_what_one_at_a_time_gives_in_any_order():
 
 def test_the_subject_fallback_joins_only_reply_subjects_within_the_window():
     store = Store()
-    store.run(arrivals(msg("q1@x", subject="Question", day=0)))
-    store.run(arrivals(msg("q2@x", subject="Question", day=1), start=2))  # not a reply: its own
+    store.run(arrivals(msg("q1@x", subject="Retro formats", day=0)))
+    store.run(arrivals(msg("q2@x", subject="Retro formats", day=1), start=2))  # not a reply: its own
     assert len(store.groups()) == 2
-    store.run(arrivals(msg("r@x", subject="Re: question", day=2), start=3))  # newest "Question"
+    store.run(arrivals(msg("r@x", subject="Re: retro formats", day=2), start=3))  # newest "Retro formats"
     assert frozenset({"q2@x", "r@x"}) in store.groups()
     assert store.methods["r@x"] == "subject" and store.parents["r@x"] == "q2@x"
-    store.run(arrivals(msg("late@x", subject="Re: Question", day=60), start=4))  # quiet for weeks
+    store.run(arrivals(msg("late@x", subject="Re: Retro formats", day=60), start=4))  # quiet for weeks
     assert frozenset({"late@x"}) in store.groups()
 
 
