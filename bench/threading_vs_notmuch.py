@@ -235,7 +235,8 @@ def main() -> None:
     named = [(a, b) for a, b in headers.links if a in keep and b in keep]
     kept = sum(1 for a, b in named if ours[a] == ours[b])
     print(f"{args.name or ', '.join(p.name for p in args.paths)}: {files:,} files, {len(keep):,} messages compared, "
-          f"{len(threads):,} notmuch threads, {len(discussions):,} discussions, header links kept {kept:,}/{len(named):,}; "
+          f"{len(threads):,} notmuch threads, {len(discussions):,} discussions, header links kept {kept:,}/{len(named):,}, "
+          f"{sum(1 for ident, group in unjoined.items() if group == ident):,} posts placed by subject; "
           f"notmuch's rule redone here: precision {agree.precision:.3f}, recall {agree.recall:.3f}")  # fmt: skip
     print("| reference | our grouping | precision | recall | F1 | pairs wrongly joined | pairs missed |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
