@@ -259,7 +259,7 @@ def assign_thread(
             method = ThreadMethod.REFERENCE
         return Assignment(chosen, view.real_parent, method, _merge_list(chosen, keys))
     recent = _subject_join(msg, recent_by_subject, subject_window, prefixes)
-    if recent is not None:
+    if recent is not None and recent.thread_key != own:  # its own replies' discussion is no other thread
         merge = _merge_list(recent.thread_key, (own,) if own is not None else ())
         return Assignment(recent.thread_key, recent.root_message_id, ThreadMethod.SUBJECT, merge)
     return Assignment(own if own is not None else bare_id(msg.message_id), None, ThreadMethod.ROOT)

@@ -773,6 +773,13 @@ SUBJECT_INCREMENTAL_CASES: list[SubjectIncrementalCase] = [
         {"retro formats": recent("T", 1)},
         Assignment("T", None, SUBJ, ("K",)),
     ),
+    (
+        "the only match is the discussion its own replies hold: no join",
+        msg("p", subject="Re: Retro formats", day=3),
+        known(("p", "K", True)),
+        {"retro formats": recent("K", 4)},
+        Assignment("K", None, ROOT),
+    ),
 ]
 
 

@@ -149,6 +149,23 @@ def test_the_subject_fallback_joins_only_reply_subjects_within_the_window():
     assert frozenset({"late@x"}) in store.groups()
 
 
+@pytest.mark.parametrize("one_run", [True, False])
+def test_a_late_reply_without_references_joins_another_thread_never_its_own_replies(one_run):
+    """An Outlook "RE:" (no references) whose reply arrived first: its placeholder's discussion
+    has its title too, and is the most recent, but is not another thread (easy_ham, Razor-users)."""
+    first = [msg("q@x", subject="[razor] Razor with sendmail", day=0),
+             msg("r@x", "o@x", ("o@x",), "Re: [razor] Razor with sendmail", day=1)]  # fmt: skip
+    late = [msg("o@x", subject="RE: [razor] Razor with sendmail", day=0.9)]
+    store = Store()
+    if one_run:
+        store.run(arrivals(*first, *late))
+    else:
+        store.run(arrivals(*first))
+        store.run(arrivals(*late, start=3))
+    assert store.groups() == {frozenset({"q@x", "o@x", "r@x"})}
+    assert (store.methods["o@x"], store.parents["o@x"]) == ("subject", "q@x")
+
+
 def test_duplicates_are_skipped_on_import_and_threaded_under_a_fresh_id_live():
     store = Store()
     store.run(arrivals(msg("a@x")))
