@@ -81,7 +81,9 @@ def _snapshot(session: Session, list_id: int, moderated: set[int]) -> tuple[Snap
 
 
 def _arrivals(session: Session, list_id: int, skip: set[int], run: int = 500) -> list[Arrival]:
-    """Every distributed or imported post not in ``skip``, from its raw mail, by post id."""
+    """Every distributed or imported post not in ``skip``, from its raw mail, in date order
+    (then post order): replies after what they answer, as in the batch algorithm, so the
+    result does not depend on the order an archive was imported in."""
     arrivals: list[Arrival] = []
     after = 0
     while True:
@@ -90,7 +92,7 @@ def _arrivals(session: Session, list_id: int, skip: set[int], run: int = 500) ->
                  .order_by(Post.id).limit(run))  # fmt: skip
         rows = session.execute(query).all()
         if not rows:
-            return arrivals
+            break
         for post_id, sender, raw, created_at in rows:
             if post_id in skip:
                 continue
@@ -100,6 +102,8 @@ def _arrivals(session: Session, list_id: int, skip: set[int], run: int = 500) ->
             when = min(date, created_at) if date is not None else created_at
             arrivals.append(Arrival(post_id, thread_input(headers, own, when), sender, post_id))
         after = rows[-1][0]
+    arrivals.sort(key=lambda arrival: (arrival.msg.date or datetime.max, arrival.ref))
+    return arrivals
 
 
 def _reuse(plan: Plan, old: dict[frozenset[int], int]) -> dict[str, int]:
