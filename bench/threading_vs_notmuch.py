@@ -3,6 +3,7 @@
     python3 -m bench.threading_vs_notmuch PATH [PATH...]   # Maildir folders, mail directories, mbox files
     python3 -m bench.threading_vs_notmuch ~/corpora/easy_ham --explain 10
     python3 -m bench.threading_vs_notmuch lkml/ --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python3 -m bench.threading_vs_notmuch easy_ham/ --split-lists    # one list per List-Id, as an operator would
 
 Every message of the PATHs is written to one Maildir in a temp dir. notmuch (the Debian
 package, `apt-get install notmuch`) indexes it (`notmuch new`) and `notmuch show --format=json
@@ -17,8 +18,15 @@ package, `apt-get install notmuch`) indexes it (`notmuch new`) and `notmuch show
   between angle brackets, the Message-ID of another message of the archive. Kept when both are
   in one discussion. This is read from the raw headers here, not with our parser.
 - **Without subject joins**: notmuch has no subject pass, so a `Re:` message without reference
-  headers that we attached by subject is its own thread there. The second precision leaves
-  out the messages our subject fallback placed (`thread_containers.method = 'subject'`).
+  headers that we attached by subject is its own thread there (issue 13: "not held against
+  you"). This grouping undoes our subject joins: a post the fallback placed
+  (`thread_containers.method = 'subject'`) and the replies below it count as a group of their own.
+- **Two references**: notmuch's threads as they are, and notmuch's threads split where only an
+  author's address held them together (an id in In-Reply-To/References that is the From
+  address of some message of the archive: notmuch takes `Message from Jane <jane@x> of ...`'s
+  `<jane@x>` as an id, and every reply to Jane joins one thread). The split is computed here
+  with notmuch's own rule (one thread per connected set of messages and the ids they name),
+  checked against notmuch's output: "notmuch's rule redone here" should read 1.000/1.000.
 
 The result is printed as one Markdown table row (docs/threading.md lists archives and figures).
 """
@@ -35,7 +43,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.policy import compat32
 from email.utils import parseaddr
 from pathlib import Path
@@ -60,15 +68,34 @@ def _files(path: Path) -> Iterator[bytes]:
             yield message.as_bytes(unixfrom=False)
 
 
-def write_maildir(paths: Iterable[Path], target: Path) -> int:
-    for sub in ("cur", "new", "tmp"):
-        (target / sub).mkdir(parents=True, exist_ok=True)
+_LIST_HEADERS = ("List-Id", "X-Mailing-List", "X-BeenThere", "Mailing-List", "Sender")
+
+
+def list_of(data: bytes) -> str:
+    """The mailing list a message came through (List-Id, or the older headers), "" if none."""
+    head = BytesHeaderParser(policy=compat32).parsebytes(data)
+    for name in _LIST_HEADERS:
+        value = str(head.get(name, "")).strip().lower()
+        if value:
+            found = _BRACKETED.findall(value.encode("utf-8", "surrogateescape"))
+            return found[-1].decode("utf-8", "replace") if found else value.split()[-1]
+    return ""
+
+
+def write_maildir(paths: Iterable[Path], target: Path, *, split: bool = False) -> dict[str, Path]:
+    """The messages as Maildir files under ``target`` (one Maildir per list with ``split``)."""
+    folders: dict[str, Path] = {}
     count = 0
     for path in paths:
         for data in _files(path):
+            key = list_of(data) if split else ""
+            if key not in folders:
+                folders[key] = target / f"list{len(folders)}"
+                for sub in ("cur", "new", "tmp"):
+                    (folders[key] / sub).mkdir(parents=True)
             count += 1
-            (target / "cur" / f"{count:07d}.bench:2,S").write_bytes(data)
-    return count
+            (folders[key] / "cur" / f"{count:07d}.bench:2,S").write_bytes(data)
+    return folders
 
 
 def notmuch_threads(maildir: Path, workdir: Path) -> list[list[str]]:
@@ -94,14 +121,17 @@ def notmuch_threads(maildir: Path, workdir: Path) -> list[list[str]]:
     return threads
 
 
-def our_discussions(database_url: str, maildir: Path) -> tuple[list[list[str]], dict[str, str]]:
+def our_discussions(database_url: str, maildirs: Iterable[Path]) -> tuple[list[list[str]], dict[str, str]]:
     """Our discussions of the Maildir (bare Message-IDs), and each post's group once subject joins
     are undone: a post the subject fallback placed starts a group of its own with the replies
     below it."""
     cli(database_url, "init")
-    cli(database_url, "list", "create", LIST, "--name", "Bench")
-    cli(database_url, "archive", "import", LIST, str(maildir))
-    listed = json.loads(cli(database_url, "thread", "ls", LIST, "--json"))
+    listed = []
+    for number, maildir in enumerate(maildirs):
+        address = LIST.replace("bench@", f"bench{number}@")
+        cli(database_url, "list", "create", address, "--name", f"Bench {number}")
+        cli(database_url, "archive", "import", address, str(maildir))
+        listed.extend(json.loads(cli(database_url, "thread", "ls", address, "--json")))
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
@@ -129,7 +159,7 @@ def read_headers(maildir: Path) -> Headers:
     parser = BytesHeaderParser(policy=compat32)
     links: list[tuple[str, str]] = []
     senders: set[str] = set()
-    for file in sorted((maildir / "cur").iterdir()):
+    for file in sorted(maildir.glob("*/cur/*")):
         head = parser.parsebytes(file.read_bytes())
         senders.add(parseaddr(str(head.get("From", "")))[1].lower())
         own = _BRACKETED.findall(str(head.get("Message-ID", "")).encode("utf-8", "surrogateescape"))
@@ -162,6 +192,48 @@ def components(ids: Iterable[str], links: Iterable[tuple[str, str]]) -> dict[str
     for a, b in links:
         parent[find(a)] = find(b)
     return {ident: find(ident) for ident in ids}
+
+
+def _id_and_text(data: bytes) -> tuple[str, str]:
+    """A message's bare Message-ID and its first text/plain part."""
+    message = BytesParser(policy=compat32).parsebytes(data)
+    own = _BRACKETED.findall(str(message.get("Message-ID", "")).encode("utf-8", "surrogateescape"))
+    ident = b"".join(own[0].split()).decode("utf-8", "replace") if own else ""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            return ident, payload.decode("latin-1") if isinstance(payload, bytes) else ""
+    return ident, ""
+
+
+def _fold(line: str) -> str:
+    return " ".join(line.lstrip("> \t").split()).lower()
+
+
+def quoting(maildir: Path, placed: set[str], discussions: list[list[str]]) -> tuple[int, int, int]:
+    """Of the posts the subject fallback placed: how many quote a line (over 25 characters) of
+    another post of their discussion, quote something else, quote nothing."""
+    bodies: dict[str, str] = {}
+    for file in sorted(maildir.glob("*/cur/*")):
+        ident, text = _id_and_text(file.read_bytes())
+        if ident:
+            bodies.setdefault(ident, text)
+    of = {ident: n for n, ids in enumerate(discussions) for ident in ids}
+    agree = other = none = 0
+    for ident in placed:
+        quoted = [_fold(line) for line in bodies.get(ident, "").splitlines() if line.startswith(">")]
+        quoted = [line for line in quoted if len(line) > 25]
+        if not quoted:
+            none += 1
+            continue
+        text = " ".join(
+            _fold(line) for i in discussions[of[ident]] if i != ident for line in bodies.get(i, "").splitlines()
+        )
+        if any(line in text for line in quoted):
+            agree += 1
+        else:
+            other += 1
+    return agree, other, none
 
 
 def _pairs(sizes: Iterable[int]) -> int:
@@ -214,16 +286,26 @@ def main() -> None:
     parser.add_argument("paths", nargs="+", type=Path, help="Maildir folders, mail directories or mbox files")
     parser.add_argument("--name", default="", help="the archive's name in the table row")
     parser.add_argument("--database-url", default=None, help="a PostgreSQL URL (default: SQLite in a temp dir)")
+    parser.add_argument(
+        "--split-lists",
+        action="store_true",
+        help="import each mailing list (List-Id, X-Mailing-List, ...) into a list of its own",
+    )
     parser.add_argument("--explain", type=int, default=0, help="print the N biggest disagreements each way")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="listserv-vs-notmuch-") as tmp:
         workdir = Path(tmp)
         maildir = workdir / "mail"
-        files = write_maildir(args.paths, maildir)
+        folders = write_maildir(args.paths, maildir, split=args.split_lists)
+        files = sum(len(list((folder / "cur").iterdir())) for folder in folders.values())
         threads = notmuch_threads(maildir, workdir)
         with fresh_database(args.database_url, workdir) as url:
-            discussions, unjoined = our_discussions(url, maildir)
+            discussions, unjoined = our_discussions(url, folders.values())
         headers = read_headers(maildir)
+        placed = {ident for ident, group in unjoined.items() if group == ident}
+        quote_ok, quote_other, quote_none = quoting(
+            maildir, placed & {i for ids in discussions for i in ids}, discussions
+        )
     theirs = {ident: str(n) for n, ids in enumerate(threads) for ident in ids}
     ours = {ident: str(n) for n, ids in enumerate(discussions) for ident in ids}
     keep = set(theirs) & set(ours)
@@ -234,9 +316,11 @@ def main() -> None:
     ghostless = {ident: f"{theirs[ident]} {redone_ghostless[ident]}" for ident in theirs}
     named = [(a, b) for a, b in headers.links if a in keep and b in keep]
     kept = sum(1 for a, b in named if ours[a] == ours[b])
-    print(f"{args.name or ', '.join(p.name for p in args.paths)}: {files:,} files, {len(keep):,} messages compared, "
+    print(f"{args.name or ', '.join(p.name for p in args.paths)}: {files:,} files in {len(folders)} list(s), "
+          f"{len(keep):,} messages compared, "
           f"{len(threads):,} notmuch threads, {len(discussions):,} discussions, header links kept {kept:,}/{len(named):,}, "
-          f"{sum(1 for ident, group in unjoined.items() if group == ident):,} posts placed by subject; "
+          f"{len(placed):,} posts placed by subject ({quote_ok} quote their discussion, {quote_other} quote "
+          f"something else, {quote_none} quote nothing); "
           f"notmuch's rule redone here: precision {agree.precision:.3f}, recall {agree.recall:.3f}")  # fmt: skip
     print("| reference | our grouping | precision | recall | F1 | pairs wrongly joined | pairs missed |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

@@ -18,7 +18,7 @@ from tests.support.corpora import corpora
 
 def _ours(maildir: Path) -> dict[str, str]:
     inputs = {}
-    for file in sorted((maildir / "cur").iterdir()):
+    for file in sorted(maildir.glob("*/cur/*")):
         headers = first_values(parse_bytes(file.read_bytes()))
         own = own_message_id(headers)
         if own and own not in inputs:
