@@ -21,6 +21,7 @@ from listserv.discussions.model import ThreadInput
 _WORD = re.compile(r"[^\s<>()\"]+")
 _POSSESSIVE = re.compile(r"^['\u2019]s\b", re.IGNORECASE)
 _SEPARATORS = ",;"
+_JOINERS = frozenset({"of", "on", "at"})  # ``from Jane <jane@x> of "Monday"``
 # A person's mailbox, as opposed to a generated id: letters, dots, hyphens, underscores
 # and plus signs before the @, no digit run.
 _MAILBOX_LOCAL = re.compile(r"[A-Za-z][A-Za-z._+-]{0,40}")
@@ -109,8 +110,10 @@ def _quote_end(value: str, start: int) -> int:
 def _in_phrase(tokens: list[_Token], index: int) -> bool:
     """Is the group at ``index`` someone's address in a phrase, not an id?
 
-    ``Message from Jane Doe <jane@x> of ...`` (a ``from`` among the words since the previous
-    group) and ``<jane@x>'s message of ...`` (a possessive right after).
+    ``<jane@x>'s message of ...`` (a possessive right after), and ``Message from Jane Doe
+    <jane@x> of ...`` (a ``from`` among the words since the previous group, and the group
+    followed by ``of``/``on``/``at`` or looking like a mailbox; ``Your message from Monday
+    <1234.5@host>`` names an id).
     """
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     if following is not None and not following.bracketed and _POSSESSIVE.match(following.text):
@@ -118,9 +121,16 @@ def _in_phrase(tokens: list[_Token], index: int) -> bool:
     back = index - 1
     while back >= 0 and not tokens[back].bracketed:
         if tokens[back].text.casefold() == "from":
-            return True
+            joined = following is not None and following.text.casefold() in _JOINERS
+            return joined or _looks_like_mailbox(tokens[index].text)
         back -= 1
     return False
+
+
+def _phrase_first(value: str) -> bool:
+    """Does the value start with words (RFC 822's free-text In-Reply-To) rather than an id?"""
+    tokens = _tokens(value[:1000])
+    return bool(tokens) and not tokens[0].bracketed and not _is_msgid(tokens[0].text)
 
 
 def _looks_like_mailbox(ident: str) -> bool:
@@ -159,7 +169,8 @@ def pick_in_reply_to(
 ) -> str | None:
     """The parent id In-Reply-To names, or None.
 
-    Among :func:`parse_msgids`'s ids: one References also names wins, then one that does not
+    Among :func:`parse_msgids`'s ids (last first when the value starts with a phrase, as
+    RFC 822's ``Message from ... of <date> <id>`` does): one References also names wins, then one that does not
     look like a person's mailbox (``jane.doe@example.com``; generated ids carry digits). Only
     mailbox-like ids left: with References, None (the References chain decides); without,
     the first.
@@ -167,6 +178,8 @@ def pick_in_reply_to(
     ids = parse_msgids(header_value, addresses=addresses)
     if not ids:
         return None
+    if _phrase_first(header_value or ""):
+        ids.reverse()  # ``Message from Jane of "Monday" <older@x> <parent@x>``: the id comes last
     corroborated = set(references)
     for ident in ids:
         if ident in corroborated:

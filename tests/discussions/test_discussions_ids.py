@@ -25,6 +25,15 @@ MH = (
         ('<E17tS0T-0001zD-00@rds059> from "Jane" at Sep 2, 2002 10:00:00 am', "E17tS0T-0001zD-00@rds059"),
         ("message from miguel@nuclecu.unam.mx of 10 Jul 1997 23:28:17 CDT", None),  # a bare address in a phrase
         ("message from Robert L. Harris on Tuesday July 29", None),  # Emacs VM: no id at all
+        ("Your message from Mon, 2 Sep 2002 <1030015585.13258@munnari.OZ.AU>",
+         "1030015585.13258@munnari.OZ.AU"),  # "from" a date: the group is the id
+        ("Message from Jane Doe <jane.doe@example.com>", None),  # an address alone
+        ('Message from fork-request@xent.com of "Wed, 21 Aug 2002 11:30:03 PDT."'
+         " <20020821183003.25673.41476.Mailman@lair.xent.com>",
+         "20020821183003.25673.41476.Mailman@lair.xent.com"),  # a bare address, then the id
+        ("Message from pll@lanminds.com of Fri, 26 Jul 2002 10:06:41 EDT"
+         " <200207252206.g6PM6lFw021279@fsck.intern.waldner.priv.at> <20020726140641.72641F6EB@tater>",
+         "20020726140641.72641F6EB@tater"),  # two ids after a phrase: the last is the one replied to
         ('ralf@uni-koblenz.de "Re: SGI/Linux on a Challenge S series" (Jan 11, 21:12)', None),  # Elm: a bare address
         ("1030015585.13258@munnari.OZ.AU", "1030015585.13258@munnari.OZ.AU"),  # no angle brackets
         ("<Pine.LNX.4.33.0208240101180.25180-100000@watcher.mithral.c\n om>",
