@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from listserv.discussions.admin import MODERATOR
@@ -31,6 +31,7 @@ from listserv.discussions.store import CONTAINERS, DISCUSSIONS, facts_of, lock_t
 from listserv.discussions.tables import Discussion
 from listserv.mail.message import ListInfo
 from listserv.mail.parse import content_hash, parse_bytes
+from listserv.store.queries import in_chunks
 from listserv.store.schema import Inbound, Post
 
 
@@ -130,12 +131,13 @@ def rethread(sessions: Callable[[], Session], lst: ListInfo, now: datetime) -> R
         gone = set(old.values()) - set(kept.values())
         session.execute(delete(CONTAINERS).where(CONTAINERS.c.list_id == lst.id,
                                                  CONTAINERS.c.discussion_id.not_in(moderated or {-1})))  # fmt: skip
-        if gone:
-            session.execute(delete(DISCUSSIONS).where(DISCUSSIONS.c.id.in_(gone)))
-        for did in kept.values():  # free the keys first: two kept discussions may swap keys
-            session.execute(update(DISCUSSIONS).where(DISCUSSIONS.c.id == did).values(key=f"#rethread-{did}"))
-        for key, did in kept.items():
-            session.execute(update(DISCUSSIONS).where(DISCUSSIONS.c.id == did).values(key=key))
+        for batch in in_chunks(sorted(gone)):
+            session.execute(delete(DISCUSSIONS).where(DISCUSSIONS.c.id.in_(batch)))
+        if kept:
+            rekey = update(DISCUSSIONS).where(DISCUSSIONS.c.id == bindparam("did")).values(key=bindparam("new_key"))
+            # free the keys first: two kept discussions may swap keys
+            session.execute(rekey, [dict(did=did, new_key=f"#rethread-{did}") for did in kept.values()])
+            session.execute(rekey, [dict(did=did, new_key=key) for key, did in kept.items()])
         ids.update(kept)
         fresh = tuple(facts for facts in plan.new_discussions if facts.key not in kept)
         changed = plan.changed_discussions + tuple(facts for facts in plan.new_discussions if facts.key in kept)
