@@ -24,7 +24,8 @@ design notes; the short version:
      keeps it): a reference loop is broken against the later message's
      claim, and a placeholder claimed by two chains takes the earlier one;
   3. the subject fallback is *guarded*: only a root with no references and a
-     reply subject (``Re: ...``) may join a thread, only one whose
+     reply subject (``Re: ...``) with a title that is not generic ("help", a
+     tag alone) may join a thread, only one whose
      normalised subject matches and which had activity within
      ``subject_window`` before the message's date.  Non-reply posts never
      merge by subject;
