@@ -13,7 +13,7 @@ from bench.threading_vs_notmuch import components, notmuch_threads, read_headers
 from listserv.discussions.headers import first_values, message_date, own_message_id, thread_input
 from listserv.discussions.jwz import build_forest
 from listserv.mail.parse import parse_bytes
-from tests.support.corpora import corpora
+from support.corpora import corpora
 
 
 def _ours(maildir: Path) -> dict[str, str]:
