@@ -13,7 +13,7 @@ look like a person's mailbox. One pass, no backtracking.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 
 from listserv.discussions.model import ThreadInput
@@ -21,6 +21,8 @@ from listserv.discussions.model import ThreadInput
 _WORD = re.compile(r"[^\s<>()\"]+")
 _POSSESSIVE = re.compile(r"^['\u2019]s\b", re.IGNORECASE)
 _SEPARATORS = ",;"
+_ONLY_GROUPS = re.compile(r"\s*(?:<[^<>\s]*>[\s,]*)*")  # unambiguous: each repeat starts at a "<"
+_GROUP = re.compile(r"<([^<>\s]*)>")
 _JOINERS = frozenset({"of", "on", "at"})  # ``from Jane <jane@x> of "Monday"``
 # A person's mailbox, as opposed to a generated id: letters, dots, hyphens, underscores
 # and plus signs before the @, no digit run.
@@ -57,6 +59,8 @@ def _tokens(value: str) -> list[_Token]:
     An unclosed comment, quote or bracket is read as text, so a cut header keeps every id
     before the cut (a cut-off ``<id`` is dropped).
     """
+    if _ONLY_GROUPS.fullmatch(value):  # the common case, ``<a@b> <c@d>``: no scan in Python
+        return [_Token(group, True) for group in _GROUP.findall(value)]
     closing = _closing_parens(value) if "(" in value else {}
     tokens: list[_Token] = []
     pos, end = 0, len(value)
@@ -137,7 +141,7 @@ def _looks_like_mailbox(ident: str) -> bool:
     return _MAILBOX_LOCAL.fullmatch(ident.partition("@")[0]) is not None
 
 
-def parse_msgids(header_value: str | None, *, addresses: Collection[str] = ()) -> list[str]:
+def parse_msgids(header_value: str | None, *, addresses: Container[str] = ()) -> list[str]:
     """Bare Message-IDs of a Message-ID/In-Reply-To/References value, in order, repeats kept.
 
     Every ``<left@right>`` group outside comments and quoted strings (whitespace inside is a
@@ -165,7 +169,7 @@ def parse_msgids(header_value: str | None, *, addresses: Collection[str] = ()) -
 
 
 def pick_in_reply_to(
-    header_value: str | None, references: Sequence[str] = (), *, addresses: Collection[str] = ()
+    header_value: str | None, references: Sequence[str] = (), *, addresses: Container[str] = ()
 ) -> str | None:
     """The parent id In-Reply-To names, or None.
 
