@@ -20,6 +20,7 @@ from listserv.discussions.admin import (
     thread_orders,
 )
 from listserv.discussions.importer import import_archive
+from listserv.discussions.rethread import rethread
 from listserv.discussions.sources import find_sources, read_sources
 from listserv.discussions.store import repair_threads
 from listserv.mail.message import ListInfo
@@ -172,10 +173,22 @@ def thread_split(ctx: CliContext, list_address: str, message_id: str) -> None:
 
 @thread.command("repair")
 @click.argument("list_address")
+@click.option(
+    "--rethread", "again", is_flag=True, help="Thread every post again with today's rules (after an upgrade)."
+)
 @pass_cli
-def thread_repair(ctx: CliContext, list_address: str) -> None:
+def thread_repair(ctx: CliContext, list_address: str, again: bool) -> None:
     """Thread the list's distributed and imported posts that are not threaded yet (after a
-    logged threading failure). Safe to run any time."""
+    logged threading failure). With --rethread, thread every post again from its raw mail:
+    a discussion whose posts are unchanged keeps its number; discussions a moderator merged
+    or split are kept as they are. Safe to run any time."""
     lst = _list(ctx, list_address)
+    if again:
+        result = rethread(ctx.work.sessions, lst, ctx.now())
+        click.echo(
+            f"re-threaded {counted(result.posts, 'post')}: {counted(result.kept, 'discussion')} unchanged "
+            f"(same numbers), {result.new} new, {result.removed} replaced, {result.moderated} moderated and kept"
+        )
+        return
     done = repair_threads(ctx.work.sessions, lst, ctx.now())
     click.echo(f"threaded {counted(done, 'post')}")

@@ -18,7 +18,7 @@ from listserv.discussions.containers import (
 )
 from listserv.discussions.ids import input_chain
 from listserv.discussions.model import Assignment, ThreadMethod, as_utc
-from listserv.discussions.subjects import is_reply_subject, normalize_subject
+from listserv.discussions.subjects import is_generic_title, is_reply_subject, normalize_subject
 
 
 class Group:
@@ -112,18 +112,19 @@ def thread_subject(group: Group, prefixes: Sequence[str]) -> str:
     if root.msg is None:
         root = min(kids(root), key=entry_key)
     assert root.msg is not None
-    return normalize_subject(root.msg.subject, prefixes)
+    title = normalize_subject(root.msg.subject, prefixes)
+    return "" if is_generic_title(title) else title
 
 
 def is_candidate(group: Group, prefixes: Sequence[str]) -> bool:
-    """A real root with no references, a dated reply subject and a title."""
+    """A real root with no references, a dated reply subject and a title that is not generic."""
     root = group.root
     if root is None or root.msg is None or root.msg.date is None:
         return False
     msg = root.msg
     if input_chain(msg) or not is_reply_subject(msg.subject, prefixes):
         return False
-    return bool(normalize_subject(msg.subject, prefixes))
+    return not is_generic_title(normalize_subject(msg.subject, prefixes))
 
 
 class SubjectIndex:

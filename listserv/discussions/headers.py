@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from listserv.discussions.ids import parse_msgids, pick_in_reply_to, reference_chain
 from listserv.discussions.model import ThreadInput
-from listserv.discussions.subjects import normalize_subject
+from listserv.discussions.subjects import is_generic_title, normalize_subject
 from listserv.mail.parse import decode_value
 
 MAX_ID_BYTES = 255
@@ -44,9 +44,10 @@ def synthetic_id(content_hash: str) -> str:
 
 
 def subject_key(subject: str, prefixes: tuple[str, ...]) -> str:
-    """What discussions are matched on by the subject fallback; "" when the title is empty."""
+    """What discussions are matched on by the subject fallback; "" when the title is empty or
+    generic ("help", "question", a tag alone: never matched)."""
     title = normalize_subject(subject, prefixes)
-    return hashlib.sha256(title.encode("utf-8", "replace")).hexdigest() if title else ""
+    return "" if is_generic_title(title) else hashlib.sha256(title.encode("utf-8", "replace")).hexdigest()
 
 
 def first_values(message: Message) -> dict[str, str]:
@@ -85,12 +86,42 @@ def own_message_id(headers: Mapping[str, str]) -> str:
     return storable_id(ids[0]) if ids else ""
 
 
+_ADDRESS_EDGE = frozenset(' \t\r\n<>()[],;:"')
+
+
+class OwnAddresses:
+    """The message's own addresses (From, To, Cc, Reply-To, Sender), for ``in`` tests with a
+    lower-case id: never one of the ids it names. A search for the id as a whole word of those
+    headers, not a parse of them (a long Cc line costs a millisecond to parse; few ids are
+    tested)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        names = ("from", "to", "cc", "reply-to", "sender")
+        self.text = " ".join(headers.get(name, "")[:10_000] for name in names).lower()
+
+    def __contains__(self, ident: object) -> bool:
+        if not isinstance(ident, str) or not ident:
+            return False
+        start = self.text.find(ident)
+        while start >= 0:
+            end = start + len(ident)
+            before = self.text[start - 1] if start else " "
+            after = self.text[end] if end < len(self.text) else " "
+            if before in _ADDRESS_EDGE and after in _ADDRESS_EDGE:
+                return True
+            start = self.text.find(ident, start + 1)
+        return False
+
+
 def thread_input(headers: Mapping[str, str], message_id: str, date: datetime | None) -> ThreadInput:
     """The facts the JWZ core needs (``headers`` from :func:`first_values`); ``message_id`` is
     the id to thread under (bare)."""
-    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""))]
+    addresses = OwnAddresses(headers)
+    references = [storable_id(ref) for ref in parse_msgids(headers.get("references", ""), addresses=addresses)]
     references = references[-MAX_REFERENCES:]
-    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references)
+    in_reply_to = pick_in_reply_to(headers.get("in-reply-to", ""), references, addresses=addresses)
     return ThreadInput(
         message_id=message_id,
         in_reply_to=storable_id(in_reply_to) if in_reply_to else None,

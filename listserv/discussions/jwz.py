@@ -24,7 +24,8 @@ design notes; the short version:
      keeps it): a reference loop is broken against the later message's
      claim, and a placeholder claimed by two chains takes the earlier one;
   3. the subject fallback is *guarded*: only a root with no references and a
-     reply subject (``Re: ...``) may join a thread, only one whose
+     reply subject (``Re: ...``) with a title that is not generic ("help", a
+     tag alone) may join a thread, only one whose
      normalised subject matches and which had activity within
      ``subject_window`` before the message's date.  Non-reply posts never
      merge by subject;
@@ -73,7 +74,7 @@ from listserv.discussions.model import (
     ThreadNode,
     as_utc,
 )
-from listserv.discussions.subjects import is_reply_subject, normalize_subject
+from listserv.discussions.subjects import is_generic_title, is_reply_subject, normalize_subject
 
 
 def _sort_keys(order: list[Slot]) -> dict[str, SortKey]:
@@ -208,7 +209,7 @@ def _subject_join(
     if when is None or not is_reply_subject(msg.subject, prefixes):
         return None
     subject = normalize_subject(msg.subject, prefixes)
-    recent = recent_by_subject.get(subject) if subject else None
+    recent = None if is_generic_title(subject) else recent_by_subject.get(subject)
     if recent is None:
         return None
     last = as_utc(recent.last_activity)
@@ -259,7 +260,7 @@ def assign_thread(
             method = ThreadMethod.REFERENCE
         return Assignment(chosen, view.real_parent, method, _merge_list(chosen, keys))
     recent = _subject_join(msg, recent_by_subject, subject_window, prefixes)
-    if recent is not None:
+    if recent is not None and recent.thread_key != own:  # its own replies' discussion is no other thread
         merge = _merge_list(recent.thread_key, (own,) if own is not None else ())
         return Assignment(recent.thread_key, recent.root_message_id, ThreadMethod.SUBJECT, merge)
     return Assignment(own if own is not None else bare_id(msg.message_id), None, ThreadMethod.ROOT)

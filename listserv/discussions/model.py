@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-DEFAULT_SUBJECT_WINDOW = timedelta(days=14)
+DEFAULT_SUBJECT_WINDOW = timedelta(days=7)  # measured: docs/threading.md, "What each subject rule costs and gains"
 FAR_FUTURE = datetime.max.replace(tzinfo=timezone.utc)
 
 

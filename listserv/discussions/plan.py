@@ -190,6 +190,9 @@ class _Overlay:
         title = normalize_subject(msg.subject, self.prefixes)
         wanted = subject_key(msg.subject, self.prefixes)
         keys = {self.resolve(k) for k in self.by_subject.get(wanted, ())}
+        own = self.boxes.get(msg.message_id)
+        if own is not None and own.is_placeholder:  # its own replies' discussion is no other thread
+            keys.discard(self.resolve(own.key))
         candidates = [self.discussions[k].facts for k in keys]
         dated = [(f.last_activity, f.key) for f in candidates if f.subject_key == wanted and f.last_activity]
         if not dated:

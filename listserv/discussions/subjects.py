@@ -29,7 +29,7 @@ import functools
 import re
 from collections.abc import Sequence
 
-__all__ = ["is_reply_subject", "normalize_subject"]
+__all__ = ["is_generic_title", "is_reply_subject", "normalize_subject"]
 
 _REPLY_WORDS = ("antw", "odp", "ynt", "res", "rif", "réf", "ref", "re", "aw", "sv", "vs")
 _FORWARD_WORDS = ("doorst", "fwd", "fw", "wg", "tr", "enc", "rv")
@@ -123,3 +123,29 @@ def is_reply_subject(subject: str, prefixes: Sequence[str] = ()) -> bool:
     """
     _, first_is_reply = _skip_noise(subject, _prefix_patterns(prefixes))
     return first_is_reply is True
+
+
+# Titles that say nothing about the conversation: two posts called "Help" are not one
+# discussion, however close in time.
+GENERIC_TITLES = frozenset({
+    "help", "help needed", "help please", "please help", "need help", "question", "a question",
+    "quick question", "questions", "query", "test", "testing", "test message", "hi", "hello",
+    "hey", "problem", "problems", "issue", "thanks", "thank you", "fyi", "info", "urgent",
+    "no subject", "untitled", "update",
+})  # fmt: skip
+_TAG_ONLY = re.compile(r"(?:\[[^\[\]]{0,64}\]\s*)+")
+_EDGE_PUNCTUATION = " \t!?.:;,-_*()'\""
+
+
+def is_generic_title(title: str) -> bool:
+    """True for a normalised title the subject fallback must never match on: empty, a
+    bracketed tag alone (``[ilug]``: the list's prefix when it is not configured), or a
+    word like "help", "question", "test" (:data:`GENERIC_TITLES`), punctuation aside.
+
+    >>> is_generic_title("help!")
+    True
+    >>> is_generic_title("help with postfix")
+    False
+    """
+    bare = title.strip(_EDGE_PUNCTUATION)
+    return not bare or _TAG_ONLY.fullmatch(bare) is not None or bare in GENERIC_TITLES

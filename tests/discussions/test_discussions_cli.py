@@ -194,3 +194,61 @@ def test_repair_threads_posts_that_were_left_unthreaded(cli, database_url):
     strip = [{k: v for k, v in d.items() if k != "id"} for d in before]
     assert [{k: v for k, v in d.items() if k != "id"} for d in after] == strip
     assert cli("thread", "repair", "team") == "threaded 0 posts\n"
+
+
+MH_REPLY = (
+    b"From dan@x.org Mon Nov 30 09:00:00 2009\nFrom: Dan <dan@x.org>\nSubject: Re: Facilitation\n"
+    b"Message-ID: <9.1259571600@x.org>\nDate: Mon, 30 Nov 2009 09:00:00 +0000\n"
+    b'In-Reply-To: Message from Bob <bob@x.org>\n   of "Mon, 30 Nov 2009 05:00:00 +0000." <b@x.org>\n\nbody\n\n'
+)
+
+
+def _misthread(database_url: str, message_id: str, ghost: str) -> None:
+    """Put one post where the old rules put it: alone under a placeholder for ``ghost``."""
+    from datetime import datetime
+
+    from sqlalchemy import select, update
+
+    from listserv.discussions.tables import Discussion, ThreadContainer
+    from listserv.store import db
+
+    engine = db.open_engine(database_url)
+    with db.sessions(engine)() as session, session.begin():
+        box = session.scalars(select(ThreadContainer).where(ThreadContainer.message_id == message_id)).one()
+        made = Discussion(list_id=box.list_id, key=ghost, subject="Re: Facilitation", post_count=1,
+                          created_at=datetime(2009, 11, 30))  # fmt: skip
+        session.add(made)
+        session.flush()
+        session.execute(update(ThreadContainer).where(ThreadContainer.id == box.id)
+                        .values(discussion_id=made.id, parent_id=ghost, method="placeholder"))  # fmt: skip
+        session.add(ThreadContainer(list_id=box.list_id, discussion_id=made.id, message_id=ghost, placeholder=True))
+    engine.dispose()
+
+
+def test_rethread_fixes_old_links_and_keeps_numbers_where_posts_are_unchanged(cli, tmp_path, database_url):
+    (tmp_path / "mh.mbox").write_bytes(MH_REPLY)
+    cli("archive", "import", "team", str(tmp_path / "mh.mbox"))
+    assert set(by_key(cli)["b@x.org"]["message_ids"]) == {"b@x.org", "b1@x.org", "9.1259571600@x.org"}
+    _misthread(database_url, "9.1259571600@x.org", "bob@x.org")
+    before = by_key(cli)
+    assert before["bob@x.org"]["message_ids"] == ["9.1259571600@x.org"]  # the ghost of the old rules
+    assert cli("thread", "repair", "team", "--rethread") == (
+        "re-threaded 9 posts: 2 discussions unchanged (same numbers), 1 new, 2 replaced, 0 moderated and kept\n"
+    )
+    after = by_key(cli)
+    assert "bob@x.org" not in after
+    assert set(after["b@x.org"]["message_ids"]) == {"b@x.org", "b1@x.org", "9.1259571600@x.org"}
+    assert after["a@x.org"]["id"] == before["a@x.org"]["id"]  # unchanged posts, same number
+    assert after["gone@x.org"]["id"] == before["gone@x.org"]["id"]
+    assert after["b@x.org"]["id"] != before["b@x.org"]["id"]
+    again = cli("thread", "repair", "team", "--rethread")
+    assert again.startswith("re-threaded 9 posts: 3 discussions unchanged (same numbers), 0 new, 0 replaced")
+    assert by_key(cli) == after
+
+
+def test_rethread_keeps_what_a_moderator_split(cli):
+    cli("thread", "split", "team", "a1@x.org")
+    before = by_key(cli)
+    out = cli("thread", "repair", "team", "--rethread")
+    assert out.endswith("1 moderated and kept\n")
+    assert by_key(cli) == before

@@ -129,6 +129,27 @@ def test_a_re_run_imports_nothing_and_changes_no_discussion(cli, tmp_path):
     assert cli("thread", "ls", "corpus", "--json") == before
 
 
+def test_rethreading_an_archive_imported_in_any_order_gives_the_batch_forest(cli, tmp_path):
+    """`thread repair --rethread` threads in date order: exactly build_forest's grouping, though
+    the import (in file order, reversed here) placed some replies before their parents."""
+    from listserv.discussions.headers import first_values, message_date, own_message_id, thread_input
+    from listserv.discussions.jwz import build_forest
+    from listserv.mail.parse import parse_bytes
+
+    files = corpus_files("lkml") + corpus_files("default")
+    cli("archive", "import", "corpus", str(write_mbox(files[::-1], tmp_path / "reversed.mbox")))
+    inputs = {}
+    for file in files:
+        headers = first_values(parse_bytes(file.read_bytes()))
+        own = own_message_id(headers)
+        inputs.setdefault(own, thread_input(headers, own, message_date(headers)))
+    batch = {frozenset(thread.message_ids()) for thread in build_forest(inputs.values()).threads}
+    out = cli("thread", "repair", "corpus", "--rethread")
+    assert out.startswith("re-threaded 228 posts:") and groups(cli) == batch
+    again = cli("thread", "repair", "corpus", "--rethread")
+    assert f"{len(batch)} discussions unchanged (same numbers), 0 new, 0 replaced" in again
+
+
 MALFORMED = (
     b"From a@example.org Mon Nov 30 10:00:00 2009\n"
     b"From: Alice <a@example.org>\nSubject: fine\nMessage-ID: <ok@example.org>\nDate: Mon, 30 Nov 2009 10:00:00 +0000\n"

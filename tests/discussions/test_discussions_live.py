@@ -112,17 +112,17 @@ def test_a_late_message_joining_two_discussions_merges_them(engine, settings, ma
 
 def test_the_subject_fallback_is_guarded(engine, settings, make_list):
     make_list("team", members=MEMBERS)
-    post(engine, "<q1@example.com>", "Question", "alice@example.com")
-    post(engine, "<q2@example.com>", "Question", "bob@example.com", minute=5)  # unrelated, same title
+    post(engine, "<q1@example.com>", "Retro formats", "alice@example.com")
+    post(engine, "<q2@example.com>", "Retro formats", "bob@example.com", minute=5)  # unrelated, same title
     assert len(wait_threaded(settings, 2)) == 2
     # a client that drops In-Reply-To and References, replying to the list's copy
-    post(engine, "<r@example.com>", "RE: [team] question", "carol@example.org", minute=10)
+    post(engine, "<r@example.com>", "RE: [team] retro formats", "carol@example.org", minute=10)
     found = wait_threaded(settings, 3)
     assert groups(found) == {frozenset({"q1@example.com"}), frozenset({"q2@example.com", "r@example.com"})}
     shown = json.loads(thread_cli(settings, "show", TEAM, "r@example.com", "--json"))
     assert [(m["message_id"], m["parent"], m["method"]) for m in shown["messages"]] == [
         ("q2@example.com", None, "root"), ("r@example.com", "q2@example.com", "subject")]  # fmt: skip
-    post(engine, "<fwd@example.com>", "Fwd: Question", "carol@example.org", minute=20)  # a forward is no reply
+    post(engine, "<fwd@example.com>", "Fwd: Retro formats", "carol@example.org", minute=20)  # a forward is no reply
     assert len(wait_threaded(settings, 4)) == 3
 
 

@@ -139,14 +139,31 @@ def test_a_run_of_many_gives_what_one_at_a_time_gives_in_any_order():
 
 def test_the_subject_fallback_joins_only_reply_subjects_within_the_window():
     store = Store()
-    store.run(arrivals(msg("q1@x", subject="Question", day=0)))
-    store.run(arrivals(msg("q2@x", subject="Question", day=1), start=2))  # not a reply: its own
+    store.run(arrivals(msg("q1@x", subject="Retro formats", day=0)))
+    store.run(arrivals(msg("q2@x", subject="Retro formats", day=1), start=2))  # not a reply: its own
     assert len(store.groups()) == 2
-    store.run(arrivals(msg("r@x", subject="Re: question", day=2), start=3))  # newest "Question"
+    store.run(arrivals(msg("r@x", subject="Re: retro formats", day=2), start=3))  # newest "Retro formats"
     assert frozenset({"q2@x", "r@x"}) in store.groups()
     assert store.methods["r@x"] == "subject" and store.parents["r@x"] == "q2@x"
-    store.run(arrivals(msg("late@x", subject="Re: Question", day=60), start=4))  # quiet for weeks
+    store.run(arrivals(msg("late@x", subject="Re: Retro formats", day=60), start=4))  # quiet for weeks
     assert frozenset({"late@x"}) in store.groups()
+
+
+@pytest.mark.parametrize("one_run", [True, False])
+def test_a_late_reply_without_references_joins_another_thread_never_its_own_replies(one_run):
+    """An Outlook "RE:" (no references) whose reply arrived first: its placeholder's discussion
+    has its title too, and is the most recent, but is not another thread (easy_ham, Razor-users)."""
+    first = [msg("q@x", subject="[razor] Razor with sendmail", day=0),
+             msg("r@x", "o@x", ("o@x",), "Re: [razor] Razor with sendmail", day=1)]  # fmt: skip
+    late = [msg("o@x", subject="RE: [razor] Razor with sendmail", day=0.9)]
+    store = Store()
+    if one_run:
+        store.run(arrivals(*first, *late))
+    else:
+        store.run(arrivals(*first))
+        store.run(arrivals(*late, start=3))
+    assert store.groups() == {frozenset({"q@x", "o@x", "r@x"})}
+    assert (store.methods["o@x"], store.parents["o@x"]) == ("subject", "q@x")
 
 
 def test_duplicates_are_skipped_on_import_and_threaded_under_a_fresh_id_live():
