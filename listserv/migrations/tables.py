@@ -3,7 +3,7 @@
 from listserv.bounces import tables as bounce_tables  # migration 0009
 from listserv.digest import tables as digest_tables  # migration 0005
 from listserv.discussions import tables as discussion_tables  # migration 0002
-from listserv.engagement import tables as engagement_tables  # migration 0016
+from listserv.engagement import tables as engagement_tables  # migration 0014
 from listserv.inbound.imap import tables as imap_tables  # migration 0012
 from listserv.membership import tables as membership_tables  # migration 0004
 from listserv.moderation import tables as moderation_tables  # migration 0003

@@ -111,7 +111,7 @@ class MailingList(Base):
     bounce_threshold: Mapped[int] = mapped_column(Integer, default=5)  # score that disables delivery; 0: off
     bounce_half_life_days: Mapped[int] = mapped_column(Integer, default=7)  # a bounce counts half after this
     bounce_remove_days: Mapped[int] = mapped_column(Integer, default=14)  # disabled this long: removed; 0: never
-    # engagement (migration 0016; docs/engagement.md): "key=value ..." thresholds, "" for the defaults
+    # engagement (migration 0014; docs/engagement.md): "key=value ..." thresholds, "" for the defaults
     stage_rules: Mapped[str] = mapped_column(Text, default="")
     engagement_report: Mapped[str] = mapped_column(String(8), default="weekly")  # weekly | off
     # IMAP intake (migration 0012; docs/imap.md): the mailbox the list's mail is taken from
@@ -143,7 +143,7 @@ class Member(Base):
     # moderation (migration 0003): "" | new | accept | hold | reject | discard
     moderation: Mapped[str] = mapped_column(String(16), default="")
     posts_approved: Mapped[int] = mapped_column(Integer, default=0)
-    profiled: Mapped[bool] = mapped_column(Boolean, default=True)  # engagement (migration 0016): stage kept
+    profiled: Mapped[bool] = mapped_column(Boolean, default=True)  # engagement (migration 0014): stage kept
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

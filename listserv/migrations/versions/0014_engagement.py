@@ -6,14 +6,14 @@ and `engagement_runs` (when each list was last assessed), `engagement_reports` (
 weekly reports) and `lists.engagement_report` (weekly | off); docs/engagement.md. Existing members
 are profiled; nobody has a history yet. A downgrade drops them all.
 
-Revision ID: 0016
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0016'
+revision = '0014'
 down_revision = '0013'
 branch_labels = None
 depends_on = None
