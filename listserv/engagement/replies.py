@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from listserv.digest.mailin import authenticated, automatic, own_words
 from listserv.digest.mime import build_service_mail
+from listserv.digest.prompts import display_name
 from listserv.engagement.commands import Verb, answer_of, chosen, parse_commands
 from listserv.engagement.tables import EngagementReport
 from listserv.engagement.weekly import REPLY_DAYS, TOKEN_PURPOSE
@@ -98,8 +99,6 @@ def same_address(received: Received) -> str:
 
 
 def facilitator_name(received: Received, email: str) -> str:
-    from listserv.digest.prompts import display_name
-
     return display_name(received.session, received.lst.id, email) or received.facts.sender_name or email
 
 
