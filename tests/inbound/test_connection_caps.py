@@ -17,17 +17,10 @@ import pytest
 
 from support.engine import RunningEngine
 from support.mail import lmtp_send, make_post
+from support.sockets import connect_from
 from support.waiting import wait_until
 
 TEAM = "team@lists.example.test"
-
-
-def connect_from(source: str, address: tuple[str, int]) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(60)
-    sock.bind((source, 0))
-    sock.connect(address)
-    return sock
 
 
 def read_line(sock: socket.socket) -> str:

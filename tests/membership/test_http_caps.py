@@ -8,14 +8,7 @@ import socket
 from dataclasses import replace
 
 from support.engine import RunningEngine
-
-
-def connect_from(source: str, address: tuple[str, int]) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.settimeout(60)
-    sock.bind((source, 0))
-    sock.connect(address)
-    return sock
+from support.sockets import connect_from
 
 
 def answer(sock: socket.socket) -> bytes:
