@@ -22,6 +22,7 @@ from listserv.secret import ensure_secret
 from listserv.settings import HostPort, RelaySetting, Settings
 from listserv.store import admin, db
 from listserv.work import Work
+from support.browser import browser  # noqa: F401  (the `browser` fixture, for page tests)
 from support.clock import TestClock
 from support.dnsmasq import DnsServer
 from support.engine import RunningEngine
