@@ -29,6 +29,7 @@ LAYERS = (  # top first
             "dmarc",
             "bounces",
             "engagement",
+            "library",
         },
     ),
     ("intake", {"inbound"}),

@@ -166,6 +166,8 @@ COMMANDS = {
     "prompt": LazyCommand("listserv.digest.cli:prompt",
                           "Discussion prompts and announcements, posted at their time from a facilitator."),
     "quarantine": LazyCommand("listserv.cli.queue:quarantine", "Messages whose processing kept failing."),
+    "resource": LazyCommand("listserv.library.cli:resource",
+                            "The resource library: what members share in posts, curated by mail (docs/library.md)."),
     "sender": LazyCommand("listserv.moderation.cli:sender",
                           "Per-list actions for senders: bans by address or pattern, held or trusted posters."),
     "status": LazyCommand("listserv.cli.queue:status", "Counts of inbound messages, batches and deliveries by state."),

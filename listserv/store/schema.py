@@ -114,6 +114,8 @@ class MailingList(Base):
     # engagement (migration 0014; docs/engagement.md): "key=value ..." thresholds, "" for the defaults
     stage_rules: Mapped[str] = mapped_column(Text, default="")
     engagement_report: Mapped[str] = mapped_column(String(8), default="weekly")  # weekly | off
+    # the resource library (migration 0020; docs/library.md): fetch linked pages' titles
+    library_fetch_titles: Mapped[bool] = mapped_column(Boolean, default=False)
     # IMAP intake (migration 0012; docs/imap.md): the mailbox the list's mail is taken from
     imap_host: Mapped[str] = mapped_column(String(253), default="")  # "": no IMAP intake
     imap_port: Mapped[int] = mapped_column(Integer, default=0)  # 0: 993 with implicit TLS, else 143

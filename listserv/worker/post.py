@@ -6,6 +6,7 @@ import logging
 
 from listserv.inbound.authcheck import sender_auth
 from listserv.inbound.authres import SenderAuth, trusted_ids_of
+from listserv.library.intake import harvest_post
 from listserv.mail.message import ListStatus
 from listserv.moderation.decide import Decision, decide
 from listserv.moderation.facts import read_content
@@ -30,6 +31,8 @@ def handle_post(received: Received) -> None:
     log.info("decided list=%s msgid=%s action=%s rules=%s", received.lst.address, received.facts.message_id,
              decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
     if decision.action is Action.ACCEPT:
+        harvest_post(received.session, received.lst.address, post, received.message, received.facts.sender_name,
+                     received.now)  # fmt: skip
         distribute(received.work, received.session, received.lst, post, received.message, received.inbound.raw,
                    received.now, auth.seal_inputs())  # fmt: skip
     elif decision.action is Action.HOLD:

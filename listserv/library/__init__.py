@@ -1,0 +1,1 @@
+"""The resource library: what members share in posts, curated by mail (docs/library.md)."""
