@@ -73,8 +73,8 @@ def find_resource(session: Session, list_id: int, ref: str) -> LibraryResource:
     return resource
 
 
-def add_resource(session: Session, list_id: int, ref: str, email: str, name: str, note: str,
-                 now: datetime) -> tuple[LibraryResource, bool]:  # fmt: skip
+def add_resource(session: Session, list_id: int, ref: str, email: str, name: str, note: str, now: datetime,
+                 post_id: int | None = None) -> tuple[LibraryResource, bool]:  # fmt: skip
     """Add a link, DOI or ISBN with a description; (the resource, whether it was new)."""
     found = resource_of(ref)
     if found is None:
@@ -82,13 +82,23 @@ def add_resource(session: Session, list_id: int, ref: str, email: str, name: str
     resource = resource_by_key(session, list_id, found.key)
     created = resource is None or resource.removed
     if resource is None:
-        resource = new_resource(session, list_id, found, now, None)
+        resource = new_resource(session, list_id, found, now, post_id)
     resource.removed = False
     if note.strip() and not resource.description:
         resource.description = note.strip()[:MAX_SAID]
     resource.updated_at = now
-    record(session, resource, Action.ADDED if created else Action.SHARED_AGAIN, email, name, note.strip(), now)
+    action = Action.ADDED if created else Action.SHARED_AGAIN
+    record(session, resource, action, email, name, note.strip(), now, post_id)
     return resource, created
+
+
+def resources_of_post(session: Session, list_id: int, post_id: int) -> list[LibraryResource]:
+    """The resources a post shared (first or again), not removed."""
+    shared = select(LibraryEvent.resource_id).where(LibraryEvent.post_id == post_id,
+                                                    LibraryEvent.action.in_([a.value for a in SHARES]))  # fmt: skip
+    query = select(LibraryResource).where(LibraryResource.list_id == list_id, LibraryResource.id.in_(shared),
+                                          LibraryResource.removed.is_(False))  # fmt: skip
+    return list(session.scalars(query.order_by(LibraryResource.id)))
 
 
 def tag_resource(session: Session, resource: LibraryResource, words: Sequence[str], email: str,

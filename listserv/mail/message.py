@@ -23,6 +23,7 @@ class Role(StrEnum):
     VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
     AUTHOR = "author"  # LIST-author+TOKEN@domain: replies forwarded to an author whose From was rewritten (dmarc)
     REPORT = "report"  # LIST-report+TOKEN@domain: facilitators' replies to the weekly report, invitations (engagement)
+    LIBRARY = "library"  # LIST-library+REF@domain: members curate the resources a post shared (library)
 
 
 class ListStatus(StrEnum):
@@ -55,6 +56,7 @@ class ListInfo:
     personalize: bool = False
     archive_url: str = ""
     status: ListStatus = ListStatus.OPEN
+    library_address: str = ""  # LIST-library+REF@domain in one post's footer (library/mailin.py), else ""
 
     @property
     def local_part(self) -> str:

@@ -7,6 +7,7 @@ import logging
 from listserv.inbound.authcheck import sender_auth
 from listserv.inbound.authres import SenderAuth, trusted_ids_of
 from listserv.library.intake import harvest_post
+from listserv.library.mailin import with_library_address
 from listserv.mail.message import ListStatus
 from listserv.moderation.decide import Decision, decide
 from listserv.moderation.facts import read_content
@@ -33,7 +34,8 @@ def handle_post(received: Received) -> None:
     if decision.action is Action.ACCEPT:
         harvest_post(received.session, received.lst.address, post, received.message, received.facts.sender_name,
                      received.now)  # fmt: skip
-        distribute(received.work, received.session, received.lst, post, received.message, received.inbound.raw,
+        lst = with_library_address(received.session, received.work.secret(), received.lst, post, received.now)
+        distribute(received.work, received.session, lst, post, received.message, received.inbound.raw,
                    received.now, auth.seal_inputs())  # fmt: skip
     elif decision.action is Action.HOLD:
         hold_post(received, post, decision)

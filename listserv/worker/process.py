@@ -18,7 +18,6 @@ import traceback
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import make_msgid
-from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from listserv.digest.mailin import (
 )
 from listserv.engagement.record import member_record
 from listserv.engagement.replies import handle_report
+from listserv.library.mailin import handle_library, library_request
 from listserv.mail import parse
 from listserv.mail.addresses import parse_recipient
 from listserv.mail.message import Recipient, Role
@@ -154,10 +154,16 @@ class Worker:
         queries.finish_inbound(session, inbound.id, InboundStatus.DONE)
 
 
+def handle_requests(received: Received) -> None:
+    """LIST-request: the library's commands (`library`, `library anonymise`), else membership's."""
+    if not library_request(received):
+        handle_request(received, record=member_record)  # `stats` words the engagement record
+
+
 HANDLERS: dict[Role, Handler] = {
     Role.POST: handle_post,
     Role.OWNER: handle_owner,
-    Role.REQUEST: partial(handle_request, record=member_record),  # `stats` words the engagement record
+    Role.REQUEST: handle_requests,
     Role.BOUNCES: handle_bounce,
     Role.MODERATE: handle_moderate,
     Role.JOIN: handle_join,
@@ -169,4 +175,5 @@ HANDLERS: dict[Role, Handler] = {
     Role.VOTE: handle_vote,
     Role.AUTHOR: handle_author,
     Role.REPORT: handle_report,
+    Role.LIBRARY: handle_library,
 }

@@ -100,3 +100,16 @@ def test_attached_documents_are_found_by_type_or_name_with_size() -> None:
 def test_a_link_alone_on_its_line_takes_the_sentence_before() -> None:
     text = "This toolkit helped our team a lot.\n\nhttps://example.org/toolkit\n"
     assert sentence_around(text, "https://example.org/toolkit") == "This toolkit helped our team a lot."
+
+
+def test_curation_commands_in_subject_and_body() -> None:
+    from listserv.library.commands import Verb, parse_commands
+
+    read = parse_commands("Re: add", "https://example.org/x A great guide\n\n> quoted +1 3\n+1 4\ntag 4 facilitation onboarding\n"
+                          "describe 4\nThanks!\n")  # fmt: skip
+    assert [(c.verb, c.ref, c.text) for c in read.commands] == [
+        (Verb.ADD, "https://example.org/x", "A great guide"), (Verb.RECOMMEND, "4", ""),
+        (Verb.TAG, "4", "facilitation onboarding")]  # fmt: skip
+    assert read.unclear == ("describe 4: what should it say?",)
+    assert [c.verb for c in parse_commands("Fwd: Re: outdated 7", "").commands] == [Verb.OUTDATED]
+    assert parse_commands("Lovely thread", "I agree with everything.\n").commands == ()
