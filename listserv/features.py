@@ -21,6 +21,7 @@ from listserv.engagement.jobs import run_engagement
 from listserv.engagement.store import ENGAGEMENT_MEMBER_SETTINGS, ENGAGEMENT_SETTINGS
 from listserv.engagement.weekly import run_reports
 from listserv.inbound.imap.config import IMAP_SETTINGS
+from listserv.library.titles import LIBRARY_SETTINGS, run_titles
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
 from listserv.membership.store import MEMBERSHIP_SETTINGS
@@ -59,6 +60,7 @@ JOBS: tuple[Job, ...] = (
     Job("bounces", timedelta(minutes=10), run_bounces),
     Job("engagement", timedelta(hours=1), run_engagement),
     Job("engagement-report", timedelta(minutes=5), run_reports),
+    Job("library-titles", timedelta(minutes=1), run_titles),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (
@@ -70,5 +72,6 @@ LIST_SETTINGS: dict[str, ListSetting] = (
     | DMARC_SETTINGS
     | ENGAGEMENT_SETTINGS
     | IMAP_SETTINGS
+    | LIBRARY_SETTINGS
 )
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS | ENGAGEMENT_MEMBER_SETTINGS

@@ -110,6 +110,9 @@ class Settings:
     http_max_connections_per_client: int = 100  # of those, from one address (behind a proxy: all of them)
     http_timeout: float = 10.0  # to send one request (head and body) and take its response
     fault_backoff_seconds: float = 300.0  # the longest wait between tries while the database fails or is full
+    # the resource library (docs/library.md): fetching linked pages' titles, where a list turns it on
+    library_fetch_timeout: float = 5.0  # seconds for one page in all (connect, redirects, read)
+    library_fetch_private: bool = False  # also fetch from private, loopback and link-local addresses (tests)
 
 
 def parse_host_port(value: str) -> HostPort:

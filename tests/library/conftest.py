@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -20,3 +21,9 @@ def world(make_list: Callable[..., str], settings: Settings, clock: TestClock, s
     running = RunningEngine(settings, clock).start()
     yield World(running, sink, settings)
     running.stop()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Title fetching may reach the tests' own web server on loopback."""
+    return replace(settings, library_fetch_private=True, library_fetch_timeout=1.0)
