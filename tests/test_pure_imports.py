@@ -28,7 +28,13 @@ PURE += [
     "engagement/chart.py",
     "engagement/report.py",
 ]  # docs/engagement.md
-PURE += ["library/harvest.py", "library/model.py", "library/links.py"]  # docs/library.md
+PURE += [
+    "library/harvest.py",
+    "library/model.py",
+    "library/links.py",
+    "library/commands.py",
+    "library/pages.py",
+]  # docs/library.md
 PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
