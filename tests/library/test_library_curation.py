@@ -7,7 +7,7 @@ from collections.abc import Callable
 from email.message import Message
 
 from support.clients import gmail_reply
-from support.digest_helpers import World, text_of
+from support.digest_helpers import LIST, World, text_of
 from support.library import ANN, BOB, CAT, FAC, resources
 from support.mail import make_post
 
@@ -89,3 +89,16 @@ def test_library_by_request_and_anonymise(world: World, cli: Callable[..., str])
     [done] = world.mail_to(ANN, world.settle())
     assert "2 of your library entries" in text_of(done)
     assert {r["shares"][0]["by"] for r in resources(cli)} == {"a former member"}  # type: ignore[index]
+
+
+def test_a_member_who_leaves_is_told_and_can_still_anonymise(world: World, cli: Callable[..., str]) -> None:
+    world.post(CAT, "Tools", "Our board: https://example.org/board\n", "<t1@x>")
+    world.settle()
+    world.send(CAT, REQUEST, make_post(CAT, REQUEST, "unsubscribe", "\n", "<bye@x>"))
+    mails = world.mail_to(CAT, world.settle())
+    assert any('send "library anonymise"' in text_of(m) for m in mails), [m["Subject"] for m in mails]
+    assert CAT not in cli("member", "ls", LIST)
+    world.send(CAT, REQUEST, make_post(CAT, REQUEST, "library anonymise", "\n", "<anon2@x>"))
+    [done] = world.mail_to(CAT, world.settle())
+    assert "1 of your library entries" in text_of(done)
+    assert resources(cli)[0]["shares"][0]["by"] == "a former member"  # type: ignore[index]
