@@ -105,7 +105,8 @@ def target(session: Session, list_id: int, token: Token, ref: str) -> LibraryRes
         return store.find_resource(session, list_id, ref)
     shared = store.resources_of_post(session, list_id, token.target_id or 0)
     if len(shared) != 1:
-        raise NotFound(f"which resource? this post shared {len(shared)}; give its number")
+        numbers = ", ".join(f"#{r.id} {r.url or r.label}" for r in shared[:10]) or "none"
+        raise NotFound(f"which resource? give its number (this post shared: {numbers})")
     return shared[0]
 
 
