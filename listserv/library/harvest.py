@@ -17,8 +17,8 @@ from enum import StrEnum
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
-from listserv.digest.trim import own_text
 from listserv.mail.text import body_parts, decode_part, html_to_text
+from listserv.moderation.approve import own_lines
 
 MAX_URL = 2000  # longer links are not kept (and would not fit the unique key)
 MAX_SAID = 400
@@ -163,6 +163,11 @@ class Hrefs(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "blockquote" and self.quoted:
             self.quoted -= 1
+
+
+def own_text(text: str) -> str:
+    """The lines the author wrote (quotes, attributions and signature left out)."""
+    return "\n".join(own_lines(text))
 
 
 def own_words_and_links(message: Message) -> tuple[str, list[str]]:

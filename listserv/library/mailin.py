@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from listserv.digest.mailin import authenticated, automatic, own_words
-from listserv.digest.mime import build_service_mail
 from listserv.errors import ListservError, NotFound
 from listserv.library import store
+from listserv.library.answers import authenticated, automatic, library_mail, own_words
 from listserv.library.commands import LibraryCommand, Verb, parse_commands
 from listserv.library.model import FORMER_MEMBER
 from listserv.library.render import render_markdown
@@ -114,8 +113,7 @@ def answer(received: Received, subject: str, done: list[str], unclear: list[str]
     lst, to = received.lst, received.facts.sender
     text = received.render("library-done.txt.j2", done=done, unclear=unclear)
     reply_to = f"{lst.local_part}-{Role.LIBRARY.value}+{received.tag}@{lst.domain}"
-    raw = build_service_mail(lst, to, subject, text, reply_to, received.now, name=f"{lst.name} library",
-                             in_reply_to=received.facts.message_id)  # fmt: skip
+    raw = library_mail(lst, to, subject, text, reply_to, received.now, received.facts.message_id)
     queue_message(received.session, lst, "notice", raw, [to], received.now)
 
 
@@ -148,6 +146,5 @@ def library_request(received: Received) -> bool:
 
 def answer_request(received: Received, subject: str, text: str) -> None:
     lst, to = received.lst, received.facts.sender
-    raw = build_service_mail(lst, to, subject, text, lst.service(Role.REQUEST), received.now,
-                             name=f"{lst.name} library", in_reply_to=received.facts.message_id)  # fmt: skip
+    raw = library_mail(lst, to, subject, text, lst.service(Role.REQUEST), received.now, received.facts.message_id)
     queue_message(received.session, lst, "notice", raw, [to], received.now)
