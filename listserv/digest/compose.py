@@ -177,6 +177,7 @@ def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: 
     names, more_names = welcome_names(gathered)
     found = resources(lst, threads)
     prompts = tuple(sorted(gathered.prompts, key=lambda p: p.posted_at))
+    shown = {r.url or r.name for r in found[:MAX_RESOURCES]}  # the library section does not repeat them
     return Digest(
         list_name=lst.name, list_address=lst.address, digest_address=lst.service(Role.DIGEST), volume=volume,
         number=number, period=period_text(gathered.period_start, gathered.period_end, schedule),
@@ -192,4 +193,5 @@ def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: 
         polls_open=tuple(p for p in gathered.polls if not p.closed),
         posts=tuple(sorted(gathered.posts, key=lambda p: (p.date, p.post_id))),
         discussions=len(threads), participants=len({p.author for p in gathered.posts}),
+        library_new=tuple(e for e in gathered.library_new if not {e.url, e.label} & shown), library_top=gathered.library_top,
     )  # fmt: skip

@@ -23,6 +23,8 @@ from listserv.digest.render import build_message
 from listserv.digest.schedule import first_start, last_due, next_due, to_local, zone_of
 from listserv.digest.tables import DigestIssue, IssueStatus
 from listserv.discussions.store import lock_threads
+from listserv.library.model import this_week
+from listserv.library.store import load_library
 from listserv.render import Templates
 
 Sessions = Callable[[], Session]
@@ -133,7 +135,8 @@ def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime)
         polls=tuple(polls_for_digest(session, lst, config.schedule, plan.start, end, now)),
         note=draft.note if draft and draft.note_state == "given" else "", note_by=draft.note_by if draft else "",
     )  # fmt: skip
-    return gathered, posts
+    new, top = this_week(load_library(session, lst.id), plan.start, end)
+    return replace(gathered, library_new=new, library_top=top), posts
 
 
 def compose_for(plan: IssuePlan, gathered: Gathered) -> Digest:

@@ -7,6 +7,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from listserv.digest.questions import bare_subject
+from listserv.library.model import Entry
 from listserv.mail.message import ListInfo, Role
 
 SUMMARY, MIME, PLAIN = "summary", "mime-digest", "plain-digest"
@@ -102,6 +103,8 @@ class Gathered:
     polls: tuple[PollItem, ...] = ()
     note: str = ""
     note_by: str = ""
+    library_new: tuple[Entry, ...] = ()  # first shared in the period (library.model.this_week)
+    library_top: tuple[Entry, ...] = ()  # the most recommended others
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,8 @@ class Digest:
     posts: tuple[PostItem, ...] = ()  # every post of the period, for the MIME and plain digests
     discussions: int = 0
     participants: int = 0
+    library_new: tuple[Entry, ...] = ()  # "From the library this week" (docs/library.md)
+    library_top: tuple[Entry, ...] = ()
 
     @property
     def title(self) -> str:

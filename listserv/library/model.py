@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 FORMER_MEMBER = "a former member"
@@ -42,8 +42,8 @@ class Entry:
 
     @property
     def name(self) -> str:
-        """What the entry is called: its description's first line, title, label or URL."""
-        return self.title or self.label or self.url
+        """What the entry is called: the page's title, else the clean link, filename, DOI or ISBN."""
+        return self.title or (self.url if self.kind == "link" else self.label) or self.url
 
     @property
     def first(self) -> Share | None:
@@ -78,10 +78,10 @@ def by_tag(library: Library, tag: str = "") -> tuple[TagGroup, ...]:
     return tuple(groups)
 
 
-def this_week(library: Library, now: datetime, limit: int = 5) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
-    """For the digest: the resources first shared in the last seven days, and the most recommended."""
-    since = now - timedelta(days=7)
-    new = tuple(e for e in library.entries if e.created_at >= since and not e.outdated)[:limit]
+def this_week(library: Library, since: datetime, until: datetime,
+              limit: int = 5) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:  # fmt: skip
+    """For the digest: the resources first shared in the period, and the most recommended others."""
+    new = tuple(e for e in library.entries if since <= e.created_at < until and not e.outdated)[:limit]
     top = tuple(e for e in library.entries if e.recommendations > 0 and not e.outdated and e not in new)[:limit]
     return new, top
 

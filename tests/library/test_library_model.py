@@ -40,7 +40,7 @@ def test_groups_by_tag_with_the_untagged_last() -> None:
 def test_the_weeks_new_and_most_recommended() -> None:
     library = Library("team@x.test", "Team", ranked([entry(1, days=2), entry(2, plus=2, days=30), entry(3, days=8),
                                                      entry(4, plus=1, days=1, outdated=True)]))  # fmt: skip
-    new, top = this_week(library, NOW)
+    new, top = this_week(library, NOW - timedelta(days=7), NOW)
     assert [e.id for e in new] == [1] and [e.id for e in top] == [2]
 
 
