@@ -21,6 +21,7 @@ from listserv.engagement.jobs import run_engagement
 from listserv.engagement.store import ENGAGEMENT_MEMBER_SETTINGS, ENGAGEMENT_SETTINGS
 from listserv.engagement.weekly import run_reports
 from listserv.inbound.imap.config import IMAP_SETTINGS
+from listserv.library.approved import run_approved
 from listserv.library.titles import LIBRARY_SETTINGS, run_titles
 from listserv.membership.expiry import run_expiry
 from listserv.membership.onboarding import run_onboarding
@@ -61,6 +62,7 @@ JOBS: tuple[Job, ...] = (
     Job("engagement", timedelta(hours=1), run_engagement),
     Job("engagement-report", timedelta(minutes=5), run_reports),
     Job("library-titles", timedelta(minutes=1), run_titles),
+    Job("library-approved", timedelta(minutes=5), run_approved),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from listserv.library.approved import run_approved
 from support.digest_helpers import LIST, World
 from support.library import ANN, BOB, CAT, resources
 
@@ -45,3 +47,15 @@ def test_posts_build_the_library_with_shares_again_and_what_was_said(world: Worl
 def test_a_held_post_is_not_in_the_library(world: World, cli: Callable[..., str]) -> None:
     world.post("stranger@example.net", "Spam", "Buy at https://spam.example/now\n", "<s1@x>")
     assert resources(cli) == []
+
+
+def test_a_held_post_joins_the_library_once_approved(world: World, cli: Callable[..., str]) -> None:
+    world.post("guest@example.net", "A toolkit", "Our open toolkit: https://example.net/toolkit\n", "<s2@x>")
+    assert resources(cli) == [] and run_approved(world.work) == 0
+    held = json.loads(cli("held", "ls", LIST, "--json"))
+    cli("held", "approve", str(held[0]["id"]))
+    world.wait_processed()
+    assert run_approved(world.work) == 1
+    assert run_approved(world.work) == 0  # once
+    [found] = resources(cli)
+    assert (found["url"], found["shares"][0]["by"]) == ("https://example.net/toolkit", "guest@example.net")  # type: ignore[index]
