@@ -23,6 +23,7 @@ class Role(StrEnum):
     VOTE = "vote"  # LIST-vote+POLL@domain: members' votes (digest)
     AUTHOR = "author"  # LIST-author+TOKEN@domain: replies forwarded to an author whose From was rewritten (dmarc)
     REPORT = "report"  # LIST-report+TOKEN@domain: facilitators' replies to the weekly report, invitations (engagement)
+    CONTROL = "do"  # LIST-do+REF@domain: one-word commands steering a post's discussion (engagement/controls.py)
 
 
 class ListStatus(StrEnum):

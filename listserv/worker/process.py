@@ -28,6 +28,7 @@ from listserv.digest.mailin import (
     handle_reply,
     handle_vote,
 )
+from listserv.engagement.controls import handle_control
 from listserv.engagement.record import member_record
 from listserv.engagement.replies import handle_report
 from listserv.mail import parse
@@ -169,4 +170,5 @@ HANDLERS: dict[Role, Handler] = {
     Role.VOTE: handle_vote,
     Role.AUTHOR: handle_author,
     Role.REPORT: handle_report,
+    Role.CONTROL: handle_control,
 }

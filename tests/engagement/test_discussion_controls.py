@@ -1,0 +1,135 @@
+"""Steering a discussion by reply to the LIST-do+REF address in every post's footer, end to end
+through the LMTP intake, the worker and the real sink: follow, mute, unmute, answered,
+highlight, close, reopen, merge and split, and what is refused (forged, not a member, not a
+facilitator)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import re
+from collections.abc import Callable
+
+import pytest
+
+from support.digest_helpers import LIST, World, text_of
+from support.engagement import FACILITATOR, reply
+from support.mail import make_post
+
+CONTROL = re.compile(r"Steer this discussion: mailto:(team-do\+[a-z0-9-]+@lists\.example\.test)\?subject=mute")
+SENT = itertools.count()
+
+
+def control_of(world: World, mails: list[tuple[str, bytes]], rcpt: str = "eve@example.com") -> str:
+    """The LIST-do+REF address in the footer of the post `rcpt` received."""
+    [post] = world.mail_to(rcpt, mails)
+    found = CONTROL.search(text_of(post))
+    assert found is not None, text_of(post)
+    return found.group(1)
+
+
+def command(world: World, sender: str, address: str, subject: str, body: str = "") -> list[tuple[str, bytes]]:
+    """A member clicks the footer's mailto: link (the word in the Subject) or writes it in the body."""
+    world.settle()
+    world.send(sender, address, make_post(sender, address, subject, body, f"<cmd{next(SENT)}@example.com>"))
+    return world.settle()
+
+
+def answer_to(world: World, mails: list[tuple[str, bytes]], sender: str) -> str:
+    [answer] = world.mail_to(sender, mails)
+    return f"{answer['Subject']}\n{text_of(answer)}"
+
+
+def start(world: World) -> str:
+    """Cat asks a question; the control address of its discussion."""
+    world.settle()
+    world.post("cat@example.com", "How do you run retrospectives?", "We are stuck.\n", "<c1@example.com>")
+    return control_of(world, world.settle())
+
+
+def receivers(world: World, mails: list[tuple[str, bytes]], subject: str) -> set[str]:
+    return {to for to, data in mails if subject in str(world.mail_to(to, [(to, data)])[0]["Subject"])}
+
+
+def test_mute_stops_a_discussions_posts_and_unmute_brings_them_back(world: World) -> None:
+    address = start(world)
+    done = answer_to(world, command(world, "bob@example.com", address, "mute"), "bob@example.com")
+    assert done.startswith("Done") and "You now get no more posts of" in done and "unmute" in done
+    reply(world, "dan@example.com", "How do you run retrospectives?", "<d1@example.com>", "<c1@example.com>")
+    got = receivers(world, world.settle(), "retrospectives")
+    assert "bob@example.com" not in got and {"eve@example.com", "cat@example.com"} <= got
+    world.post("cat@example.com", "Another topic", "Unrelated.\n", "<c2@example.com>")
+    assert "bob@example.com" in receivers(world, world.settle(), "Another topic")  # only that discussion
+    assert answer_to(world, command(world, "bob@example.com", address, "Re: unmute"), "bob@example.com")
+    reply(world, "eve@example.com", "How do you run retrospectives?", "<e1@example.com>", "<d1@example.com>")
+    assert "bob@example.com" in receivers(world, world.settle(), "retrospectives")
+
+
+def test_follow_sends_a_digest_reader_each_post_of_that_discussion(world: World) -> None:
+    world.set_delivery("fay@example.com", "mime-digest")
+    address = start(world)
+    done = answer_to(world, command(world, "fay@example.com", address, "", "follow\n\n-- \nFay"), "fay@example.com")
+    assert "You now get each new post of" in done
+    reply(world, "dan@example.com", "How do you run retrospectives?", "<d1@example.com>", "<c1@example.com>")
+    assert "fay@example.com" in receivers(world, world.settle(), "retrospectives")
+    world.post("cat@example.com", "Another topic", "Unrelated.\n", "<c2@example.com>")
+    assert "fay@example.com" not in receivers(world, world.settle(), "Another topic")
+
+
+def test_close_refuses_new_posts_with_a_notice_and_reopen_lets_them_in(world: World) -> None:
+    address = start(world)
+    refused = answer_to(world, command(world, "bob@example.com", address, "close"), "bob@example.com")
+    assert refused.startswith("Not done") and "only the list's facilitators can close" in refused
+    done = answer_to(world, command(world, FACILITATOR, address, "close"), FACILITATOR)
+    assert "is now closed" in done
+    reply(world, "dan@example.com", "How do you run retrospectives?", "<d1@example.com>", "<c1@example.com>")
+    mails = world.settle()
+    [notice] = world.mail_to("dan@example.com", mails)
+    assert "was not distributed" in text_of(notice) and "was closed to new posts" in text_of(notice)
+    assert {to for to, _ in mails} == {"dan@example.com"}  # the notice, and nothing to the members
+    world.post("dan@example.com", "A new question", "Fresh.\n", "<d2@example.com>")  # other discussions go on
+    assert "eve@example.com" in receivers(world, world.settle(), "A new question")
+    assert "open to new posts again" in answer_to(world, command(world, FACILITATOR, address, "reopen"), FACILITATOR)
+    reply(world, "dan@example.com", "How do you run retrospectives?", "<d3@example.com>", "<c1@example.com>")
+    assert "eve@example.com" in receivers(world, world.settle(), "retrospectives")
+
+
+def test_only_the_asker_marks_a_question_answered(world: World) -> None:
+    address = start(world)
+    refused = answer_to(world, command(world, "bob@example.com", address, "answered"), "bob@example.com")
+    assert "only the member who asked" in refused
+    assert "is now marked answered" in answer_to(world, command(world, "cat@example.com", address, "answered"),
+                                                 "cat@example.com")  # fmt: skip
+
+
+def test_forged_references_and_strangers_are_refused_logged_and_never_answered(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    address = start(world)
+    post_id = address.partition("+")[2].partition("-")[0]
+    forged = f"team-do+{post_id}-aaaaaaaaaaaaaaaa@lists.example.test"
+    caplog.set_level(logging.WARNING, logger="listserv.engagement.controls")
+    assert command(world, "bob@example.com", forged, "close") == []
+    assert command(world, "bob@example.com", "team-do+notaref@lists.example.test", "mute") == []
+    assert command(world, "mallory@example.net", address, "mute") == []
+    refusals = [r.getMessage() for r in caplog.records if "control refused" in r.getMessage()]
+    assert len([r for r in refusals if "unknown or forged reference" in r]) == 2
+    assert any("from=mallory@example.net" in r and "not a member" in r for r in refusals)
+
+
+def test_merge_and_split_by_reply_show_in_listserv_thread(world: World, cli: Callable[..., str]) -> None:
+    first = start(world)
+    world.post("dan@example.com", "Retrospective formats", "Which formats?\n", "<d1@example.com>")
+    second = control_of(world, world.settle())
+    assert "Only the list's facilitators" not in answer_to(world, command(world, FACILITATOR, second, f"merge into {first}"),
+                                                           FACILITATOR)  # fmt: skip
+    [merged] = json.loads(cli("thread", "ls", LIST, "--json"))
+    assert merged["post_count"] == 2 and set(merged["message_ids"]) == {"c1@example.com", "d1@example.com"}
+    reply(world, "eve@example.com", "Retrospective formats", "<e1@example.com>", "<d1@example.com>")
+    address = control_of(world, world.settle(), "bob@example.com")
+    done = answer_to(world, command(world, FACILITATOR, second, "split"), FACILITATOR)
+    assert "now a discussion of their own" in done
+    found = json.loads(cli("thread", "ls", LIST, "--json"))
+    assert sorted(d["post_count"] for d in found) == [1, 2]
+    assert address
