@@ -154,7 +154,7 @@ def discussions_of(session: Session, ids: Iterable[int]) -> dict[int, Discussion
 
 def question_candidates(session: Session, list_id: int, end: datetime, days: int) -> list[PostItem]:
     """Opening posts of discussions started in the four weeks before `end` (and at least `days`
-    before it) in which nobody but the starter has posted."""
+    before it) in which nobody but the starter has posted, and that the starter did not mark answered."""
     others = (
         select(ThreadContainer.id)
         .join(Post, Post.id == ThreadContainer.post_id)
@@ -164,7 +164,7 @@ def question_candidates(session: Session, list_id: int, end: datetime, days: int
     query = (
         select(Discussion.id)
         .where(Discussion.list_id == list_id, Discussion.first_activity >= end - QUESTION_LOOKBACK,
-               Discussion.first_activity <= end - timedelta(days=days), ~others)
+               Discussion.first_activity <= end - timedelta(days=days), Discussion.answered_at.is_(None), ~others)
         .order_by(Discussion.first_activity.desc())
         .limit(50)
     )  # fmt: skip

@@ -133,3 +133,34 @@ def test_merge_and_split_by_reply_show_in_listserv_thread(world: World, cli: Cal
     found = json.loads(cli("thread", "ls", LIST, "--json"))
     assert sorted(d["post_count"] for d in found) == [1, 2]
     assert address
+
+
+def digest_of(world: World, mails: list[tuple[str, bytes]], rcpt: str) -> str:
+    [digest] = world.mail_to(rcpt, mails)
+    return text_of(digest)
+
+
+def test_a_muted_discussion_leaves_that_members_digest_only(world: World) -> None:
+    for reader in ("fay@example.com", "bob@example.com"):
+        world.set_delivery(reader, "summary")
+    address = start(world)
+    world.post("dan@example.com", "Another topic", "Unrelated news.\n", "<d2@example.com>")
+    world.settle()
+    assert "no more posts" in answer_to(world, command(world, "fay@example.com", address, "mute"), "fay@example.com")
+    world.run()
+    mails = world.settle()
+    muted, other = digest_of(world, mails, "fay@example.com"), digest_of(world, mails, "bob@example.com")
+    assert "Another topic" in muted and "retrospectives" not in muted
+    assert "Another topic" in other and "retrospectives" in other
+
+
+def test_a_question_marked_answered_leaves_the_digests_unanswered_questions(world: World) -> None:
+    world.set_delivery("bob@example.com", "summary")
+    address = start(world)
+    world.post("dan@example.com", "When is the next meetup?", "Anyone know?\n", "<d2@example.com>")
+    world.settle()
+    assert "marked answered" in answer_to(world, command(world, "cat@example.com", address, "answered"),
+                                          "cat@example.com")  # fmt: skip
+    world.run()
+    unanswered = digest_of(world, world.settle(), "bob@example.com").partition("UNANSWERED QUESTIONS")[2]
+    assert "When is the next meetup?" in unanswered and "retrospectives" not in unanswered
