@@ -148,8 +148,16 @@ def discussions_of(session: Session, ids: Iterable[int]) -> dict[int, Discussion
     for ident, row in rows.items():
         post_id = openings.get(ident)
         opening = post_item(post_id, ident, *raws[post_id]) if post_id in raws and post_id is not None else None
-        infos[ident] = DiscussionInfo(ident, row.subject, row.started_by, row.first_activity, row.post_count, opening)
+        infos[ident] = DiscussionInfo(ident, row.subject, row.started_by, row.first_activity, row.post_count, opening,
+                                      row.highlighted_at)  # fmt: skip
     return infos
+
+
+def highlighted_ids(session: Session, list_id: int, start: datetime, end: datetime) -> list[int]:
+    """Discussions a facilitator highlighted in the period: the issue that ends it shows them first."""
+    return list(session.scalars(select(Discussion.id).where(Discussion.list_id == list_id,
+                                                            Discussion.highlighted_at >= start,
+                                                            Discussion.highlighted_at < end)))  # fmt: skip
 
 
 def question_candidates(session: Session, list_id: int, end: datetime, days: int) -> list[PostItem]:

@@ -120,7 +120,8 @@ def plan_issue(session: Session, list_id: int, now: datetime, force: bool) -> Is
                      bool(draft and draft.preview_sent_at), early=cutoff is not None and due > cutoff)  # fmt: skip
 
 
-def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime) -> tuple[Gathered, PeriodPosts]:
+def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime,
+                secret: bytes = b"") -> tuple[Gathered, PeriodPosts]:  # fmt: skip
     """Everything the issue shows, read in one transaction."""
     config, lst = plan.config, plan.config.lst
     lock_threads(session, lst.id)
@@ -128,12 +129,14 @@ def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime)
     draft = session.get(DigestIssue, plan.draft_id) if plan.draft_id else None
     gathered = Gathered(
         lst=lst, period_start=plan.start, period_end=end, posts=tuple(posts.items),
-        discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}),
+        discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}
+                                          | set(gather.highlighted_ids(session, lst.id, plan.start, end))),
         candidates=tuple(gather.question_candidates(session, lst.id, end, config.unanswered_days)),
         newcomers=tuple(gather.newcomers(session, lst.id, plan.start, end)),
         prompts=tuple(prompts_for_digest(session, lst.id, plan.start, end)),
         polls=tuple(polls_for_digest(session, lst, config.schedule, plan.start, end, now)),
         note=draft.note if draft and draft.note_state == "given" else "", note_by=draft.note_by if draft else "",
+        secret=secret,
     )  # fmt: skip
     return gathered, posts
 
@@ -183,10 +186,11 @@ def own_readers(session: Session, plan: IssuePlan, posts: PeriodPosts, welcomed:
     return readers
 
 
-def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: datetime, now: datetime) -> Built:
+def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: datetime, now: datetime,
+                secret: bytes = b"") -> Built:  # fmt: skip
     """The issue's messages: one shared per mode, and a personal one for each reader in own_readers."""
     with sessions() as session, session.begin():
-        gathered, posts = read_period(session, plan, end, now)
+        gathered, posts = read_period(session, plan, end, now, secret)
         digest = compose_for(plan, gathered)
         readers = ledger.count_readers(session, plan.config.lst.id, now)
         own = own_readers(session, replace(plan, cutoff=end), posts, digest.welcomed, now)

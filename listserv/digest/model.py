@@ -42,6 +42,7 @@ class DiscussionInfo:
     started_at: datetime | None
     post_count: int  # all time
     opening: PostItem | None  # its first stored post
+    highlighted_at: datetime | None = None  # a facilitator's `highlight` (discussion controls)
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Gathered:
     polls: tuple[PollItem, ...] = ()
     note: str = ""
     note_by: str = ""
+    secret: bytes = field(default=b"", repr=False)  # the server secret, for the items' discussion-control addresses (none without)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ class Item:
     continuing: bool = False  # started before the period
     said: tuple[Said, ...] = ()  # the period's posts (new discussions: its replies), oldest first
     more_said: int = 0  # the period's posts not quoted
+    post_id: int = 0  # the post the reply address answers
+    control: str = ""  # its LIST-do+REF address: steer the discussion by reply (docs/engagement.md)
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ class Digest:
     note_by: str = ""
     prompts: tuple[PromptItem, ...] = ()
     prompt_mailtos: tuple[str, ...] = ()
+    highlights: tuple[Item, ...] = ()  # discussions a facilitator highlighted for this issue
     new: tuple[Item, ...] = ()
     more_new: int = 0
     active: tuple[Item, ...] = ()

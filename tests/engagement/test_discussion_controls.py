@@ -10,11 +10,12 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from support.digest_helpers import LIST, World, text_of
-from support.engagement import FACILITATOR, reply
+from support.engagement import FACILITATOR, reply, report_time, the_report
 from support.mail import make_post
 
 CONTROL = re.compile(r"Steer this discussion: mailto:(team-do\+[a-z0-9-]+@lists\.example\.test)\?subject=mute")
@@ -164,3 +165,36 @@ def test_a_question_marked_answered_leaves_the_digests_unanswered_questions(worl
     world.run()
     unanswered = digest_of(world, world.settle(), "bob@example.com").partition("UNANSWERED QUESTIONS")[2]
     assert "When is the next meetup?" in unanswered and "retrospectives" not in unanswered
+
+
+def test_a_highlighted_discussion_comes_first_in_the_next_digest_only(world: World) -> None:
+    world.set_delivery("bob@example.com", "summary")
+    world.set_delivery("fay@example.com", "mime-digest")
+    address = start(world)
+    world.post("dan@example.com", "Another topic", "Unrelated news.\n", "<d2@example.com>")
+    world.settle()
+    refused = answer_to(world, command(world, "bob@example.com", address, "highlight"), "bob@example.com")
+    assert "only the list's facilitators can highlight" in refused
+    assert "highlighted" in answer_to(world, command(world, FACILITATOR, address, "highlight"), FACILITATOR)
+    world.run()
+    mails = world.settle()
+    summary = digest_of(world, mails, "bob@example.com")
+    highlights, _, rest = summary.partition("HIGHLIGHTED BY THE FACILITATORS")[2].partition("NEW DISCUSSIONS")
+    assert "How do you run retrospectives?" in highlights and "Another topic" not in highlights
+    assert "Another topic" in rest and "retrospectives?" not in rest.partition("UNANSWERED")[0]
+    assert f"Steer: <mailto:{address}?subject=mute>" in highlights  # each item can be steered from the digest
+    assert "Highlighted by the facilitators:\n  * How do you run retrospectives?" in digest_of(world, mails,
+                                                                                          "fay@example.com")  # fmt: skip
+    world.post("dan@example.com", "Third topic", "More news.\n", "<d3@example.com>")
+    world.settle()
+    world.run()
+    assert "HIGHLIGHTED" not in digest_of(world, world.settle(), "bob@example.com")  # the next digest only
+
+
+def test_the_weekly_reports_discussion_lines_can_be_steered_by_reply(world: World) -> None:
+    address = start(world)
+    world.at(timedelta(days=6))
+    report_time(world)
+    text = text_of(the_report(world))
+    assert 'How do you run retrospectives?" by cat' in text and f"    steer: {address}" in text
+    assert "is now closed" in answer_to(world, command(world, FACILITATOR, address, "close"), FACILITATOR)
