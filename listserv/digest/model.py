@@ -103,7 +103,9 @@ class Gathered:
     polls: tuple[PollItem, ...] = ()
     note: str = ""
     note_by: str = ""
-    secret: bytes = field(default=b"", repr=False)  # the server secret, for the items' discussion-control addresses (none without)
+    secret: bytes = field(
+        default=b"", repr=False
+    )  # the server secret, for the items' discussion-control addresses (none without)
 
 
 @dataclass(frozen=True)

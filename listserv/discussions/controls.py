@@ -2,8 +2,9 @@
 
 One word (and for `merge` its argument) on the first non-empty line of the reply's own words,
 else in its Subject (the footer's mailto: link fills it in): `follow`, `mute`, `unmute`,
-`answered` for members; `highlight`, `merge REF2` (or `merge into REF2`), `split`, `close`
-and `reopen` for facilitators.
+`answered` for members; `highlight`, `merge REF2` (or `merge into REF2`), `split`, `close`,
+`reopen` and `feedback` for facilitators. `feedback` takes its questions from the lines
+that follow, one a line, each with its choices after `|` (default: yes | partly | no).
 """
 
 from __future__ import annotations
@@ -26,18 +27,29 @@ class Verb(StrEnum):
     SPLIT = "split"
     CLOSE = "close"
     REOPEN = "reopen"
+    FEEDBACK = "feedback"
 
 
 MEMBER_VERBS = frozenset({Verb.FOLLOW, Verb.MUTE, Verb.UNMUTE, Verb.ANSWERED})
 SYNONYMS = {"unfollow": Verb.UNMUTE, "stop": Verb.MUTE, "solved": Verb.ANSWERED, "open": Verb.REOPEN}
 REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|fwd?|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+ACTIONS = {Verb.FEEDBACK: "send a feedback form about"}  # how a refusal names the verb, where its word won't do
+MAX_QUESTIONS, MAX_CHOICES, MAX_TEXT = 5, 9, 200
+DEFAULT_CHOICES = ("yes", "partly", "no")
 TAG = re.compile(r"\+([A-Za-z0-9-]{3,40})@")  # the REF of a LIST-do+REF@domain address given as argument
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    choices: tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class Control:
     verb: Verb
     argument: str = ""  # merge: the other discussion's REF
+    questions: tuple[Question, ...] = ()  # feedback: the form
 
 
 @dataclass(frozen=True)
@@ -47,11 +59,29 @@ class Unclear:
 
 def read_control(subject: str, text: str) -> Control | Unclear:
     """The command in a reply: its first non-empty line if that starts with a command word, else its Subject."""
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
     found = read_line(first)
+    rest = lines[1:]
     if found is None:
-        found = read_line(REPLY_PREFIX.sub("", subject))
-    return found if found is not None else Unclear(first or subject.strip())
+        found, rest = read_line(REPLY_PREFIX.sub("", subject)), lines
+    if found is None:
+        return Unclear(first or subject.strip())
+    if found.verb is Verb.FEEDBACK:
+        questions = read_questions(rest)
+        return Control(found.verb, questions=questions) if questions else Unclear("feedback without questions")
+    return found
+
+
+def read_questions(lines: list[str]) -> tuple[Question, ...]:
+    """A feedback form: a question a line, `question | choice | choice ...`; a blank-free block."""
+    questions = []
+    for line in lines[:MAX_QUESTIONS]:
+        text, *choices = (part.strip()[:MAX_TEXT] for part in line.split("|"))
+        if text:
+            chosen = tuple(c for c in choices if c)[:MAX_CHOICES]
+            questions.append(Question(text, chosen if len(chosen) >= 2 else DEFAULT_CHOICES))
+    return tuple(questions)
 
 
 def read_line(line: str) -> Control | None:
@@ -80,7 +110,7 @@ def refusal(verb: Verb, facilitator: bool, started_it: bool) -> str | None:
         return None
     if verb is Verb.ANSWERED:
         return None if started_it else "only the member who asked (or a facilitator) can mark it answered"
-    return f"only the list's facilitators can {verb.value} a discussion"
+    return f"only the list's facilitators can {ACTIONS.get(verb, verb.value)} a discussion"
 
 
 def control_address(lst: ListInfo, secret: bytes, post_id: int) -> str:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from listserv.digest.mailin import authenticated, automatic, own_words
 from listserv.digest.mime import build_service_mail
+from listserv.digest.polls import add_poll
 from listserv.discussions import steering
 from listserv.discussions.admin import merge, split
 from listserv.discussions.controls import Control, Unclear, Verb, control_address, read_control, refusal
@@ -28,6 +30,7 @@ from listserv.store.schema import Member, Post
 from listserv.tokens import read_signed_ref
 
 log = logging.getLogger(__name__)
+FEEDBACK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ def apply(received: Received, asked: Asked) -> tuple[bool, str]:
         return True, f"{subject} is now {'closed: new posts to it are refused' if when else 'open to new posts again'}."
     if verb is Verb.SPLIT:
         return split_off(received, asked)
+    if verb is Verb.FEEDBACK:
+        return feedback_form(received, asked)
     return merge_into(received, asked)
 
 
@@ -136,3 +141,21 @@ def confirm(received: Received, post_id: int, subject: str, outcome: str) -> Non
     raw = build_service_mail(lst, to, f"{subject}: {received.facts.subject or 'your command'}"[:200], text, here,
                              received.now, name=lst.name, in_reply_to=received.facts.message_id)  # fmt: skip
     queue_message(received.session, lst, "notice", raw, [to], received.now)
+
+
+def feedback_form(received: Received, asked: Asked) -> tuple[bool, str]:
+    """Each question becomes a poll (digest/polls.py): posted to the members at once, answered by
+    reply to LIST-vote+POLL, closed after FEEDBACK_DAYS; the results go to the facilitators and
+    into the weekly report."""
+    subject = asked.discussion.subject or "(no subject)"
+    closes = received.now + timedelta(days=FEEDBACK_DAYS)
+    questions = asked.control.questions
+    for number, question in enumerate(questions, start=1):
+        body = f"Feedback on the discussion \u201c{subject}\u201d, question {number} of {len(questions)}."
+        add_poll(received.session, received.lst.id, asked.member.email, question.text, body, question.choices,
+                 received.now, closes, received.now)  # fmt: skip
+    count = f"{len(questions)} question{'' if len(questions) == 1 else 's'}"
+    return True, (
+        f"Your feedback form ({count}) about \u201c{subject}\u201d now goes to the members, one poll "
+        f"a question, open for {FEEDBACK_DAYS} days; the results come to you and into the weekly report."
+    )

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 
+from listserv.digest.polls import close_due_polls, open_due_polls
 from support.digest_helpers import LIST, World, text_of
 from support.engagement import FACILITATOR, reply, report_time, the_report
 from support.mail import make_post
@@ -198,3 +199,29 @@ def test_the_weekly_reports_discussion_lines_can_be_steered_by_reply(world: Worl
     text = text_of(the_report(world))
     assert 'How do you run retrospectives?" by cat' in text and f"    steer: {address}" in text
     assert "is now closed" in answer_to(world, command(world, FACILITATOR, address, "close"), FACILITATOR)
+
+
+def test_a_feedback_form_goes_out_as_polls_and_its_results_reach_the_report(world: World) -> None:
+    address = start(world)
+    form = "Was this discussion useful? | very | somewhat | not really\nWould you like more like it?\n"
+    refused = answer_to(world, command(world, "bob@example.com", address, "feedback", form), "bob@example.com")
+    assert "only the list's facilitators can send a feedback form" in refused
+    done = answer_to(world, command(world, FACILITATOR, address, "feedback", form), FACILITATOR)
+    assert "Your feedback form (2 questions)" in done
+    assert open_due_polls(world.sessions, world.templates, world.now()) == 2
+    world.wait_processed()
+    polls = world.mail_to("bob@example.com", world.settle())
+    assert sorted(str(p["Subject"]) for p in polls) == ["[team] Was this discussion useful?",
+                                                       "[team] Would you like more like it?"]  # fmt: skip
+    [useful] = [p for p in polls if "useful" in str(p["Subject"])]
+    assert "1. very" in text_of(useful) and "Feedback on the discussion" in text_of(useful)
+    vote = str(useful["Reply-To"])
+    for sender, line in (("bob@example.com", "1"), ("eve@example.com", "1"), ("dan@example.com", "3")):
+        world.send(sender, vote, make_post(sender, vote, "Re: poll", f"{line}\n", f"<v{next(SENT)}@example.com>"))
+    world.settle()
+    assert close_due_polls(world.sessions, world.templates, world.at(timedelta(days=7, minutes=1))) == 2
+    world.settle()
+    report_time(world)
+    text = text_of(the_report(world))
+    results = text.partition("Was this discussion useful? (closed")[2]
+    assert results.startswith(", 3 voters)") and "2  very" in results and "1  not really" in results
