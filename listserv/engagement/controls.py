@@ -97,13 +97,15 @@ def apply(received: Received, asked: Asked) -> tuple[bool, str]:
     if verb is Verb.ANSWERED:
         discussion.answered_at = now
         return True, f"{subject} is now marked answered: it leaves the digest's unanswered questions."
-    if verb in (Verb.CLOSE, Verb.REOPEN, Verb.HIGHLIGHT):
-        when = None if verb is Verb.REOPEN else now
-        if verb is Verb.HIGHLIGHT:
-            discussion.highlighted_at = now
-            return True, f"{subject} is now highlighted at the top of the next digest."
-        discussion.closed_at = when
-        return True, f"{subject} is now {'closed: new posts to it are refused' if when else 'open to new posts again'}."
+    if verb is Verb.HIGHLIGHT:
+        discussion.highlighted_at = now
+        return True, f"{subject} is now highlighted at the top of the next digest."
+    if verb is Verb.CLOSE:
+        discussion.closed_at = now
+        return True, f"{subject} is now closed: new posts to it are refused."
+    if verb is Verb.REOPEN:
+        discussion.closed_at = None
+        return True, f"{subject} is now open to new posts again."
     if verb is Verb.SPLIT:
         return split_off(received, asked)
     if verb is Verb.FEEDBACK:

@@ -26,8 +26,9 @@ def handle_post(received: Received) -> None:
         log.info("dropped list=%s msgid=%s reason=list-closed", received.lst.address, received.facts.message_id)
         return  # queued before the list closed, or a scheduled prompt: a closed list takes no posts
     auth = authenticate(received)
-    decision = decide(gather_facts(received, auth), load_moderation_policy(received.session, received.lst.id))
-    decision = closed_to_posts(received, decision)
+    facts = gather_facts(received, auth)
+    decision = closed_to_posts(received, decide(facts, load_moderation_policy(received.session, received.lst.id)),
+                               facts.sender_is_facilitator)  # fmt: skip
     post = record_post(received, decision)
     log.info("decided list=%s msgid=%s action=%s rules=%s", received.lst.address, received.facts.message_id,
              decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
@@ -41,9 +42,10 @@ def handle_post(received: Received) -> None:
         notify_sender(received, "rejected", f"Not distributed: {received.facts.subject}", text)
 
 
-def closed_to_posts(received: Received, decision: Decision) -> Decision:
-    """A post that would join a discussion a facilitator closed is refused (docs/engagement.md)."""
-    if decision.action is not Action.ACCEPT:
+def closed_to_posts(received: Received, decision: Decision, facilitator: bool) -> Decision:
+    """A post that would join a discussion a facilitator closed is refused (docs/engagement.md);
+    a facilitator's own (a closing summary) still goes out."""
+    if decision.action is not Action.ACCEPT or facilitator:
         return decision
     facts = received.facts
     closed = closed_discussion(received.session, received.lst.id, [facts.in_reply_to, *reversed(facts.references)])

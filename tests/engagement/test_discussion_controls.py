@@ -92,6 +92,8 @@ def test_close_refuses_new_posts_with_a_notice_and_reopen_lets_them_in(world: Wo
     assert {to for to, _ in mails} == {"dan@example.com"}  # the notice, and nothing to the members
     world.post("dan@example.com", "A new question", "Fresh.\n", "<d2@example.com>")  # other discussions go on
     assert "eve@example.com" in receivers(world, world.settle(), "A new question")
+    reply(world, FACILITATOR, "How do you run retrospectives?", "<a1@example.com>", "<c1@example.com>")
+    assert "eve@example.com" in receivers(world, world.settle(), "retrospectives")  # a facilitator's closing word
     assert "open to new posts again" in answer_to(world, command(world, FACILITATOR, address, "reopen"), FACILITATOR)
     reply(world, "dan@example.com", "How do you run retrospectives?", "<d3@example.com>", "<c1@example.com>")
     assert "eve@example.com" in receivers(world, world.settle(), "retrospectives")
