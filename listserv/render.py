@@ -51,6 +51,7 @@ class Templates:
                 raise
         return self.render(name, **(base | context))
 
-    def render_footer(self, lst: ListInfo) -> Footer:
-        context = {"list": lst, "request": lst.service(Role.REQUEST)}
+    def render_footer(self, lst: ListInfo, control: str = "") -> Footer:
+        """The list footer; `control` is the post's LIST-do+REF address (docs/engagement.md)."""
+        context = {"list": lst, "request": lst.service(Role.REQUEST), "control": control}
         return Footer(self.render("footer.txt.j2", **context), self.render("footer.html.j2", **context))

@@ -9,7 +9,9 @@ sent to, expires, and is used once (store/tokens.py). Tokens issued before migra
 were stored as plain SHA-256; they are still found until they expire.
 
 One-click unsubscribe links are signed the other way round, with no storage at all
-(outbound/oneclick.py): they must keep working for as long as a member keeps the mail.
+(outbound/oneclick.py): they must keep working for as long as a member keeps the mail. So are
+the references of discussion controls (LIST-do+REF, `signed_ref`): every member gets the same
+copy of a post, so REF names the post, not a person; who may act is the sender's membership.
 """
 
 from __future__ import annotations
@@ -53,3 +55,23 @@ def matches(stored: str, candidates: Sequence[str]) -> bool:
     for candidate in candidates:
         found |= hmac.compare_digest(stored.encode("ascii"), candidate.encode("ascii"))
     return found
+
+
+REF_MAC_BYTES = 10  # 80 bits, in 16 base32 characters: "POSTID-MAC" stays within a 26-character tag
+
+
+def signed_ref(secret: bytes, list_id: int, post_id: int) -> str:
+    """An unguessable, storage-free name for one post of one list: `POSTID-MAC`."""
+    message = f"listserv-control\x00{list_id}\x00{post_id}".encode("ascii")
+    mac = hmac.new(secret, message, hashlib.sha256).digest()[:REF_MAC_BYTES]
+    return f"{post_id}-{base64.b32encode(mac).decode('ascii').lower()}"
+
+
+def read_signed_ref(secret: bytes, list_id: int, ref: str) -> int | None:
+    """The post a reference names, or None when it was not made by `signed_ref` for this list."""
+    number, dash, _ = ref.strip().lower().partition("-")
+    if not dash or not number.isdigit() or len(number) > 12:
+        return None
+    presented = ref.strip().lower().encode("ascii", "replace")
+    expected = signed_ref(secret, list_id, int(number)).encode("ascii")
+    return int(number) if hmac.compare_digest(expected, presented) else None

@@ -17,7 +17,7 @@ PURE = (
      "moderation/edit.py", "moderation/facts.py", "moderation/mail.py", "moderation/rules.py", "bounces/detect.py",
      "bounces/dsn.py"]
     + sorted(str(p.relative_to(PACKAGE)) for p in (PACKAGE / "discussions").glob("*.py")
-             if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py", "rethread.py"))
+             if p.name not in ("store.py", "admin.py", "tables.py", "importer.py", "sources.py", "cli.py", "rethread.py", "steering.py"))
 )  # fmt: skip
 PURE += ["outbound/arc.py"]  # ARC sealing (docs/authentication.md)
 PURE += ["digest/compose.py", "digest/model.py", "digest/readable.py", "digest/trim.py"]  # digests (docs/digest.md)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from listserv.store import admin, db
 from listserv.store.schema import Token
 from listserv.store.tokens import find_token, issue_token, retire_tokens, usable, use_token
-from listserv.tokens import lookup_keys, matches, new_token, token_key
+from listserv.tokens import lookup_keys, matches, new_token, read_signed_ref, signed_ref, token_key
 
 SECRET = b"s" * 32
 NOW = datetime(2026, 3, 18, 10, 0)
@@ -81,3 +81,17 @@ def test_tokens_issued_before_migration_0006_are_still_found(migrated_url):
         row = find_token(session, SECRET, old, list_id, ("moderate",))
         assert row is not None and not usable(row, NOW)
     engine.dispose()
+
+
+def test_a_signed_reference_names_one_post_of_one_list_and_cannot_be_forged() -> None:
+    secret = b"s" * 32
+    ref = signed_ref(secret, 3, 1234)
+    assert len(ref) <= 26 and ref.startswith("1234-") and ref == ref.lower()
+    assert read_signed_ref(secret, 3, ref) == 1234
+    assert read_signed_ref(secret, 3, ref.upper()) == 1234  # an MTA may change the case
+    assert read_signed_ref(secret, 4, ref) is None  # another list
+    assert read_signed_ref(b"t" * 32, 3, ref) is None  # another server
+    assert read_signed_ref(secret, 3, "1235-" + ref.partition("-")[2]) is None  # another post
+    assert read_signed_ref(secret, 3, "0" + ref) is None
+    assert read_signed_ref(secret, 3, "notaref") is None
+    assert len(signed_ref(secret, 3, 999_999_999)) == 26  # fits LONGEST_TAG

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from listserv.digest.model import (
@@ -34,6 +34,7 @@ from listserv.digest.questions import bare_subject, looks_like_question
 from listserv.digest.reading import url_key
 from listserv.digest.schedule import Schedule, local_day, to_local, zone_of
 from listserv.digest.trim import digest_excerpt
+from listserv.discussions.controls import control_address
 from listserv.mail.message import ListInfo, Role
 
 MAX_NEW = 15
@@ -97,6 +98,7 @@ def discussion_item(lst: ListInfo, schedule: Schedule, thread: PeriodThread, rep
         replies=replies, participants=thread.participants, excerpt="" if continuing else digest_excerpt(opening.text),
         reply_mailto=reply_mailto(lst, reply_to.post_id, thread.subject),
         reply_address=reply_address(lst, reply_to.post_id), latest_by=latest.who, continuing=continuing,
+        post_id=reply_to.post_id,
         said=quoted, more_said=more,
     )  # fmt: skip
 
@@ -109,6 +111,27 @@ def new_and_active(lst: ListInfo, schedule: Schedule, threads: list[PeriodThread
     new_items = [discussion_item(lst, schedule, t, t.posts[0], len(t.posts) - 1) for t in new]
     active_items = [discussion_item(lst, schedule, t, t.posts[-1], len(t.posts)) for t in ongoing]
     return new_items, active_items
+
+
+def highlighted(lst: ListInfo, schedule: Schedule, gathered: Gathered, threads: list[PeriodThread],
+                items: list[Item]) -> list[Item]:  # fmt: skip
+    """The discussions a facilitator highlighted in the period: those with posts as the period shows
+    them, then the others by their opening post."""
+    marked = {i.id for i in gathered.discussions.values()
+              if i.highlighted_at is not None and gathered.period_start <= i.highlighted_at < gathered.period_end}  # fmt: skip
+    shown = [item for item in items if item.discussion_id in marked]
+    quiet = [i for i in gathered.discussions.values() if i.id in marked and i.id not in {t.key for t in threads}]
+    for info in sorted(quiet, key=lambda i: i.id):
+        post = info.opening
+        if post is None:
+            continue
+        shown.append(Item(
+            discussion_id=info.id, subject=bare_subject(info.subject) or "(no subject)", started_by=post.who,
+            started=local_day(post.date, schedule), replies=0, participants=0, excerpt=digest_excerpt(post.text),
+            reply_mailto=reply_mailto(lst, post.post_id, info.subject), reply_address=reply_address(lst, post.post_id),
+            post_id=post.post_id,
+        ))  # fmt: skip
+    return shown
 
 
 def unanswered(lst: ListInfo, schedule: Schedule, gathered: Gathered, days: int) -> list[Item]:
@@ -125,7 +148,7 @@ def unanswered(lst: ListInfo, schedule: Schedule, gathered: Gathered, days: int)
             discussion_id=post.discussion_id, subject=subject, started_by=post.who,
             started=local_day(post.date, schedule), replies=0, participants=1, excerpt=digest_excerpt(post.text),
             reply_mailto=reply_mailto(lst, post.post_id, subject), reply_address=reply_address(lst, post.post_id),
-            asked_days=(end - post.date).days,
+            asked_days=(end - post.date).days, post_id=post.post_id,
         ))  # fmt: skip
     return items[:MAX_UNANSWERED]
 
@@ -170,10 +193,24 @@ def period_text(start: datetime, end: datetime, schedule: Schedule) -> str:
     return f"{left} – {last.day} {last:%b %Y}"
 
 
+def steered(lst: ListInfo, secret: bytes, items: Sequence[Item]) -> tuple[Item, ...]:
+    """The items with their discussion-control address (LIST-do+REF of the post they answer)."""
+    if not secret:
+        return tuple(items)
+    return tuple(replace(item, control=control_address(lst, secret, item.post_id)) if item.post_id else item
+                 for item in items)  # fmt: skip
+
+
 def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: int, unanswered_days: int) -> Digest:
     lst = gathered.lst
     threads = threads_of(gathered.posts, gathered.discussions)
     new, active = new_and_active(lst, schedule, threads)
+    highlights = highlighted(lst, schedule, gathered, threads, new + active)
+    chosen = {item.discussion_id for item in highlights}
+    new, active = (
+        [i for i in new if i.discussion_id not in chosen],
+        [i for i in active if i.discussion_id not in chosen],
+    )
     names, more_names = welcome_names(gathered)
     found = resources(lst, threads)
     prompts = tuple(sorted(gathered.prompts, key=lambda p: p.posted_at))
@@ -184,9 +221,10 @@ def compose_digest(gathered: Gathered, schedule: Schedule, volume: int, number: 
         date=gathered.period_end,
         note=gathered.note.strip(), note_by=gathered.note_by, prompts=prompts,
         prompt_mailtos=tuple(reply_mailto(lst, p.post_id, p.subject) if p.post_id else "" for p in prompts),
-        new=tuple(new[:MAX_NEW]), more_new=max(0, len(new) - MAX_NEW),
-        active=tuple(active[:MAX_ACTIVE]), more_active=max(0, len(active) - MAX_ACTIVE),
-        unanswered=tuple(unanswered(lst, schedule, gathered, unanswered_days)),
+        highlights=steered(lst, gathered.secret, highlights), new=steered(lst, gathered.secret, new[:MAX_NEW]),
+        more_new=max(0, len(new) - MAX_NEW), active=steered(lst, gathered.secret, active[:MAX_ACTIVE]),
+        more_active=max(0, len(active) - MAX_ACTIVE),
+        unanswered=steered(lst, gathered.secret, unanswered(lst, schedule, gathered, unanswered_days)),
         welcome=tuple(names.values()), more_welcome=more_names, welcomed=tuple(names),
         resources=tuple(found[:MAX_RESOURCES]), more_resources=max(0, len(found) - MAX_RESOURCES),
         polls_closed=tuple(p for p in gathered.polls if p.closed),

@@ -73,7 +73,7 @@ def draft_for(session: Session, plan: IssuePlan, now: datetime) -> DigestIssue |
 def send_preview(work: Work, plan: IssuePlan, now: datetime) -> IssueOutcome:
     """The coming summary as it stands, to each facilitator, with a reply address for the note."""
     lst, templates = plan.config.lst, work.templates
-    built = build_issue(work.sessions, templates, plan, now, now)
+    built = build_issue(work.sessions, templates, plan, now, now, work.optional_secret())
     text, _ = render_summary(templates, lst, built.digest)
     with work.sessions() as session, session.begin():
         draft = draft_for(session, plan, now)

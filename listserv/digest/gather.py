@@ -148,13 +148,21 @@ def discussions_of(session: Session, ids: Iterable[int]) -> dict[int, Discussion
     for ident, row in rows.items():
         post_id = openings.get(ident)
         opening = post_item(post_id, ident, *raws[post_id]) if post_id in raws and post_id is not None else None
-        infos[ident] = DiscussionInfo(ident, row.subject, row.started_by, row.first_activity, row.post_count, opening)
+        infos[ident] = DiscussionInfo(ident, row.subject, row.started_by, row.first_activity, row.post_count, opening,
+                                      row.highlighted_at)  # fmt: skip
     return infos
+
+
+def highlighted_ids(session: Session, list_id: int, start: datetime, end: datetime) -> list[int]:
+    """Discussions a facilitator highlighted in the period: the issue that ends it shows them first."""
+    return list(session.scalars(select(Discussion.id).where(Discussion.list_id == list_id,
+                                                            Discussion.highlighted_at >= start,
+                                                            Discussion.highlighted_at < end)))  # fmt: skip
 
 
 def question_candidates(session: Session, list_id: int, end: datetime, days: int) -> list[PostItem]:
     """Opening posts of discussions started in the four weeks before `end` (and at least `days`
-    before it) in which nobody but the starter has posted."""
+    before it) in which nobody but the starter has posted, and that the starter did not mark answered."""
     others = (
         select(ThreadContainer.id)
         .join(Post, Post.id == ThreadContainer.post_id)
@@ -164,7 +172,7 @@ def question_candidates(session: Session, list_id: int, end: datetime, days: int
     query = (
         select(Discussion.id)
         .where(Discussion.list_id == list_id, Discussion.first_activity >= end - QUESTION_LOOKBACK,
-               Discussion.first_activity <= end - timedelta(days=days), ~others)
+               Discussion.first_activity <= end - timedelta(days=days), Discussion.answered_at.is_(None), ~others)
         .order_by(Discussion.first_activity.desc())
         .limit(50)
     )  # fmt: skip

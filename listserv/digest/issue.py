@@ -22,6 +22,7 @@ from listserv.digest.prompts import prompts_for_digest
 from listserv.digest.render import build_message
 from listserv.digest.schedule import first_start, last_due, next_due, to_local, zone_of
 from listserv.digest.tables import DigestIssue, IssueStatus
+from listserv.discussions.steering import muted_by
 from listserv.discussions.store import lock_threads
 from listserv.library.model import this_week
 from listserv.library.store import load_library
@@ -64,6 +65,7 @@ class Reader:
     received: frozenset[int] = frozenset()  # outbound ids of the period's posts delivered to them one by one
     owed_posts: bool = True  # served for the posts they did not get (not only for the welcome)
     former: bool = False  # now in `each` mode: their last digest
+    muted: frozenset[int] = frozenset()  # discussions they muted (discussion controls): left out
 
 
 @dataclass
@@ -120,7 +122,8 @@ def plan_issue(session: Session, list_id: int, now: datetime, force: bool) -> Is
                      bool(draft and draft.preview_sent_at), early=cutoff is not None and due > cutoff)  # fmt: skip
 
 
-def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime) -> tuple[Gathered, PeriodPosts]:
+def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime,
+                secret: bytes = b"") -> tuple[Gathered, PeriodPosts]:  # fmt: skip
     """Everything the issue shows, read in one transaction."""
     config, lst = plan.config, plan.config.lst
     lock_threads(session, lst.id)
@@ -128,12 +131,14 @@ def read_period(session: Session, plan: IssuePlan, end: datetime, now: datetime)
     draft = session.get(DigestIssue, plan.draft_id) if plan.draft_id else None
     gathered = Gathered(
         lst=lst, period_start=plan.start, period_end=end, posts=tuple(posts.items),
-        discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}),
+        discussions=gather.discussions_of(session, {p.discussion_id for p in posts.items}
+                                          | set(gather.highlighted_ids(session, lst.id, plan.start, end))),
         candidates=tuple(gather.question_candidates(session, lst.id, end, config.unanswered_days)),
         newcomers=tuple(gather.newcomers(session, lst.id, plan.start, end)),
         prompts=tuple(prompts_for_digest(session, lst.id, plan.start, end)),
         polls=tuple(polls_for_digest(session, lst, config.schedule, plan.start, end, now)),
         note=draft.note if draft and draft.note_state == "given" else "", note_by=draft.note_by if draft else "",
+        secret=secret,
     )  # fmt: skip
     new, top = this_week(load_library(session, lst.id), plan.start, end)
     return replace(gathered, library_new=new, library_top=top), posts
@@ -156,7 +161,8 @@ def personal(
     if reader.owed_posts and not keep:
         return None
     newcomers = tuple(n for n in gathered.newcomers if n.email != reader.email)
-    subset = replace(gathered, posts=tuple(posts.items[i] for i in keep), newcomers=newcomers)
+    candidates = tuple(c for c in gathered.candidates if c.discussion_id not in reader.muted)
+    subset = replace(gathered, posts=tuple(posts.items[i] for i in keep), newcomers=newcomers, candidates=candidates)
     digest = compose_for(plan, subset)
     if not sendable(plan, digest, reader.mode):
         return None
@@ -169,19 +175,25 @@ def own_readers(session: Session, plan: IssuePlan, posts: PeriodPosts, welcomed:
     period's posts one by one, former readers now in `each` mode, and the newcomers the welcome names."""
     list_id = plan.config.lst.id
     partial = ledger.received_individually(session, list_id, posts.outbound_ids, now)
+    muted = muted_by(session, list_id, {item.discussion_id for item in posts.items})
+    for email, ids in muted.items():  # posts in discussions they muted are left out, as if received
+        partial[email] = partial.get(email, set()) | {o for item, o in zip(posts.items, posts.outbound_ids)
+                                                      if item.discussion_id in ids}  # fmt: skip
     former = ledger.former_readers(session, list_id, plan.start, plan.cutoff or now, plan.previous_id, now)
     former_got = ledger.received_individually(session, list_id, posts.outbound_ids, now, list(former))
     modes = ledger.reader_modes(session, list_id, sorted(set(partial) | set(welcomed)), now)
-    readers = [Reader(e, modes[e], frozenset(got)) for e, got in partial.items() if e in modes]
+    readers = [Reader(e, modes[e], frozenset(got), muted=frozenset(muted.get(e, ()))) for e, got in partial.items()
+               if e in modes]  # fmt: skip
     readers += [Reader(e, mode, frozenset(former_got.get(e, set())), former=True) for e, mode in former.items()]
     readers += [Reader(e, modes[e], owed_posts=False) for e in welcomed if e in modes and e not in partial]
     return readers
 
 
-def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: datetime, now: datetime) -> Built:
+def build_issue(sessions: Sessions, templates: Templates, plan: IssuePlan, end: datetime, now: datetime,
+                secret: bytes = b"") -> Built:  # fmt: skip
     """The issue's messages: one shared per mode, and a personal one for each reader in own_readers."""
     with sessions() as session, session.begin():
-        gathered, posts = read_period(session, plan, end, now)
+        gathered, posts = read_period(session, plan, end, now, secret)
         digest = compose_for(plan, gathered)
         readers = ledger.count_readers(session, plan.config.lst.id, now)
         own = own_readers(session, replace(plan, cutoff=end), posts, digest.welcomed, now)

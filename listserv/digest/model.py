@@ -43,6 +43,7 @@ class DiscussionInfo:
     started_at: datetime | None
     post_count: int  # all time
     opening: PostItem | None  # its first stored post
+    highlighted_at: datetime | None = None  # a facilitator's `highlight` (discussion controls)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,9 @@ class Gathered:
     note_by: str = ""
     library_new: tuple[Entry, ...] = ()  # first shared in the period (library.model.this_week)
     library_top: tuple[Entry, ...] = ()  # the most recommended others
+    secret: bytes = field(
+        default=b"", repr=False
+    )  # the server secret, for the items' discussion-control addresses (none without)
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,8 @@ class Item:
     continuing: bool = False  # started before the period
     said: tuple[Said, ...] = ()  # the period's posts (new discussions: its replies), oldest first
     more_said: int = 0  # the period's posts not quoted
+    post_id: int = 0  # the post the reply address answers
+    control: str = ""  # its LIST-do+REF address: steer the discussion by reply (docs/engagement.md)
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,7 @@ class Digest:
     note_by: str = ""
     prompts: tuple[PromptItem, ...] = ()
     prompt_mailtos: tuple[str, ...] = ()
+    highlights: tuple[Item, ...] = ()  # discussions a facilitator highlighted for this issue
     new: tuple[Item, ...] = ()
     more_new: int = 0
     active: tuple[Item, ...] = ()

@@ -36,7 +36,7 @@ class Preview:
 def build_preview(work: Work, list_id: int, now: datetime, mode: str | None, member: str | None) -> Preview:
     with work.sessions() as session:
         plan = replace(plan_issue(session, list_id, now, force=True), early=False)
-    built = build_issue(work.sessions, work.templates, plan, max(now, plan.start), now)
+    built = build_issue(work.sessions, work.templates, plan, max(now, plan.start), now, work.optional_secret())
     due = local_text(plan.due, plan.config.schedule)
     if member is not None:
         return member_preview(work, list_id, built, member, mode, due, now)

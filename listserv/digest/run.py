@@ -103,7 +103,7 @@ def send_list_digest(work: Work, list_id: int, now: datetime, force: bool = Fals
         if when is not None and when <= now and not plan.preview_sent and has_readers(work, plan, now):
             return send_preview(work, plan, now)
         return IssueOutcome(plan.config.lst.address, "waiting")
-    built = build_issue(work.sessions, work.templates, plan, plan.cutoff, now)
+    built = build_issue(work.sessions, work.templates, plan, plan.cutoff, now, work.optional_secret())
     with work.sessions() as session, session.begin():
         return commit_issue(session, work.settings.batch_size, plan, built, plan.cutoff, now)
 

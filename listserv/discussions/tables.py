@@ -44,6 +44,10 @@ class Discussion(Base):
     last_activity: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     post_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    # discussion controls (migration 0017, docs/engagement.md): set by facilitators and askers by reply
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # new posts refused
+    highlighted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # first in the next digest
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the asker says so
 
 
 class ThreadContainer(Base):
@@ -58,3 +62,16 @@ class ThreadContainer(Base):
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"), nullable=True, unique=True)
     method: Mapped[str | None] = mapped_column(String(16), nullable=True)  # root, reference, placeholder, ...
     posted_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class DiscussionChoice(Base):
+    """A member's follow or mute of one discussion (migration 0017)."""
+
+    __tablename__ = "discussion_choices"
+    __table_args__ = (UniqueConstraint("discussion_id", "member_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    choice: Mapped[str] = mapped_column(String(8))  # follow | mute
+    created_at: Mapped[datetime] = mapped_column(DateTime)

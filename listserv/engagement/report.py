@@ -44,6 +44,7 @@ class Discussed:
     by: str
     when: str  # in the list's zone
     posts: int = 0
+    control: str = ""  # LIST-do+REF of one of its posts: steer it by reply (close, highlight ...)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from listserv.bounces.store import health
 from listserv.digest.gather import load_digest_settings, question_candidates
 from listserv.digest.polls import polls_for_digest
 from listserv.digest.schedule import Schedule, last_due, local_day, local_text
+from listserv.discussions.controls import control_address
 from listserv.discussions.tables import Discussion, ThreadContainer
 from listserv.engagement.chart import Week
 from listserv.engagement.report import (
@@ -87,14 +88,22 @@ def first_replies(session: Session, list_id: int, start: datetime, end: datetime
     return len(waits), duration_words(middle) if middle is not None else ""
 
 
-def quiet_discussions(session: Session, list_id: int, start: datetime, schedule: Schedule) -> tuple[Discussed, ...]:
+def quiet_discussions(session: Session, lst: ListInfo, start: datetime, schedule: Schedule,
+                      secret: bytes) -> tuple[Discussed, ...]:  # fmt: skip
     """Discussions of three posts or more whose last post came in the week before the period."""
-    query = (select(Discussion).where(Discussion.list_id == list_id, Discussion.post_count >= 3,
-                                      Discussion.last_activity >= start - timedelta(weeks=1),
-                                      Discussion.last_activity < start)
+    opening = (select(func.min(ThreadContainer.post_id)).where(ThreadContainer.discussion_id == Discussion.id)
+               .scalar_subquery())  # fmt: skip
+    query = (select(Discussion, opening).where(Discussion.list_id == lst.id, Discussion.post_count >= 3,
+                                               Discussion.last_activity >= start - timedelta(weeks=1),
+                                               Discussion.last_activity < start)
              .order_by(Discussion.post_count.desc()).limit(10))  # fmt: skip
-    return tuple(Discussed(d.subject, d.started_by, local_day(d.last_activity or start, schedule), d.post_count)
-                 for d in session.scalars(query))  # fmt: skip
+    return tuple(Discussed(d.subject, d.started_by, local_day(d.last_activity or start, schedule), d.post_count,
+                           steer(lst, secret, post_id)) for d, post_id in session.execute(query))  # fmt: skip
+
+
+def steer(lst: ListInfo, secret: bytes, post_id: int | None) -> str:
+    """The discussion-control address of a post, for the report's discussion lines ("" without one)."""
+    return control_address(lst, secret, post_id) if secret and post_id else ""
 
 
 def delivery_health(session: Session, list_id: int, start: datetime, end: datetime) -> Delivery:
@@ -118,7 +127,8 @@ def people_joined_and_left(session: Session, list_id: int, start: datetime, end:
             tuple(Person(email, f"{event} {local_day(at, schedule)}") for email, event, at in left))  # fmt: skip
 
 
-def gather_report(session: Session, lst: ListInfo, end: datetime) -> tuple[Report, ListEngagement]:
+def gather_report(session: Session, lst: ListInfo, end: datetime,
+                  secret: bytes = b"") -> tuple[Report, ListEngagement]:  # fmt: skip
     schedule = weekly_schedule(session, lst.id)
     start = end - timedelta(weeks=1)
     claim_run(session, lst.id, end, timedelta())  # the lock the daily job takes: no change recorded twice
@@ -139,9 +149,9 @@ def gather_report(session: Session, lst: ListInfo, end: datetime) -> tuple[Repor
         stuck=tuple(Person(m.facts.email, f"joined {local_day(m.facts.joined, schedule)}")
                     for m in sorted(stuck, key=lambda m: m.facts.joined)),
         ready=tuple(Person(m.facts.email, "; ".join(m.assessment.reasons)) for m in ready),
-        unanswered=tuple(Discussed(p.subject, p.who, local_day(p.date, schedule))
+        unanswered=tuple(Discussed(p.subject, p.who, local_day(p.date, schedule), 0, steer(lst, secret, p.post_id))
                          for p in question_candidates(session, lst.id, end, unanswered_days)),
-        first_reply=wait, answered=answered, quiet=quiet_discussions(session, lst.id, start, schedule),
+        first_reply=wait, answered=answered, quiet=quiet_discussions(session, lst, start, schedule, secret),
         delivery=delivery_health(session, lst.id, start, end),
         polls=tuple(polls_for_digest(session, lst, schedule, start, end, end)), stuck_weeks=rules.stuck_weeks,
     )  # fmt: skip
@@ -153,7 +163,7 @@ def send_report(work: Work, session: Session, lst: ListInfo, end: datetime) -> i
     report_row = EngagementReport(list_id=lst.id, period_end=end, created_at=work.now())
     session.add(report_row)
     session.flush()  # IntegrityError here: another node sent this week's report
-    report, _ = gather_report(session, lst, end)
+    report, _ = gather_report(session, lst, end, work.secret())
     report_row.stuck = json.dumps([p.email for p in report.stuck])
     report_row.ready = json.dumps([p.email for p in report.ready])
     facilitators = queries.facilitators(session, lst.id)

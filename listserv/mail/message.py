@@ -24,6 +24,7 @@ class Role(StrEnum):
     AUTHOR = "author"  # LIST-author+TOKEN@domain: replies forwarded to an author whose From was rewritten (dmarc)
     REPORT = "report"  # LIST-report+TOKEN@domain: facilitators' replies to the weekly report, invitations (engagement)
     LIBRARY = "library"  # LIST-library+REF@domain: members curate the resources a post shared (library)
+    CONTROL = "do"  # LIST-do+REF@domain: one-word commands steering a post's discussion (engagement/controls.py)
 
 
 class ListStatus(StrEnum):

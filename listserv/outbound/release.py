@@ -14,6 +14,8 @@ from email.message import Message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listserv.discussions.controls import control_address
+from listserv.discussions.steering import choices_for_fanout
 from listserv.discussions.store import thread_accepted
 from listserv.dkim.readiness import readiness
 from listserv.dmarc.mitigate import mitigate_dmarc
@@ -35,15 +37,23 @@ def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message:
     held post approved later, sealed with what the trusted Authentication-Results say)."""
     thread_accepted(session, lst, post, message, raw, now)
     message = mitigate_dmarc(work, session, lst, message)  # From the list when the author's DMARC asks for it
-    decorated = decorate(message, lst, work.templates.render_footer(lst))
+    decorated = decorate(
+        message, lst, work.templates.render_footer(lst, steer_address(work.optional_secret(), lst, post.id))
+    )
     decorated, one_click = mark_one_click(session, work, lst, decorated)  # per-member links: personalised
     outbound_id = queries.insert_outbound(session, dict(
         list_id=lst.id, post_id=post.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=decorated,
         personalized=lst.personalize or one_click, created_at=now, arc_seal=seal_json(arc),
     ))  # fmt: skip
+    choices_for_fanout(session, outbound_id, post.id)  # members' follow and mute of this discussion
     count = queries.plan_fanout(session, outbound_id, lst.id, post.sender, work.settings.batch_size, now)
     log.info("planned list=%s msgid=%s recipients=%d", lst.address, post.message_id, count)
     return count
+
+
+def steer_address(secret: bytes, lst: ListInfo, post_id: int) -> str:
+    """LIST-do+REF for the footer: follow, mute ... by reply ("" without the secret)."""
+    return control_address(lst, secret, post_id) if secret else ""
 
 
 def seal_json(arc: SealInputs | None) -> str:

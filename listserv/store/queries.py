@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, TypeVar, cast
 
 from sqlalchemy import (
+    ColumnElement,
     CursorResult,
     Result,
     Table,
@@ -31,6 +32,7 @@ from listserv.store.schema import (
     BatchStatus,
     Delivery,
     DeliveryStatus,
+    FanoutChoice,
     Inbound,
     InboundStatus,
     MailingList,
@@ -45,6 +47,7 @@ INBOUND = cast(Table, Inbound.__table__)
 OUTBOUND = cast(Table, Outbound.__table__)
 BATCHES = cast(Table, Batch.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
+CHOICES = cast(Table, FanoutChoice.__table__)
 
 
 IN_CHUNK = 500  # values per IN (...) list
@@ -208,13 +211,22 @@ def fanout_unplanned(session: Session) -> bool:
     return session.scalar(select(OUTBOUND.c.id).where(OUTBOUND.c.plan_after.is_not(None)).limit(1)) is not None
 
 
+def wants_posts(session: Session, outbound_id: int) -> ColumnElement[bool]:
+    """Members in `each` mode, unless this fan-out carries members' own choices (follow, mute)."""
+    if session.scalar(select(CHOICES.c.member_id).where(CHOICES.c.outbound_id == outbound_id).limit(1)) is None:
+        return MEMBERS.c.delivery == "each"
+    choice = (select(CHOICES.c.receive)
+              .where(CHOICES.c.outbound_id == outbound_id, CHOICES.c.member_id == MEMBERS.c.id).scalar_subquery())  # fmt: skip
+    return or_(choice.is_(True), and_(MEMBERS.c.delivery == "each", choice.is_(None)))
+
+
 def _plan_chunk(session: Session, now: datetime, outbound_id: int, list_id: int, sender: str, batch_size: int,
                 after: int, planned: int) -> int:  # fmt: skip
     chunk = batch_size * max(1, PLAN_CHUNK // batch_size)  # chunks never share a batch
     receiving = and_(
         MEMBERS.c.list_id == list_id,
         MEMBERS.c.id > after,
-        MEMBERS.c.delivery == "each",
+        wants_posts(session, outbound_id),
         or_(MEMBERS.c.email != sender, MEMBERS.c.receive_own_posts),
         or_(MEMBERS.c.vacation_until.is_(None), MEMBERS.c.vacation_until <= now),  # membership: on vacation
         or_(MEMBERS.c.expires_at.is_(None), MEMBERS.c.expires_at > now),  # membership: expired

@@ -211,6 +211,16 @@ class Outbound(Base):
     arc_seal: Mapped[str | None] = mapped_column(Text, nullable=True)  # a post's ARC inputs (JSON); NULL: not sealed
 
 
+class FanoutChoice(Base):
+    """A member's own choice for one fan-out, copied from their discussion controls when the post
+    is released (migration 0017): receive it although in digest mode (follow), or not (mute)."""
+
+    __tablename__ = "fanout_choices"
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
+    receive: Mapped[bool] = mapped_column(Boolean)
+
+
 class Batch(Base):
     """The unit a sender claims: one SMTP transaction's worth of recipients."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from listserv.discussions.steering import closed_discussion
 from listserv.inbound.authcheck import sender_auth
 from listserv.inbound.authres import SenderAuth, trusted_ids_of
 from listserv.library.intake import harvest_post
@@ -13,7 +14,7 @@ from listserv.moderation.decide import Decision, decide
 from listserv.moderation.facts import read_content
 from listserv.moderation.hold import hold_post
 from listserv.moderation.policy import load_moderation_policy, load_standing
-from listserv.moderation.rules import Action, PostFacts
+from listserv.moderation.rules import Action, Hit, PostFacts
 from listserv.outbound.headers import list_id
 from listserv.outbound.release import distribute
 from listserv.received import Received, notify_sender
@@ -27,7 +28,9 @@ def handle_post(received: Received) -> None:
         log.info("dropped list=%s msgid=%s reason=list-closed", received.lst.address, received.facts.message_id)
         return  # queued before the list closed, or a scheduled prompt: a closed list takes no posts
     auth = authenticate(received)
-    decision = decide(gather_facts(received, auth), load_moderation_policy(received.session, received.lst.id))
+    facts = gather_facts(received, auth)
+    decision = closed_to_posts(received, decide(facts, load_moderation_policy(received.session, received.lst.id)),
+                               facts.sender_is_facilitator)  # fmt: skip
     post = record_post(received, decision)
     log.info("decided list=%s msgid=%s action=%s rules=%s", received.lst.address, received.facts.message_id,
              decision.action.name.lower(), decision.rule_ids or "-")  # fmt: skip
@@ -42,6 +45,19 @@ def handle_post(received: Received) -> None:
     elif decision.action is Action.REJECT:
         text = received.render("rejected.txt.j2", subject=received.facts.subject, reason=decision.reason)
         notify_sender(received, "rejected", f"Not distributed: {received.facts.subject}", text)
+
+
+def closed_to_posts(received: Received, decision: Decision, facilitator: bool) -> Decision:
+    """A post that would join a discussion a facilitator closed is refused (docs/engagement.md);
+    a facilitator's own (a closing summary) still goes out."""
+    if decision.action is not Action.ACCEPT or facilitator:
+        return decision
+    facts = received.facts
+    closed = closed_discussion(received.session, received.lst.id, [facts.in_reply_to, *reversed(facts.references)])
+    if closed is None:
+        return decision
+    reason = f"the discussion \u201c{closed.subject}\u201d was closed to new posts by its facilitators"
+    return Decision(Action.REJECT, (*decision.hits, Hit("discussion-closed", Action.REJECT, reason)))
 
 
 def authenticate(received: Received) -> SenderAuth:

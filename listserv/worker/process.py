@@ -27,6 +27,7 @@ from listserv.digest.mailin import (
     handle_reply,
     handle_vote,
 )
+from listserv.engagement.controls import handle_control
 from listserv.engagement.record import member_record
 from listserv.engagement.replies import handle_report
 from listserv.library.mailin import handle_library, library_request
@@ -176,4 +177,5 @@ HANDLERS: dict[Role, Handler] = {
     Role.AUTHOR: handle_author,
     Role.REPORT: handle_report,
     Role.LIBRARY: handle_library,
+    Role.CONTROL: handle_control,
 }

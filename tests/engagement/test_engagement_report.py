@@ -7,7 +7,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from email.message import Message
 
 from PIL import Image
 
@@ -18,31 +17,14 @@ from listserv.store import db
 from support.clients import dkim_signed, gmail_reply, plain_reply, reply_address
 from support.digest_helpers import LIST, World, text_of
 from support.dkim_keys import OTHER_PUBLIC
-from support.engagement import FACILITATOR, reply, weeks_of_a_community
-
-
-def report_time(world: World) -> None:
-    """A minute after the list's next weekly time (Monday 08:00 UTC by default)."""
-    due = next_due(Schedule("weekly", "monday", 8, "UTC"), world.now())
-    world.at(due - world.now() + timedelta(minutes=1))
-
-
-def mails_to(world: World, mails: list[tuple[str, bytes]], rcpt: str, subject: str = "") -> list[Message]:
-    return [m for m in world.mail_to(rcpt, mails) if subject in str(m["Subject"])]
-
-
-def the_report(world: World) -> Message:
-    assert run_reports(world.work) == 1
-    [report] = [m for m in world.mail_to(FACILITATOR, world.settle()) if "the week to" in str(m["Subject"])]
-    return report
-
-
-def a_community_with_someone_ready(world: World, cli: Callable[..., str]) -> None:
-    cli("list", "set", LIST, "stage_rules", "construction_exchanges=1")
-    cli("member", "add", LIST, FACILITATOR, "--name", "Ann Lee", "--role", "facilitator")
-    weeks_of_a_community(world, cli)
-    reply(world, "dan@example.com", "New here: where do I start?", "<d9@example.com>", "<g1@example.com>")
-    report_time(world)
+from support.engagement import (
+    FACILITATOR,
+    a_community_with_someone_ready,
+    mails_to,
+    report_time,
+    the_report,
+    weeks_of_a_community,
+)
 
 
 def test_the_report_goes_to_each_facilitator_once_with_its_chart_inline(world: World, cli: Callable[..., str],

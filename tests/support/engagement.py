@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from email.message import Message
 
 from sqlalchemy import func, select
 
+from listserv.digest.schedule import Schedule, next_due
 from listserv.engagement.jobs import run_engagement
 from listserv.engagement.tables import EngagementRun
+from listserv.engagement.weekly import run_reports
 from support.digest_helpers import World
 
 LIST = "team@lists.example.test"
@@ -56,3 +59,27 @@ def weeks_of_a_community(w: World, cli: Callable[..., str]) -> None:
     reply(w, "dan@example.com", share, "<d4@example.com>", "<c6@example.com>")
     reply(w, "bob@example.com", share, "<b4@example.com>", "<c6@example.com>")
     run_engagement(w.work)
+
+
+def report_time(world: World) -> None:
+    """A minute after the list's next weekly time (Monday 08:00 UTC by default)."""
+    due = next_due(Schedule("weekly", "monday", 8, "UTC"), world.now())
+    world.at(due - world.now() + timedelta(minutes=1))
+
+
+def mails_to(world: World, mails: list[tuple[str, bytes]], rcpt: str, subject: str = "") -> list[Message]:
+    return [m for m in world.mail_to(rcpt, mails) if subject in str(m["Subject"])]
+
+
+def the_report(world: World) -> Message:
+    assert run_reports(world.work) == 1
+    [report] = [m for m in world.mail_to(FACILITATOR, world.settle()) if "the week to" in str(m["Subject"])]
+    return report
+
+
+def a_community_with_someone_ready(world: World, cli: Callable[..., str]) -> None:
+    cli("list", "set", LIST, "stage_rules", "construction_exchanges=1")
+    cli("member", "add", LIST, FACILITATOR, "--name", "Ann Lee", "--role", "facilitator")
+    weeks_of_a_community(world, cli)
+    reply(world, "dan@example.com", "New here: where do I start?", "<d9@example.com>", "<g1@example.com>")
+    report_time(world)
