@@ -29,6 +29,7 @@ PURE += [
     "engagement/report.py",
 ]  # docs/engagement.md
 PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
+PURE += ["mail/permalinks.py", "archive/links.py", "archive/mailview.py"]  # the web archive (docs/archive.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

@@ -55,6 +55,7 @@ class ListInfo:
     personalize: bool = False
     archive_url: str = ""
     status: ListStatus = ListStatus.OPEN
+    archive_access: str = "members"  # public | members | private (docs/archive.md)
 
     @property
     def local_part(self) -> str:

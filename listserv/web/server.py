@@ -114,7 +114,7 @@ class WebServer:
         try:
             return await asyncio.wait_for(handler(request), self.timeout)
         except web.HTTPException as refused:
-            return plain(refused.status, refused.headers.get("Allow"))
+            return plain(refused.status, {k: v for k, v in refused.headers.items() if k in ("Allow", "Location")})
         except asyncio.TimeoutError:
             log.warning("http: %s %s took over %gs; answered 503", request.method, request.path, self.timeout)
             return plain(503)
@@ -123,11 +123,8 @@ class WebServer:
             return plain(500)
 
 
-def plain(status: int, allow: str | None = None) -> web.Response:
-    response = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n")
-    if allow:
-        response.headers["Allow"] = allow
-    return response
+def plain(status: int, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}\n", headers=headers)
 
 
 async def _finish_headers(request: web.Request, response: web.StreamResponse) -> None:
