@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from listserv.mail.permalinks import archive_base
+
 KEY_DAYS = 30  # how long a member's archive link works
 MAC_BYTES = 16
 
@@ -25,12 +27,6 @@ class Access(StrEnum):
     PUBLIC = "public"
     MEMBERS = "members"
     PRIVATE = "private"
-
-
-def archive_base(public_url: str, lst_local_part: str) -> str:
-    """BASE/LIST, where the list's archive is served; "" without public_url."""
-    base = public_url.strip().rstrip("/")
-    return f"{base}/{lst_local_part}" if base else ""
 
 
 @dataclass(frozen=True)

@@ -37,3 +37,9 @@ def message_id_of(token: str) -> str | None:
 def permalink(archive: str, message_id: str) -> str:
     """archive: the list's archive base (BASE/LIST), "" when it has none."""
     return f"{archive}/m/{post_token(message_id)}" if archive and message_id else ""
+
+
+def archive_base(public_url: str, list_local_part: str) -> str:
+    """BASE/LIST, where a list's archive is served; "" without public_url."""
+    base = public_url.strip().rstrip("/")
+    return f"{base}/{list_local_part}" if base else ""

@@ -133,3 +133,19 @@ def test_a_member_who_left_loses_the_archive(running, settings, make_list, sink)
     assert http_get(running, "/team/", cookie=cookie).status == 200
     sql(settings, "DELETE FROM members WHERE email = 'bob@example.com'")
     assert http_get(running, "/team/", cookie=cookie).status == 403
+
+
+def test_a_member_mails_archive_to_the_request_address_and_gets_a_working_link(running, settings, make_list, sink):
+    make_list("team", members=["alice@example.com", "bob@example.com"])
+    box = Mailbox(sink)
+    converse(running, settings)
+    send(running.lmtp, "bob@example.com", "team-request@lists.example.test", "archive")
+    box.expect("bob@example.com", "Field notes")
+    answer = body_of(box.expect("bob@example.com"))
+    link = re.search(r"https://lists\.example\.test/listserv/team/\?key=\S+", answer)[0]
+    cookie = cookie_of(http_get(running, local_path(link)))
+    assert "Field notes on composting" in http_get(running, "/team/", cookie=cookie).text
+
+    box.expect("alice@example.com", "Field notes")
+    send(running.lmtp, "mallory@example.net", "team-request@lists.example.test", "archive")
+    assert "?key=" not in body_of(box.expect("mallory@example.net"))
