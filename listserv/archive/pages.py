@@ -76,8 +76,8 @@ def post_items(posts: list[ShownPost]) -> list[PostItem]:
 
 
 def render_discussion(templates: Templates, lst: ListInfo, summary: Summary, posts: list[ShownPost],
-                      link: Linker) -> str:  # fmt: skip
-    items = post_items(posts)
+                      link: Linker, items: list[PostItem] | None = None) -> str:  # fmt: skip
+    items = post_items(posts) if items is None else items
     authors = {item.token: item.view.author for item in items}
     return templates.render("archive-discussion.html.j2", summary=summary, items=items, authors=authors,
                             **_base(lst, link))  # fmt: skip
@@ -85,7 +85,14 @@ def render_discussion(templates: Templates, lst: ListInfo, summary: Summary, pos
 
 def render_post(templates: Templates, lst: ListInfo, found: FoundPost, token: str, link: Linker) -> str:
     item = PostItem(view_message(found.raw), token, found.date, 0, None)
-    return templates.render("archive-post.html.j2", item=item, found=found, **_base(lst, link))
+    return render_post_item(templates, lst, item, found.discussion_id, found.subject, link)
+
+
+def render_post_item(templates: Templates, lst: ListInfo, item: PostItem, discussion_id: int, discussion_subject: str,
+                     link: Linker) -> str:  # fmt: skip
+    single = PostItem(item.view, item.token, item.date, 0, None)
+    return templates.render("archive-post.html.j2", item=single, discussion_id=discussion_id,
+                            discussion_subject=discussion_subject, **_base(lst, link))  # fmt: skip
 
 
 def render_denied(templates: Templates, lst: ListInfo, reason: str, link: Linker) -> str:

@@ -1,0 +1,104 @@
+"""`listserv archive build LIST OUTDIR`: the archive as static files for any web server.
+
+The same pages as the web (archive/pages.py) with relative links ending in .html, plus the
+style sheet and every attachment. Streamed: one discussion in memory at a time, a fresh
+database session every BATCH discussions, so memory stays flat however large the archive.
+
+    OUTDIR/index.html, page/N.html     the discussions, newest activity first
+    OUTDIR/d/ID.html                   a discussion, threaded
+    OUTDIR/m/TOKEN.html                a post (TOKEN: archive permalinks, mail/permalinks.py)
+    OUTDIR/a/TOKEN/N/NAME              an attachment
+    OUTDIR/archive.css
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from listserv.archive import pages
+from listserv.archive.mailview import attachment_data
+from listserv.archive.store import PAGE_SIZE, discussion_ids, load_discussion, load_index_page
+from listserv.mail.message import ListInfo
+from listserv.render import DEFAULT_TEMPLATES
+from listserv.work import Work
+
+BATCH = 200  # discussions per database session
+STATIC = ".html"
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    discussions: int
+    posts: int
+    attachments: int
+    files: int
+    seconds: float
+
+
+def _write(path: Path, text: str | bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+
+
+def _index_pages(work: Work, lst: ListInfo, out: Path) -> int:
+    number, pages_total = 1, 1
+    while number <= pages_total:
+        with work.sessions() as session:
+            page = load_index_page(session, lst.id, number, PAGE_SIZE)
+        pages_total = page.pages
+        link = pages.Linker(0 if number == 1 else 1, STATIC)
+        target = out / "index.html" if number == 1 else out / "page" / f"{number}.html"
+        _write(target, pages.render_index(work.templates, lst, page, link))
+        number += 1
+    return pages_total
+
+
+def _discussion(work: Work, lst: ListInfo, out: Path, discussion_id: int) -> tuple[int, int]:
+    """Write one discussion's page, its posts' pages and attachments: (posts, attachments)."""
+    with work.sessions() as session:
+        found = load_discussion(session, lst.id, discussion_id)
+    if found is None:  # gone since the list was read (a merge)
+        return 0, 0
+    summary, posts = found
+    link = pages.Linker(1, STATIC)
+    items = pages.post_items(posts)
+    _write(
+        out / "d" / f"{discussion_id}.html", pages.render_discussion(work.templates, lst, summary, posts, link, items)
+    )
+    attachments = 0
+    for item, post in zip(items, posts, strict=True):
+        page = pages.render_post_item(work.templates, lst, item, discussion_id, summary.subject, link)
+        _write(out / "m" / f"{item.token}.html", page)
+        for attachment in item.view.attachments:
+            data = attachment_data(post.raw, attachment.index)
+            if data is not None:
+                _write(out / "a" / item.token / str(attachment.index) / attachment.filename, data[1])
+                attachments += 1
+    return len(posts), attachments
+
+
+def build_static(work: Work, lst: ListInfo, outdir: str | Path,
+                 progress: Callable[[int, int], None] = lambda done, total: None) -> BuildReport:  # fmt: skip
+    started, out = time.monotonic(), Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    own = Path(work.settings.templates_dir) / "archive.css" if work.settings.templates_dir else None
+    shutil.copyfile(
+        own if own is not None and own.is_file() else DEFAULT_TEMPLATES / "archive.css", out / "archive.css"
+    )
+    with work.sessions() as session:
+        ids = discussion_ids(session, lst.id)
+    files = 1 + _index_pages(work, lst, out)
+    posts = attachments = 0
+    for done, discussion_id in enumerate(ids, 1):
+        shown, attached = _discussion(work, lst, out, discussion_id)
+        posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
+        if done % BATCH == 0 or done == len(ids):
+            progress(done, len(ids))
+    return BuildReport(len(ids), posts, attachments, files, time.monotonic() - started)
