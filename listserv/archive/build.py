@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from listserv.archive import pages
 from listserv.archive.mailview import attachment_data
 from listserv.archive.store import PAGE_SIZE, discussion_ids, load_discussion, load_index_page
@@ -60,10 +62,10 @@ def _index_pages(work: Work, lst: ListInfo, out: Path) -> int:
     return pages_total
 
 
-def _discussion(work: Work, lst: ListInfo, out: Path, discussion_id: int) -> tuple[int, int]:
+def _discussion(work: Work, session: Session, lst: ListInfo, out: Path, discussion_id: int) -> tuple[int, int]:
     """Write one discussion's page, its posts' pages and attachments: (posts, attachments)."""
-    with work.sessions() as session:
-        found = load_discussion(session, lst.id, discussion_id)
+    found = load_discussion(session, lst.id, discussion_id)
+    session.expunge_all()  # nothing kept from one discussion to the next
     if found is None:  # gone since the list was read (a merge)
         return 0, 0
     summary, posts = found
@@ -96,9 +98,10 @@ def build_static(work: Work, lst: ListInfo, outdir: str | Path,
         ids = discussion_ids(session, lst.id)
     files = 1 + _index_pages(work, lst, out)
     posts = attachments = 0
-    for done, discussion_id in enumerate(ids, 1):
-        shown, attached = _discussion(work, lst, out, discussion_id)
-        posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
-        if done % BATCH == 0 or done == len(ids):
-            progress(done, len(ids))
+    for start in range(0, len(ids), BATCH):
+        with work.sessions() as session:
+            for discussion_id in ids[start : start + BATCH]:
+                shown, attached = _discussion(work, session, lst, out, discussion_id)
+                posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
+        progress(min(start + BATCH, len(ids)), len(ids))
     return BuildReport(len(ids), posts, attachments, files, time.monotonic() - started)
