@@ -1,8 +1,8 @@
 """`listserv archive build LIST OUTDIR`: the archive as static files for any web server.
 
 The same pages as the web (archive/pages.py) with relative links ending in .html, plus the
-style sheet and every attachment. Streamed: one discussion in memory at a time, a fresh
-database session every BATCH discussions, so memory stays flat however large the archive.
+style sheet and every attachment. Streamed: BATCH discussions in memory at a time (two queries
+for them all), so memory stays flat however large the archive.
 
     OUTDIR/index.html, page/N.html     the discussions, newest activity first
     OUTDIR/d/ID.html                   a discussion, threaded
@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from listserv.archive import pages
 from listserv.archive.mailview import attachment_data
-from listserv.archive.store import PAGE_SIZE, discussion_ids, load_discussion, load_index_page
+from listserv.archive.store import PAGE_SIZE, ShownPost, discussion_ids, load_discussions, load_index_page
+from listserv.discussions.admin import Summary
 from listserv.mail.message import ListInfo
 from listserv.render import DEFAULT_TEMPLATES
 from listserv.work import Work
@@ -62,13 +61,9 @@ def _index_pages(work: Work, lst: ListInfo, out: Path) -> int:
     return pages_total
 
 
-def _discussion(work: Work, session: Session, lst: ListInfo, out: Path, discussion_id: int) -> tuple[int, int]:
+def _discussion(work: Work, lst: ListInfo, out: Path, summary: Summary, posts: list[ShownPost]) -> tuple[int, int]:
     """Write one discussion's page, its posts' pages and attachments: (posts, attachments)."""
-    found = load_discussion(session, lst.id, discussion_id)
-    session.expunge_all()  # nothing kept from one discussion to the next
-    if found is None:  # gone since the list was read (a merge)
-        return 0, 0
-    summary, posts = found
+    discussion_id = summary.id
     link = pages.Linker(1, STATIC)
     items = pages.post_items(posts)
     _write(
@@ -100,8 +95,9 @@ def build_static(work: Work, lst: ListInfo, outdir: str | Path,
     posts = attachments = 0
     for start in range(0, len(ids), BATCH):
         with work.sessions() as session:
-            for discussion_id in ids[start : start + BATCH]:
-                shown, attached = _discussion(work, session, lst, out, discussion_id)
-                posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
+            batch = load_discussions(session, lst.id, ids[start : start + BATCH])  # gone since (a merge): left out
+        for summary, shown_posts in batch:
+            shown, attached = _discussion(work, lst, out, summary, shown_posts)
+            posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
         progress(min(start + BATCH, len(ids)), len(ids))
     return BuildReport(len(ids), posts, attachments, files, time.monotonic() - started)

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from listserv.archive.links import Access
-from listserv.discussions.admin import Entry, Summary, show
+from listserv.discussions.admin import Entry, Summary
 from listserv.discussions.tables import Discussion, ThreadContainer
+from listserv.discussions.tree import Container, tree
 from listserv.mail.message import ListInfo, ListStatus
 from listserv.mail.permalinks import LONG_ID, message_id_of, post_token
 from listserv.store.admin import ListSetting
@@ -77,23 +79,39 @@ def load_index_page(session: Session, list_id: int, page: int, size: int = PAGE_
     return IndexPage(summaries, page, max(1, -(-total // size)), total)
 
 
-def raws_of(session: Session, post_ids: Sequence[int]) -> dict[int, bytes]:
-    if not post_ids:
-        return {}
-    query = select(Post.id, Inbound.raw).join(Inbound, Inbound.id == Post.inbound_id).where(Post.id.in_(post_ids))
-    return {post_id: raw for post_id, raw in session.execute(query)}
-
-
 def load_discussion(session: Session, list_id: int, discussion_id: int) -> tuple[Summary, list[ShownPost]] | None:
     """A discussion's summary and its posts in thread order (placeholders left out), with their raw mail."""
-    discussion = session.scalar(select(Discussion).where(Discussion.list_id == list_id,
-                                                         Discussion.id == discussion_id))  # fmt: skip
-    if discussion is None:
-        return None
-    summary, entries = show(session, discussion)
-    raws = raws_of(session, [entry.post_id for entry in entries if entry.post_id is not None])
-    posts = [ShownPost(entry, post_token(entry.line.message_id), raws[entry.post_id])
-             for entry in entries if entry.post_id is not None and entry.post_id in raws]  # fmt: skip
+    found = load_discussions(session, list_id, [discussion_id])
+    return found[0] if found else None
+
+
+def load_discussions(session: Session, list_id: int,
+                     ids: Sequence[int]) -> list[tuple[Summary, list[ShownPost]]]:  # fmt: skip
+    """Several discussions at once (two queries whatever their number), in the order of `ids`."""
+    rows = {row.id: row for row in session.scalars(select(Discussion).where(Discussion.list_id == list_id,
+                                                                            Discussion.id.in_(ids)))}  # fmt: skip
+    query = (select(ThreadContainer.discussion_id, ThreadContainer.message_id, ThreadContainer.parent_id,
+                    ThreadContainer.placeholder, ThreadContainer.posted_at, ThreadContainer.post_id,
+                    ThreadContainer.method, Post.sender, Post.subject, Inbound.raw)
+             .outerjoin(Post, Post.id == ThreadContainer.post_id).outerjoin(Inbound, Inbound.id == Post.inbound_id)
+             .where(ThreadContainer.discussion_id.in_(list(rows))))  # fmt: skip
+    grouped: dict[int, list[Any]] = {}
+    for found in session.execute(query):
+        grouped.setdefault(found[0], []).append(found)
+    return [_shown(rows[ident], grouped.get(ident, [])) for ident in ids if ident in rows]
+
+
+def _shown(discussion: Discussion, found: list[Any]) -> tuple[Summary, list[ShownPost]]:
+    facts = {row[1]: row for row in found}
+    posts: list[ShownPost] = []
+    for line in tree([Container(row[1], row[2], bool(row[3]), row[4]) for row in found]):
+        _, message_id, _, _, posted_at, post_id, method, sender, subject, raw = facts[line.message_id]
+        if post_id is not None and raw is not None:
+            entry = Entry(line, post_id, sender or "", posted_at, subject or "", method or "")
+            posts.append(ShownPost(entry, post_token(message_id), raw))
+    people = len({post.entry.author for post in posts})
+    summary = Summary(discussion.id, discussion.key, discussion.subject, discussion.started_by, discussion.post_count,
+                      people, discussion.first_activity, discussion.last_activity)  # fmt: skip
     return summary, posts
 
 
