@@ -2,7 +2,8 @@
 
 The same pages as the web (archive/pages.py) with relative links ending in .html, plus the
 style sheet and every attachment. Streamed: BATCH discussions in memory at a time (two queries
-for them all), so memory stays flat however large the archive.
+for them all), so memory stays flat however large the archive. With jobs > 1, batches are
+shared among that many processes (each its own database connection); pages are the same.
 
     OUTDIR/index.html, page/N.html     the discussions, newest activity first
     OUTDIR/d/ID.html                   a discussion, threaded
@@ -13,10 +14,13 @@ for them all), so memory stays flat however large the archive.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 from listserv.archive import pages
@@ -24,7 +28,9 @@ from listserv.archive.mailview import attachment_data
 from listserv.archive.store import PAGE_SIZE, ShownPost, discussion_ids, load_discussions, load_index_page
 from listserv.discussions.admin import Summary
 from listserv.mail.message import ListInfo
-from listserv.render import DEFAULT_TEMPLATES
+from listserv.render import DEFAULT_TEMPLATES, Templates
+from listserv.settings import Settings
+from listserv.store import db
 from listserv.work import Work
 
 BATCH = 200  # discussions per database session
@@ -81,7 +87,43 @@ def _discussion(work: Work, lst: ListInfo, out: Path, summary: Summary, posts: l
     return len(posts), attachments
 
 
-def build_static(work: Work, lst: ListInfo, outdir: str | Path,
+def _batch(work: Work, lst: ListInfo, out: Path, ids: list[int]) -> tuple[int, int, int]:
+    """One batch of discussions: (posts, attachments, files) written."""
+    with work.sessions() as session:
+        batch = load_discussions(session, lst.id, ids)  # one gone since (a merge) is left out
+    posts = attachments = files = 0
+    for summary, shown_posts in batch:
+        shown, attached = _discussion(work, lst, out, summary, shown_posts)
+        posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
+    return posts, attachments, files
+
+
+_WORKER: Work | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    """A build process's own database engine and templates (nothing shared with its parent)."""
+    global _WORKER
+    _WORKER = Work(db.sessions(db.open_engine(settings.database_url)), settings,
+                   Templates(settings.templates_dir, settings.public_url))  # fmt: skip
+
+
+def _batch_in_worker(lst: ListInfo, out: Path, ids: list[int]) -> tuple[int, int, int]:
+    assert _WORKER is not None
+    return _batch(_WORKER, lst, out, ids)
+
+
+def _batches(work: Work, lst: ListInfo, out: Path, ids: list[int], jobs: int) -> Iterator[tuple[int, int, int]]:
+    chunks = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
+    if jobs <= 1 or len(chunks) < 2:
+        yield from (_batch(work, lst, out, chunk) for chunk in chunks)
+        return
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no database connection inherited
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(work.settings,)) as pool:
+        yield from pool.map(_batch_in_worker, repeat(lst), repeat(out), chunks)
+
+
+def build_static(work: Work, lst: ListInfo, outdir: str | Path, jobs: int = 1,
                  progress: Callable[[int, int], None] = lambda done, total: None) -> BuildReport:  # fmt: skip
     started, out = time.monotonic(), Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,11 +135,7 @@ def build_static(work: Work, lst: ListInfo, outdir: str | Path,
         ids = discussion_ids(session, lst.id)
     files = 1 + _index_pages(work, lst, out)
     posts = attachments = 0
-    for start in range(0, len(ids), BATCH):
-        with work.sessions() as session:
-            batch = load_discussions(session, lst.id, ids[start : start + BATCH])  # gone since (a merge): left out
-        for summary, shown_posts in batch:
-            shown, attached = _discussion(work, lst, out, summary, shown_posts)
-            posts, attachments, files = posts + shown, attachments + attached, files + 1 + shown + attached
-        progress(min(start + BATCH, len(ids)), len(ids))
+    for done, (shown, attached, written) in enumerate(_batches(work, lst, out, ids, jobs), 1):
+        posts, attachments, files = posts + shown, attachments + attached, files + written
+        progress(min(done * BATCH, len(ids)), len(ids))
     return BuildReport(len(ids), posts, attachments, files, time.monotonic() - started)
