@@ -10,6 +10,7 @@ import pytest
 from listserv.mail.permalinks import post_token
 from support.archive import cookie_of, http_get, local_path, start_archive_engine
 from support.conversation import Mailbox, body_of, send, settle, sql
+from support.mail import lmtp_send
 
 TEAM = "team@lists.example.test"
 CSP = "default-src 'none'; style-src 'self'"
@@ -149,3 +150,17 @@ def test_a_member_mails_archive_to_the_request_address_and_gets_a_working_link(r
     box.expect("alice@example.com", "Field notes")
     send(running.lmtp, "mallory@example.net", "team-request@lists.example.test", "archive")
     assert "?key=" not in body_of(box.expect("mallory@example.net"))
+
+
+def test_a_message_id_too_long_for_a_file_name_still_has_a_working_permalink(running, settings, make_list):
+    make_list("team", members=["alice@example.com"], archive_access="public")
+    long_id = "x" * 200 + "@example.com"
+    raw = (f"From: alice@example.com\r\nTo: {TEAM}\r\nSubject: Long one\r\nMessage-ID: <{long_id}>\r\n"
+           "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\nA long Message-ID.\r\n").encode()  # fmt: skip
+    assert lmtp_send(running.lmtp, "alice@example.com", [TEAM], raw)[TEAM].startswith("250")
+    settle(settings)
+    token = post_token(long_id)
+    assert token.startswith("h-")
+    page = http_get(running, f"/team/m/{token}")
+    assert page.status == 200 and "A long Message-ID." in page.text
+    assert http_get(running, "/team/m/h-" + "0" * 40).status == 404
