@@ -72,7 +72,7 @@ class CliContext:
     @property
     def work(self) -> Work:
         if self._work is None:
-            templates = Templates(self.settings.templates_dir)
+            templates = Templates(self.settings.templates_dir, self.settings.public_url)
             self._work = Work(db.sessions(self.engine), self.settings, templates, self.clock)
         return self._work
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from listserv.archive.store import ARCHIVE_SETTINGS
 from listserv.bounces.jobs import run_bounces
 from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
@@ -75,5 +76,6 @@ LIST_SETTINGS: dict[str, ListSetting] = (
     | ENGAGEMENT_SETTINGS
     | IMAP_SETTINGS
     | LIBRARY_SETTINGS
+    | ARCHIVE_SETTINGS
 )
 MEMBER_SETTINGS: dict[str, ListSetting] = CORE_MEMBER_SETTINGS | MODERATION_MEMBER_SETTINGS | ENGAGEMENT_MEMBER_SETTINGS

@@ -23,10 +23,12 @@ DEFAULT_TEMPLATES = next((p for p in (PACKAGE / "templates", PACKAGE.parent / "t
 class Footer:
     text: str
     html: str
+    archive: str = ""  # the list's web archive (BASE/LIST) when it has one: posts get Archived-At
 
 
 class Templates:
-    def __init__(self, directory: str | Path = "") -> None:
+    def __init__(self, directory: str | Path = "", public_url: str = "") -> None:
+        self.public_url = public_url.strip().rstrip("/")  # where the web archive is (archive links in footers)
         search = [str(directory)] if directory else []
         loader = jinja2.FileSystemLoader(search + [str(DEFAULT_TEMPLATES)])
         self._text = jinja2.Environment(loader=loader, autoescape=False, keep_trailing_newline=True)
@@ -54,4 +56,5 @@ class Templates:
     def render_footer(self, lst: ListInfo, control: str = "") -> Footer:
         """The list footer; `control` is the post's LIST-do+REF address (docs/engagement.md)."""
         context = {"list": lst, "request": lst.service(Role.REQUEST), "control": control}
-        return Footer(self.render("footer.txt.j2", **context), self.render("footer.html.j2", **context))
+        archive = f"{self.public_url}/{lst.local_part}" if self.public_url and lst.archive_access != "private" else ""
+        return Footer(self.render("footer.txt.j2", **context), self.render("footer.html.j2", **context), archive)

@@ -25,12 +25,12 @@ from listserv.inbound.server import (
     limits_of,
     server_tls_context,
 )
-from listserv.membership.web import WebServer
 from listserv.outbound.relay import Relay, open_relay, open_relays
 from listserv.outbound.send import Seals, Sender
 from listserv.settings import HostPort
 from listserv.store import queries
 from listserv.store.faults import describe_failure, is_resource_failure
+from listserv.web.server import WebServer
 from listserv.work import Work
 from listserv.worker.process import Worker
 
@@ -166,7 +166,7 @@ class Service:
                 queries.release_leases(session)
         await self._listen(self.settings.lmtp_listen, lmtp=True)
         await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls)
-        await self.web.start()  # one-click unsubscribe (membership/web.py)
+        await self.web.start()  # one-click unsubscribe, the archive (listserv/web/)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
         seals = Seals()  # each post ARC-sealed once, whichever sender takes its batches

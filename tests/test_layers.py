@@ -15,7 +15,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "listserv"
 LAYERS = (  # top first
     ("shell", {"__main__", "cli", "service", "migrations"}),
-    ("worker", {"worker", "features"}),
+    ("worker", {"worker", "features", "web"}),
     (
         "capabilities",
         {
@@ -30,6 +30,7 @@ LAYERS = (  # top first
             "bounces",
             "engagement",
             "library",
+            "archive",
         },
     ),
     ("intake", {"inbound"}),

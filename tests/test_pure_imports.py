@@ -36,6 +36,7 @@ PURE += [
     "library/pages.py",
 ]  # docs/library.md
 PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
+PURE += ["mail/permalinks.py", "archive/links.py", "archive/mailview.py"]  # the web archive (docs/archive.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

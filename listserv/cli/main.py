@@ -142,8 +142,17 @@ def member_keys(member: click.Command) -> None:
         member_set.registry = features.MEMBER_SETTINGS
 
 
+def archive_commands(archive: click.Command) -> None:
+    """`archive build` lives with the web archive (listserv/archive/cli.py)."""
+    from listserv.archive.cli import archive_build
+
+    if isinstance(archive, click.Group):
+        archive.add_command(archive_build)
+
+
 COMMANDS = {
-    "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history."),
+    "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history; build its web archive as static files.",
+                           prepare=archive_commands),
     "bounce": LazyCommand("listserv.bounces.cli:bounce",
                           "Bounce scores and states: who is paused or was removed for bouncing, and why."),
     "digest": LazyCommand("listserv.digest.cli:digest",

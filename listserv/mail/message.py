@@ -58,6 +58,7 @@ class ListInfo:
     archive_url: str = ""
     status: ListStatus = ListStatus.OPEN
     library_address: str = ""  # LIST-library+REF@domain in one post's footer (library/mailin.py), else ""
+    archive_access: str = "members"  # public | members | private (docs/archive.md)
 
     @property
     def local_part(self) -> str:

@@ -31,6 +31,7 @@ class Command(StrEnum):
     RENEW = "renew"
     CONFIRM = "confirm"
     STATS = "stats"  # the member's own engagement record
+    ARCHIVE = "archive"  # a link to the web archive (docs/archive.md)
     SET_PROFILE = "set-profile"  # `set profile off|on`: opt out of (or back into) engagement stages
     UNKNOWN = "unknown"
 
@@ -39,7 +40,7 @@ COMMAND_WORDS = {
     "help": Command.HELP, "info": Command.INFO, "subscribe": Command.SUBSCRIBE, "join": Command.SUBSCRIBE,
     "unsubscribe": Command.UNSUBSCRIBE, "leave": Command.UNSUBSCRIBE, "signoff": Command.UNSUBSCRIBE,
     "set": Command.SET_DELIVERY, "who": Command.WHO, "renew": Command.RENEW, "confirm": Command.CONFIRM,
-    "stats": Command.STATS,
+    "stats": Command.STATS, "archive": Command.ARCHIVE,
 }  # fmt: skip
 # Words after subscribe/join, and after "set delivery", naming a delivery mode.
 MODE_WORDS = {

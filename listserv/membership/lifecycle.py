@@ -67,6 +67,9 @@ class RequestOutcome(StrEnum):
     WHO_CLOSED = "who-closed"
     INFO = "info"
     STATS = "stats"  # the member's engagement record (detail: its text)
+    ARCHIVE = "archive"  # the member's archive link (detail: the link)
+    ARCHIVE_PUBLIC = "archive-public"  # the archive is open to all (detail: its address)
+    ARCHIVE_OFF = "archive-off"  # the list has no web archive
     PROFILE_OFF = "profile-off"
     PROFILE_ON = "profile-on"
     HELP = "help"

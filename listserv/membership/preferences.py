@@ -8,6 +8,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listserv.archive.access import link_for
+from listserv.archive.links import Access
+from listserv.mail.permalinks import archive_base
 from listserv.membership import store
 from listserv.membership.commands import DELIVERY_MODES, parse_day
 from listserv.membership.lifecycle import RequestOutcome, Result, event
@@ -89,3 +92,16 @@ def set_profile(scope: Scope, email: str, argument: str, line: str = "") -> Resu
     member.profiled = argument == "on"
     event(scope, email, "profile", argument)
     return Result(line, RequestOutcome.PROFILE_ON if member.profiled else RequestOutcome.PROFILE_OFF)
+
+
+def archive_link(scope: Scope, email: str, line: str = "") -> Result:
+    """`archive`: where the list's web archive is; for a members-only one, the member's own signed link."""
+    lst, public_url = scope.lst, scope.settings.public_url
+    base = archive_base(public_url, lst.local_part)
+    if lst.archive_access not in (Access.PUBLIC, Access.MEMBERS) or not base:
+        return Result(line, RequestOutcome.ARCHIVE_OFF)
+    if lst.archive_access == Access.PUBLIC:
+        return Result(line, RequestOutcome.ARCHIVE_PUBLIC, base + "/")
+    if store.find_member(scope.session, lst.id, email) is None:
+        return Result(line, RequestOutcome.NOT_MEMBER)
+    return Result(line, RequestOutcome.ARCHIVE, link_for(scope.work, lst, email, scope.now))

@@ -22,7 +22,16 @@ from listserv.membership.lifecycle import (
     request_leave,
 )
 from listserv.membership.mail import Scope, may_answer_received, scope_of
-from listserv.membership.preferences import MemberRecord, info, set_delivery, set_profile, set_vacation, stats, who
+from listserv.membership.preferences import (
+    MemberRecord,
+    archive_link,
+    info,
+    set_delivery,
+    set_profile,
+    set_vacation,
+    stats,
+    who,
+)
 from listserv.received import Received
 
 log = logging.getLogger(__name__)
@@ -102,6 +111,8 @@ def run_command(received: Received, scope: Scope, request: Request, refusal: str
         return who(scope, sender, line)
     if command is Command.INFO:
         return info(scope, line)
+    if command is Command.ARCHIVE:
+        return archive_link(scope, sender, line)
     if command is Command.STATS:
         return stats(scope, sender, record, line)
     if command is Command.SET_PROFILE:

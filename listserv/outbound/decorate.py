@@ -8,9 +8,12 @@ import re
 from email import policy
 from email.generator import BytesGenerator
 from email.message import Message
+from html import escape
 from io import BytesIO
 
 from listserv.mail.message import ListInfo
+from listserv.mail.parse import message_ids
+from listserv.mail.permalinks import permalink
 from listserv.outbound.footer import add_footer
 from listserv.outbound.headers import apply_list_headers
 from listserv.render import Footer
@@ -105,4 +108,13 @@ def encode_long_lines(part: Message) -> None:
 
 def decorate(message: Message, lst: ListInfo, footer: Footer) -> bytes:
     apply_list_headers(message, lst)
-    return serialize(add_footer(message, footer.text, footer.html))
+    ids = message_ids(message.get("Message-ID", ""))
+    link = permalink(footer.archive, ids[0]) if ids else ""
+    text, html = footer.text, footer.html
+    if link:  # RFC 5064, and the same link for readers
+        message["Archived-At"] = f"<{link}>"
+        text = f"{text}Archived at {link}\n"
+        html = (
+            f'{html}<p style="font-size:smaller;color:#555">Archived at <a href="{escape(link)}">{escape(link)}</a></p>'
+        )
+    return serialize(add_footer(message, text, html))

@@ -15,7 +15,7 @@ from listserv.mail.parse import clean_header_value, decode_value, header_value
 REMOVED = (
     "List-Id", "List-Post", "List-Help", "List-Unsubscribe", "List-Unsubscribe-Post",
     "List-Subscribe", "List-Archive", "List-Owner", "Precedence", "Return-Path",
-    "Delivered-To", "X-Original-To", "Errors-To",
+    "Delivered-To", "X-Original-To", "Errors-To", "Archived-At",
 )  # fmt: skip
 # Reply markers in several languages; "Fwd:" is not one and is kept.
 REPLY_MARKER = re.compile(r"^\s*((re|aw|sv|vs|antw)(\[\d+\]|\^\d+)?\s*:\s*)+", re.IGNORECASE)

@@ -75,6 +75,7 @@ def list_info(row: MailingList) -> ListInfo:
         subject_prefix=row.subject_prefix, reply_to=row.reply_to,
         reply_to_address=row.reply_to_address, max_message_size=row.max_message_size,
         personalize=row.personalize, archive_url=row.archive_url, status=ListStatus(row.status),
+        archive_access=row.archive_access,
     )  # fmt: skip
 
 

@@ -127,6 +127,8 @@ class MailingList(Base):
     imap_folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     imap_processed_folder: Mapped[str] = mapped_column(String(200), default="")  # "": mark \Seen, leave it
     imap_failed_folder: Mapped[str] = mapped_column(String(200), default="listserv-failed")
+    # the web archive (migration 0018; docs/archive.md): public | members | private
+    archive_access: Mapped[str] = mapped_column(String(16), default="members")
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 

@@ -149,35 +149,28 @@ def test_lists_without_one_click_keep_the_shared_mailto_header(engine, sink, set
         (b"GET /unsubscribe/1/x HTTP/1.1\r\nHost: x\r\n\r\n", b"404"),
         (b"PUT /unsubscribe/1/abc.def HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", b"405"),
         (b"GARBAGE\r\n\r\n", b"400"),
-        (b"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", b"400"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"404"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", b"400"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", b"400"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nFFFFF\r\n", b"413"),
-        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nContent-Length: 999999\r\n\r\n", b"413"),
-        (b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 20000 + b"\r\n\r\n", b"431"),
+        (b"GET /x HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", b"400"),
+        (b"GET /x HTTP/1.1\r\n\r\n", b"400"),  # RFC 9112 3.2: an HTTP/1.1 request without Host
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"404"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", b"400"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n", b"400"),
+        (b"POST /unsubscribe/1/a.b HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n", b"413"),
+        (b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\nX-Big2: " + b"a" * 8000 + b"\r\n\r\n", b"431"),
+        (b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n", b"400"),
     ],
-    ids=[
-        "root",
-        "bad token",
-        "put",
-        "garbage",
-        "bad header",
-        "chunked",
-        "other coding",
-        "bad chunk",
-        "big chunk",
-        "big body",
-        "big head",
-    ],
-)
+    ids=["root", "bad token", "put", "garbage", "bad header", "no host", "chunked", "other coding", "bad chunk",
+         "big body", "big head", "huge header line"],
+)  # fmt: skip
 def test_the_http_endpoint_answers_bad_requests_briefly_and_keeps_serving(web_engine, make_list, request_bytes,
                                                                           status):  # fmt: skip
+    """aiohttp answers what it cannot parse in HTTP/1.0 (which closes); everything else is HTTP/1.1
+    with Connection: close. A POST's body is not read: the one-click action is the POST itself."""
     make_list("team")
     answer = raw_http(web_engine, request_bytes)
-    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
-    assert b"Connection: close" in answer
-    assert raw_http(web_engine, b"GET / HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 404")
+    assert re.match(rb"HTTP/1\.[01] " + status, answer), answer[:200]
+    assert answer.startswith(b"HTTP/1.0") or b"Connection: close" in answer
+    assert b"Traceback" not in answer
+    assert raw_http(web_engine, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").startswith(b"HTTP/1.1 404")
 
 
 def test_a_client_that_goes_quiet_does_not_keep_the_server_from_stopping(settings, make_list):

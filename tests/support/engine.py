@@ -18,7 +18,12 @@ class RunningEngine:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.engine = db.open_engine(settings.database_url)
-        self.work = Work(db.sessions(self.engine), settings, Templates(settings.templates_dir), clock or TestClock())
+        self.work = Work(
+            db.sessions(self.engine),
+            settings,
+            Templates(settings.templates_dir, settings.public_url),
+            clock or TestClock(),
+        )
         self.loop = asyncio.new_event_loop()
         self.service = Service(self.work, self.engine)
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
