@@ -31,7 +31,6 @@ PURE += [
 PURE += [
     "library/harvest.py",
     "library/model.py",
-    "library/links.py",
     "library/commands.py",
     "library/pages.py",
 ]  # docs/library.md

@@ -17,8 +17,11 @@ from listserv.store.schema import MailingList
 OPERATOR = "operator"
 
 
-def site_of(lst: MailingList) -> str:
-    """Where permalinks start: the scheme and host of the list's archive_url ("" for bare paths)."""
+def site_of(ctx: CliContext, lst: MailingList) -> str:
+    """Where permalinks start: the web root (public_url), else the scheme and host of the list's
+    archive_url ("" for bare paths)."""
+    if ctx.work.settings.public_url:
+        return ctx.work.settings.public_url.rstrip("/")
     parts = urlsplit(lst.archive_url or "")
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
 
@@ -37,7 +40,7 @@ def ls(ctx: CliContext, list_address: str, tag: str | None, as_json: bool) -> No
     """The library's resources, most recommended first."""
     with ctx.session() as session:
         lst = ctx.list_row(session, list_address)
-        library, site = store.load_library(session, lst.id), site_of(lst)
+        library, site = store.load_library(session, lst.id), site_of(ctx, lst)
     if tag:
         library = Library(library.list_address, library.list_name,
                           tuple(e for e in library.entries if tag.lower() in e.tags))  # fmt: skip
@@ -102,7 +105,7 @@ def export(ctx: CliContext, list_address: str, form: str) -> None:
     """The whole library as Markdown, an HTML page or JSON, on standard output."""
     with ctx.session() as session:
         lst = ctx.list_row(session, list_address)
-        library, site = store.load_library(session, lst.id), site_of(lst)
+        library, site = store.load_library(session, lst.id), site_of(ctx, lst)
     if form == "json":
         click.echo(json.dumps(library_json(library, site), indent=2, ensure_ascii=False))
     elif form == "html":

@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from listserv.cli_context import json_time
-from listserv.library.links import permalink_path
 from listserv.library.model import Entry, Library, by_tag
+from listserv.mail.permalinks import permalink_path
 from listserv.render import Templates
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|])")

@@ -39,6 +39,11 @@ def permalink(archive: str, message_id: str) -> str:
     return f"{archive}/m/{post_token(message_id)}" if archive and message_id else ""
 
 
+def permalink_path(list_name: str, message_id: str) -> str:
+    """/LIST/m/TOKEN: a post's path under the web root, for a Message-ID with or without brackets."""
+    return f"/{list_name}/m/{post_token(message_id.strip().strip('<>'))}"
+
+
 def archive_base(public_url: str, list_local_part: str) -> str:
     """BASE/LIST, where a list's archive is served; "" without public_url."""
     base = public_url.strip().rstrip("/")

@@ -32,9 +32,9 @@ def _depth(request: web.Request) -> int:
     return max(0, request.path.count("/") - 2)
 
 
-def _html(text: str, status: int = 200, private: bool = False) -> web.Response:
+def html_page(text: str, status: int = 200, private: bool = False, csp: str = PAGE_CSP) -> web.Response:
     response = web.Response(status=status, text=text, content_type="text/html")
-    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Content-Security-Policy"] = csp
     response.headers["Cache-Control"] = "private, no-store" if private else "public, max-age=300"
     return response
 
@@ -47,7 +47,7 @@ def _opened(site: Site, name: str, key: str | None) -> tuple[ListInfo | None, Ac
         return lst, check_access(site.work, session, lst, key, site.work.now())
 
 
-async def _page(site: Site, request: web.Request, render: Render) -> web.StreamResponse:
+async def page_with_access(site: Site, request: web.Request, render: Render) -> web.StreamResponse:
     """Check access, then render in a thread; a ?key= is traded for a cookie and a redirect."""
     name = request.match_info["list"]
     offered = request.query.get("key")
@@ -58,13 +58,13 @@ async def _page(site: Site, request: web.Request, render: Render) -> web.StreamR
         raise web.HTTPNotFound()
     if check.verdict is not Verdict.OPEN:
         page = pages.render_denied(site.work.templates, lst, check.verdict.value, link)
-        return _html(page, 403, private=True)
+        return html_page(page, 403, private=True)
     if offered:
         return _keep_key(site, request, name, offered)
     text = await asyncio.to_thread(render, lst, link)
     if text is None:
         raise web.HTTPNotFound()
-    return _html(text, private=check.email != "")
+    return html_page(text, private=check.email != "")
 
 
 def _keep_key(site: Site, request: web.Request, name: str, key: str) -> web.Response:
@@ -89,7 +89,7 @@ async def index(site: Site, request: web.Request) -> web.StreamResponse:
             return None
         return pages.render_index(site.work.templates, lst, page, link)
 
-    return await _page(site, request, render)
+    return await page_with_access(site, request, render)
 
 
 async def to_index(site: Site, request: web.Request) -> web.StreamResponse:
@@ -107,7 +107,7 @@ async def discussion(site: Site, request: web.Request) -> web.StreamResponse:
             found = load_discussion(session, lst.id, int(ident))
         return pages.render_discussion(site.work.templates, lst, *found, link) if found else None
 
-    return await _page(site, request, render)
+    return await page_with_access(site, request, render)
 
 
 async def post(site: Site, request: web.Request) -> web.StreamResponse:
@@ -118,7 +118,7 @@ async def post(site: Site, request: web.Request) -> web.StreamResponse:
             found = load_post(session, lst.id, token)
         return pages.render_post(site.work.templates, lst, found, token, link) if found else None
 
-    return await _page(site, request, render)
+    return await page_with_access(site, request, render)
 
 
 async def attachment(site: Site, request: web.Request) -> web.StreamResponse:
@@ -134,7 +134,7 @@ async def attachment(site: Site, request: web.Request) -> web.StreamResponse:
         found.append((data[0].filename, data[1]))
         return ""
 
-    response = await _page(site, request, render)
+    response = await page_with_access(site, request, render)
     if not found:
         return response  # the access answer
     filename, body = found[0]
@@ -168,4 +168,4 @@ async def ask_for_link(site: Site, request: web.Request) -> web.StreamResponse:
     lst = await asyncio.to_thread(send)
     if lst is None or lst.archive_access != "members":
         raise web.HTTPNotFound()
-    return _html(pages.render_denied(site.work.templates, lst, "sent", pages.Linker(_depth(request))), private=True)
+    return html_page(pages.render_denied(site.work.templates, lst, "sent", pages.Linker(_depth(request))), private=True)

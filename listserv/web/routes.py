@@ -4,7 +4,6 @@ Places kept for the capabilities built beside the archive (one line each when th
     GET /{list}/search?q=            listserv.archive.search  (full text)
     GET /{list}/feed.atom            listserv.archive.feed    (Atom, the list)
     GET /{list}/d/{id}/feed.atom     listserv.archive.feed    (Atom, one discussion)
-    GET /{list}/library              listserv.library         (the resource library page)
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from functools import partial
 
 from aiohttp import web
 
-from listserv.web import archive
+from listserv.web import archive, library
 from listserv.web.site import Site
 from listserv.web.unsubscribe import unsubscribe_now, unsubscribe_page
 
@@ -33,7 +32,7 @@ ROUTES: tuple[tuple[str, str, Page], ...] = (
     # ("GET", "/{list}/search", search.page),                 # D2: full-text search, ?q=
     # ("GET", "/{list}/feed.atom", feed.list_feed),           # D2: Atom, the list
     # ("GET", "/{list}/d/{id}/feed.atom", feed.discussion_feed),  # D2: Atom, one discussion
-    # ("GET", "/{list}/library", library.page),               # E: the resource library
+    ("GET", "/{list}/library", library.library),
 )
 
 

@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from listserv.library.approved import run_approved
+from listserv.mail.permalinks import permalink_path
 from support.digest_helpers import LIST, World
 from support.library import ANN, BOB, CAT, resources
 
@@ -37,7 +38,7 @@ def test_posts_build_the_library_with_shares_again_and_what_was_said(world: Worl
     assert [(s["by"], s["again"], s["message_id"]) for s in guide["shares"]] == [  # type: ignore[index, union-attr]
         (ANN, False, "<a1@x>"), (CAT, True, "<c1@x>")]  # fmt: skip
     assert guide["shares"][0]["said"] == "The guide I swear by is for first retros."  # type: ignore[index]
-    assert guide["shares"][0]["permalink"] == "/team/post/a1@x"  # type: ignore[index]
+    assert guide["shares"][0]["permalink"] == permalink_path("team", "<a1@x>")  # type: ignore[index]
     doc = found["toolkit.pdf"]
     assert doc["kind"] == "document" and doc["size"] == 20 and doc["content_type"] == "application/pdf"
     assert "page 2" in doc["shares"][0]["said"]  # type: ignore[index]
