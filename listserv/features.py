@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from listserv.archive.search_index import catch_up
 from listserv.bounces.jobs import run_bounces
 from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
@@ -59,6 +60,7 @@ JOBS: tuple[Job, ...] = (
     Job("bounces", timedelta(minutes=10), run_bounces),
     Job("engagement", timedelta(hours=1), run_engagement),
     Job("engagement-report", timedelta(minutes=5), run_reports),
+    Job("archive-index", timedelta(minutes=1), catch_up),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (

@@ -142,8 +142,18 @@ def member_keys(member: click.Command) -> None:
         member_set.registry = features.MEMBER_SETTINGS
 
 
+def archive_commands(group: click.Command) -> None:
+    """`archive search`, `export` and `reindex` live with the archive (listserv/archive/search_cli.py)."""
+    from listserv.archive.search_cli import COMMANDS as ARCHIVE_COMMANDS
+
+    if isinstance(group, click.Group):
+        for command in ARCHIVE_COMMANDS:
+            group.add_command(command)
+
+
 COMMANDS = {
-    "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history."),
+    "archive": LazyCommand("listserv.discussions.cli:archive", "Import, search and export a community's mail history.",
+                           prepare=archive_commands),
     "bounce": LazyCommand("listserv.bounces.cli:bounce",
                           "Bounce scores and states: who is paused or was removed for bouncing, and why."),
     "digest": LazyCommand("listserv.digest.cli:digest",
