@@ -12,7 +12,7 @@ a row another node wrote first is skipped.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import cast
 
 from sqlalchemy import ForeignKey, Table, Text, delete, select
@@ -86,11 +86,11 @@ def index_pending(session: Session, list_id: int | None = None, limit: int = BAT
     return index_posts(session, pending_posts(session, list_id, limit))
 
 
-def catch_up(work: Work, list_id: int | None = None) -> int:
+def index_all(sessions: Callable[[], Session], list_id: int | None = None) -> int:
     """Index every archived post not indexed yet, a batch per transaction; returns how many."""
     done = 0
     while True:
-        with work.sessions() as session, session.begin():
+        with sessions() as session, session.begin():
             count = index_pending(session, list_id)
         done += count
         if count < BATCH:
@@ -98,6 +98,11 @@ def catch_up(work: Work, list_id: int | None = None) -> int:
     if done:
         log.info("archive search indexed %d posts", done)
     return done
+
+
+def catch_up(work: Work, list_id: int | None = None) -> int:
+    """The `archive-index` job: index_all with the work context's sessions."""
+    return index_all(work.sessions, list_id)
 
 
 def reindex(work: Work, list_id: int) -> int:
