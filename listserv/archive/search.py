@@ -113,16 +113,17 @@ def parse_query(query: str) -> tuple[tuple[Term, ...], ...]:
     return tuple(tuple(clause) for clause in clauses[:MAX_TERMS])
 
 
-def fts5_query(query: str) -> str:
-    """An FTS5 MATCH expression for a user's query, or "" when it can match nothing (empty, or
-    only exclusions). Every term is a quoted string, so the user's text is never FTS5 syntax."""
+def fts5_query(query: str, list_id: int) -> str:
+    """An FTS5 MATCH expression for a user's query in one list's posts, or "" when it can match
+    nothing (empty, or only exclusions). Every term is a quoted string, so the user's text is
+    never FTS5 syntax; it is matched in the text columns only, the list by its own column."""
     clauses = parse_query(query)
     wanted = [c for c in clauses if not c[0].excluded]
     if not wanted:
         return ""
     quoted = ["(" + " OR ".join(f'"{t.text}"' for t in clause) + ")" for clause in wanted]
-    excluded = [f'"{c[0].text}"' for c in clauses if c[0].excluded]
-    return " AND ".join(quoted) + "".join(f" NOT {term}" for term in excluded)
+    excluded = "".join(f' NOT "{c[0].text}"' for c in clauses if c[0].excluded)
+    return f'list_id : "{int(list_id)}" AND {{subject author body}} : ({" AND ".join(quoted)}{excluded})'
 
 
 def websearch_query(query: str) -> str:

@@ -3,7 +3,8 @@
     search_posts(session, list_id, query, limit=20, offset=0) -> SearchPage
 
 Hits are ranked by relevance (subject over author over text; BM25 on SQLite, ts_rank_cd on
-PostgreSQL), newest first among equals. Only the page's hits get a snippet.
+PostgreSQL), newest first among equals; a query with more than RANKED hits (two very common
+words) lists them newest first instead. Only the page's hits get a snippet.
 """
 
 from __future__ import annotations
@@ -31,31 +32,31 @@ from listserv.store.schema import Post
 
 MAX_LIMIT = 100
 SNIPPET_WORDS = 24
+RANKED = 5000  # more hits than this are listed newest first: ranking them all costs more than it tells
 CONTAINERS = cast(Table, ThreadContainer.__table__)
 POSTS = cast(Table, Post.__table__)
 
-_SQLITE_COUNT = text(
-    "SELECT count(*) FROM archive_search_fts f JOIN archive_search s ON s.post_id = f.rowid "
-    "WHERE archive_search_fts MATCH :q AND s.list_id = :list_id"
+_SQLITE_COUNT = text("SELECT count(*) FROM archive_search_fts WHERE archive_search_fts MATCH :q")
+_SQLITE_PAGE = (
+    "SELECT rowid, snippet(archive_search_fts, 2, char(2), char(3), '…', :words) FROM archive_search_fts "
+    "WHERE archive_search_fts MATCH :q ORDER BY {order} LIMIT :limit OFFSET :offset"
 )
-_SQLITE_PAGE = text(
-    "SELECT f.rowid, snippet(archive_search_fts, 2, char(2), char(3), '…', :words) "
-    "FROM archive_search_fts f JOIN archive_search s ON s.post_id = f.rowid "
-    "WHERE archive_search_fts MATCH :q AND s.list_id = :list_id "
-    "ORDER BY bm25(archive_search_fts, 10.0, 4.0, 1.0), f.rowid DESC LIMIT :limit OFFSET :offset"
-)
+_SQLITE_RANKED = text(_SQLITE_PAGE.format(order="bm25(archive_search_fts, 10.0, 4.0, 1.0, 0.0), rowid DESC"))
+_SQLITE_NEWEST = text(_SQLITE_PAGE.format(order="rowid DESC"))
 _PG_COUNT = text(
     "SELECT count(*) FROM archive_search s WHERE s.list_id = :list_id "
     "AND s.document @@ websearch_to_tsquery('english', :q)"
 )
-_PG_PAGE = text(
+_PG_PAGE = (
     "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query), "
-    "page AS (SELECT s.post_id, s.body, ts_rank_cd(s.document, q.query) AS score FROM archive_search s, q "
+    "page AS (SELECT s.post_id, s.body, {score} AS score FROM archive_search s, q "
     "WHERE s.list_id = :list_id AND s.document @@ q.query ORDER BY score DESC, s.post_id DESC "
     "LIMIT :limit OFFSET :offset) "
     "SELECT page.post_id, ts_headline('english', page.body, q.query, :options) FROM page, q "
     "ORDER BY page.score DESC, page.post_id DESC"
 )
+_PG_RANKED = text(_PG_PAGE.format(score="ts_rank_cd(s.document, q.query)"))
+_PG_NEWEST = text(_PG_PAGE.format(score="0"))
 _PG_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, MaxFragments=2"
 
 
@@ -67,13 +68,15 @@ def _ranked(session: Session, list_id: int, query: str, limit: int, offset: int)
         if not params["q"]:
             return 0, []
         total = int(session.scalar(_PG_COUNT, params) or 0)
-        rows = session.execute(_PG_PAGE, params | {"options": _PG_OPTIONS}).all() if total > offset else []
+        page = _PG_RANKED if total <= RANKED else _PG_NEWEST
+        rows = session.execute(page, params | {"options": _PG_OPTIONS}).all() if total > offset else []
     else:
-        params["q"] = fts5_query(query)
+        params["q"] = fts5_query(query, list_id)
         if not params["q"]:
             return 0, []
         total = int(session.scalar(_SQLITE_COUNT, params) or 0)
-        rows = session.execute(_SQLITE_PAGE, params | {"words": SNIPPET_WORDS}).all() if total > offset else []
+        page = _SQLITE_RANKED if total <= RANKED else _SQLITE_NEWEST
+        rows = session.execute(page, params | {"words": SNIPPET_WORDS}).all() if total > offset else []
     return total, [(int(post_id), marked or "") for post_id, marked in rows]
 
 

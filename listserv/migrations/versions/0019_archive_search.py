@@ -20,18 +20,18 @@ down_revision = ('0014', '0002')  # 0002: discussions, whose threaded posts are 
 branch_labels = None
 depends_on = None
 
-FTS = ("CREATE VIRTUAL TABLE archive_search_fts USING fts5(subject, author, body, content='archive_search', "
+FTS = ("CREATE VIRTUAL TABLE archive_search_fts USING fts5(subject, author, body, list_id, content='archive_search', "
        "content_rowid='post_id', tokenize='porter unicode61 remove_diacritics 2')")
 TRIGGERS = (
     "CREATE TRIGGER archive_search_ai AFTER INSERT ON archive_search BEGIN INSERT INTO archive_search_fts"
-    "(rowid, subject, author, body) VALUES (new.post_id, new.subject, new.author, new.body); END",
+    "(rowid, subject, author, body, list_id) VALUES (new.post_id, new.subject, new.author, new.body, new.list_id); END",
     "CREATE TRIGGER archive_search_ad AFTER DELETE ON archive_search BEGIN INSERT INTO archive_search_fts"
-    "(archive_search_fts, rowid, subject, author, body) VALUES ('delete', old.post_id, old.subject, old.author, "
-    "old.body); END",
+    "(archive_search_fts, rowid, subject, author, body, list_id) VALUES ('delete', old.post_id, old.subject, "
+    "old.author, old.body, old.list_id); END",
     "CREATE TRIGGER archive_search_au AFTER UPDATE ON archive_search BEGIN INSERT INTO archive_search_fts"
-    "(archive_search_fts, rowid, subject, author, body) VALUES ('delete', old.post_id, old.subject, old.author, "
-    "old.body); INSERT INTO archive_search_fts(rowid, subject, author, body) VALUES (new.post_id, new.subject, "
-    "new.author, new.body); END",
+    "(archive_search_fts, rowid, subject, author, body, list_id) VALUES ('delete', old.post_id, old.subject, "
+    "old.author, old.body, old.list_id); INSERT INTO archive_search_fts(rowid, subject, author, body, list_id) "
+    "VALUES (new.post_id, new.subject, new.author, new.body, new.list_id); END",
 )
 DOCUMENT = ("setweight(to_tsvector('english'::regconfig, subject), 'A') || "
             "setweight(to_tsvector('english'::regconfig, author), 'B') || "
