@@ -8,6 +8,8 @@ import json
 import pytest
 from search_posts import GARDEN, mbox, message
 
+from listserv.archive import search_store
+
 HOSTILE = ['"', '""', "NEAR(a b", "a AND", "*", "^", "-", "OR", "NOT", "AND OR NOT", "'; DROP TABLE posts; --",
            "col:umn", "subject:compost", "\x01compost", "((((", "compost*", "a" * 5000, "🌻", "\\", "%_"]  # fmt: skip
 
@@ -91,3 +93,10 @@ def test_pages_of_hits_share_one_total(cli):
 
 def test_an_unknown_list_is_one_line(cli):
     assert cli("archive", "search", "nosuch", "compost", code=1) == "Error: no list nosuch@lists.example.test\n"
+
+
+def test_beyond_the_rank_limit_hits_come_newest_first(cli, monkeypatch):
+    monkeypatch.setattr(search_store, "RANKED", 3)  # as if these four hits were two very common words' thousands
+    found = search(cli, "compost OR heirlooms OR mulch")
+    assert found["total"] == 4
+    assert ids(found) == ["from-line@example.com", "reply@example.com", "compost@example.com", "seeds@example.com"]
