@@ -29,7 +29,11 @@ PURE += [
     "engagement/report.py",
 ]  # docs/engagement.md
 PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
-PURE += ["archive/search.py", "archive/links.py", "archive/feed.py"]  # archive search and feeds (docs/archive-search.md)
+PURE += [
+    "archive/search.py",
+    "archive/links.py",
+    "archive/feed.py",
+]  # archive search and feeds (docs/archive-search.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

@@ -55,9 +55,10 @@ class SearchHit:
 @dataclass(frozen=True, slots=True)
 class SearchPage:
     query: str
-    total: int  # hits in the whole archive, not just this page
+    total: int  # hits in the whole archive, not just this page; at most COUNTED
     offset: int
     hits: tuple[SearchHit, ...]
+    capped: bool = False  # there are more than `total` hits (COUNTED): counting them all is not worth its time
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,17 +114,22 @@ def parse_query(query: str) -> tuple[tuple[Term, ...], ...]:
     return tuple(tuple(clause) for clause in clauses[:MAX_TERMS])
 
 
-def fts5_query(query: str, list_id: int) -> str:
-    """An FTS5 MATCH expression for a user's query in one list's posts, or "" when it can match
-    nothing (empty, or only exclusions). Every term is a quoted string, so the user's text is
-    never FTS5 syntax; it is matched in the text columns only, the list by its own column."""
+def fts5_query(query: str) -> str:
+    """An FTS5 MATCH expression for a user's query, or "" when it can match nothing (empty, or
+    only exclusions). Every term is a quoted string, so the user's text is never FTS5 syntax;
+    it is matched in the text columns only (not the list_id column)."""
     clauses = parse_query(query)
     wanted = [c for c in clauses if not c[0].excluded]
     if not wanted:
         return ""
     quoted = ["(" + " OR ".join(f'"{t.text}"' for t in clause) + ")" for clause in wanted]
     excluded = "".join(f' NOT "{c[0].text}"' for c in clauses if c[0].excluded)
-    return f'list_id : "{int(list_id)}" AND {{subject author body}} : ({" AND ".join(quoted)}{excluded})'
+    return f"{{subject author body}} : ({' AND '.join(quoted)}{excluded})"
+
+
+def fts5_in_list(expression: str, list_id: int) -> str:
+    """The expression restricted to one list's posts inside the match (no join needed to count)."""
+    return f'list_id : "{int(list_id)}" AND {expression}'
 
 
 def websearch_query(query: str) -> str:

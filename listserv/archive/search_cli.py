@@ -37,13 +37,14 @@ def archive_search(ctx: CliContext, list_address: str, query: str, limit: int, o
     with ctx.session() as session:
         page = search_posts(session, list_id, query, limit=limit, offset=offset)
     if as_json:
-        echo_json({"query": query, "total": page.total, "offset": page.offset,
+        echo_json({"query": query, "total": page.total, "more": page.capped, "offset": page.offset,
                    "hits": [_hit_json(hit) for hit in page.hits]})  # fmt: skip
         return
     if not page.hits:
         click.echo(f"no posts match {query!r}" if page.total == 0 else f"no more hits ({page.total} in all)")
         return
-    click.echo(f"{counted(page.total, 'post')} match; {offset + 1}-{offset + len(page.hits)}:")
+    many = f"more than {page.total:,} posts" if page.capped else counted(page.total, "post")
+    click.echo(f"{many} match; {offset + 1}-{offset + len(page.hits)}:")
     for hit in page.hits:
         snippet = "".join(f"[{p.text}]" if p.highlighted else p.text for p in hit.snippet)
         click.echo(f"#{hit.discussion_id}\t{text_time(hit.date, '')}\t{hit.author_name or hit.author_address}\t"

@@ -21,6 +21,7 @@ from listserv.archive.search import (
     MARK_START,
     SearchHit,
     SearchPage,
+    fts5_in_list,
     fts5_query,
     snippet_pieces,
     split_author,
@@ -33,19 +34,25 @@ from listserv.store.schema import Post
 MAX_LIMIT = 100
 SNIPPET_WORDS = 24
 RANKED = 5000  # more hits than this are listed newest first: ranking them all costs more than it tells
+COUNTED = 10_000  # hits counted at most (SearchPage.capped: more)
 CONTAINERS = cast(Table, ThreadContainer.__table__)
 POSTS = cast(Table, Post.__table__)
 
-_SQLITE_COUNT = text("SELECT count(*) FROM archive_search_fts WHERE archive_search_fts MATCH :q")
-_SQLITE_PAGE = (
-    "SELECT rowid, snippet(archive_search_fts, 2, char(2), char(3), '…', :words) FROM archive_search_fts "
-    "WHERE archive_search_fts MATCH :q ORDER BY {order} LIMIT :limit OFFSET :offset"
+_SQLITE_COUNT = text(
+    "SELECT count(*) FROM (SELECT 1 FROM archive_search_fts WHERE archive_search_fts MATCH :in_list LIMIT :cap)"
 )
-_SQLITE_RANKED = text(_SQLITE_PAGE.format(order="bm25(archive_search_fts, 10.0, 4.0, 1.0, 0.0), rowid DESC"))
-_SQLITE_NEWEST = text(_SQLITE_PAGE.format(order="rowid DESC"))
+_SQLITE_RANKED = text(  # bm25 over the matches only, the list by a join: cheap while there are few matches
+    "SELECT f.rowid, snippet(archive_search_fts, 2, char(2), char(3), '…', :words) FROM archive_search_fts f "
+    "JOIN archive_search s ON s.post_id = f.rowid WHERE archive_search_fts MATCH :q AND s.list_id = :list_id "
+    "ORDER BY bm25(archive_search_fts, 10.0, 4.0, 1.0, 0.0), f.rowid DESC LIMIT :limit OFFSET :offset"
+)
+_SQLITE_NEWEST = text(
+    "SELECT rowid, snippet(archive_search_fts, 2, char(2), char(3), '…', :words) FROM archive_search_fts "
+    "WHERE archive_search_fts MATCH :in_list ORDER BY rowid DESC LIMIT :limit OFFSET :offset"
+)
 _PG_COUNT = text(
-    "SELECT count(*) FROM archive_search s WHERE s.list_id = :list_id "
-    "AND s.document @@ websearch_to_tsquery('english', :q)"
+    "SELECT count(*) FROM (SELECT 1 FROM archive_search s WHERE s.list_id = :list_id "
+    "AND s.document @@ websearch_to_tsquery('english', :q) LIMIT :cap) AS found"
 )
 _PG_PAGE = (
     "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query), "
@@ -60,23 +67,31 @@ _PG_NEWEST = text(_PG_PAGE.format(score="0"))
 _PG_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, MaxFragments=2"
 
 
-def _ranked(session: Session, list_id: int, query: str, limit: int, offset: int) -> tuple[int, list[tuple[int, str]]]:
-    """(total, [(post id, marked snippet)]) for a query, or (0, []) when it can match nothing."""
-    params: dict[str, object] = dict(list_id=list_id, limit=limit, offset=offset)
-    if session.get_bind().dialect.name == "postgresql":
-        params["q"] = websearch_query(query)
-        if not params["q"]:
-            return 0, []
-        total = int(session.scalar(_PG_COUNT, params) or 0)
-        page = _PG_RANKED if total <= RANKED else _PG_NEWEST
-        rows = session.execute(page, params | {"options": _PG_OPTIONS}).all() if total > offset else []
-    else:
-        params["q"] = fts5_query(query, list_id)
-        if not params["q"]:
-            return 0, []
-        total = int(session.scalar(_SQLITE_COUNT, params) or 0)
-        page = _SQLITE_RANKED if total <= RANKED else _SQLITE_NEWEST
-        rows = session.execute(page, params | {"words": SNIPPET_WORDS}).all() if total > offset else []
+Ranked = tuple[int, list[tuple[int, str]]]  # (total, [(post id, marked snippet)])
+
+
+def _sqlite(session: Session, list_id: int, query: str, limit: int, offset: int) -> Ranked:
+    expression = fts5_query(query)
+    if not expression:
+        return 0, []
+    params = dict(q=expression, in_list=fts5_in_list(expression, list_id), list_id=list_id, limit=limit,
+                  offset=offset, words=SNIPPET_WORDS, cap=COUNTED + 1)  # fmt: skip
+    total = int(session.scalar(_SQLITE_COUNT, params) or 0)
+    if total <= offset:
+        return total, []
+    rows = session.execute(_SQLITE_RANKED if total <= RANKED else _SQLITE_NEWEST, params).all()
+    return total, [(int(post_id), marked or "") for post_id, marked in rows]
+
+
+def _postgresql(session: Session, list_id: int, query: str, limit: int, offset: int) -> Ranked:
+    expression = websearch_query(query)
+    if not expression:
+        return 0, []
+    params = dict(q=expression, list_id=list_id, limit=limit, offset=offset, options=_PG_OPTIONS, cap=COUNTED + 1)
+    total = int(session.scalar(_PG_COUNT, params) or 0)
+    if total <= offset:
+        return total, []
+    rows = session.execute(_PG_RANKED if total <= RANKED else _PG_NEWEST, params).all()
     return total, [(int(post_id), marked or "") for post_id, marked in rows]
 
 
@@ -106,5 +121,7 @@ def _hits(session: Session, ranked: Sequence[tuple[int, str]]) -> tuple[SearchHi
 def search_posts(session: Session, list_id: int, query: str, *, limit: int = 20, offset: int = 0) -> SearchPage:
     """The archived posts of a list that match a user's query (any text: never an SQL error)."""
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
-    total, ranked = _ranked(session, list_id, query, limit, offset)
-    return SearchPage(query, total, offset, _hits(session, ranked) if ranked else ())
+    ranking = _postgresql if session.get_bind().dialect.name == "postgresql" else _sqlite
+    total, ranked = ranking(session, list_id, query, limit, offset)
+    hits = _hits(session, ranked) if ranked else ()
+    return SearchPage(query, min(total, COUNTED), offset, hits, capped=total > COUNTED)

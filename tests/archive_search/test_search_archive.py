@@ -100,3 +100,10 @@ def test_beyond_the_rank_limit_hits_come_newest_first(cli, monkeypatch):
     found = search(cli, "compost OR heirlooms OR mulch")
     assert found["total"] == 4
     assert ids(found) == ["from-line@example.com", "reply@example.com", "compost@example.com", "seeds@example.com"]
+
+
+def test_counting_stops_at_the_cap_and_says_there_are_more(cli, monkeypatch):
+    monkeypatch.setattr(search_store, "COUNTED", 3)
+    found = search(cli, "compost OR heirlooms OR mulch")
+    assert (found["total"], found["more"], len(found["hits"])) == (3, True, 4)
+    assert cli("archive", "search", "corpus", "compost OR heirlooms OR mulch").startswith("more than 3 posts match")

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from listserv.archive.search import SnippetPiece, fts5_query, snippet_pieces, split_author, websearch_query
+from listserv.archive.search import (
+    SnippetPiece,
+    fts5_in_list,
+    fts5_query,
+    snippet_pieces,
+    split_author,
+    websearch_query,
+)
 
 TEXT = "{subject author body}"
 
@@ -22,12 +29,13 @@ TEXT = "{subject author body}"
     ],
 )
 def test_every_term_is_a_quoted_string_in_the_text_columns(query, expected):
-    assert fts5_query(query, 7) == f'list_id : "7" AND {TEXT} : ({expected})'
+    assert fts5_query(query) == f"{TEXT} : ({expected})"
+    assert fts5_in_list(fts5_query(query), 7) == f'list_id : "7" AND {TEXT} : ({expected})'
 
 
 @pytest.mark.parametrize("query", ["", "   ", "-only", "*", "()", '""', "- -"])
 def test_a_query_that_can_match_nothing_is_empty(query):
-    assert fts5_query(query, 1) == "" and websearch_query(query) == ""
+    assert fts5_query(query) == "" and websearch_query(query) == ""
 
 
 def test_snippets_are_pieces_never_markup():
