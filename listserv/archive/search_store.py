@@ -57,13 +57,12 @@ _PG_COUNT = text(
 _PG_PAGE = (
     "WITH q AS (SELECT websearch_to_tsquery('english', :q) AS query), "
     "page AS (SELECT s.post_id, s.body, {score} AS score FROM archive_search s, q "
-    "WHERE s.list_id = :list_id AND s.document @@ q.query ORDER BY score DESC, s.post_id DESC "
-    "LIMIT :limit OFFSET :offset) "
+    "WHERE s.list_id = :list_id AND s.document @@ q.query ORDER BY {order} LIMIT :limit OFFSET :offset) "
     "SELECT page.post_id, ts_headline('english', page.body, q.query, :options) FROM page, q "
     "ORDER BY page.score DESC, page.post_id DESC"
 )
-_PG_RANKED = text(_PG_PAGE.format(score="ts_rank_cd(s.document, q.query)"))
-_PG_NEWEST = text(_PG_PAGE.format(score="0"))
+_PG_RANKED = text(_PG_PAGE.format(score="ts_rank_cd(s.document, q.query)", order="score DESC, s.post_id DESC"))
+_PG_NEWEST = text(_PG_PAGE.format(score="0", order="s.post_id DESC"))  # the primary key, read backwards
 _PG_OPTIONS = f"StartSel={MARK_START}, StopSel={MARK_END}, MaxWords={SNIPPET_WORDS}, MinWords=12, MaxFragments=2"
 
 
