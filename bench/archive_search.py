@@ -46,7 +46,9 @@ def vocabulary(rng: random.Random) -> list[str]:
     words: set[str] = set()
     while len(words) < VOCABULARY:
         words.add("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4))))
-    return sorted(sorted(words), key=lambda w: rng.random())  # rank order (the first is the most frequent), same every run
+    return sorted(
+        sorted(words), key=lambda w: rng.random()
+    )  # rank order (the first is the most frequent), same every run
 
 
 def raw_post(n: int, subject: str, body: str, sender: str, at: datetime) -> bytes:
