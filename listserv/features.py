@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from listserv.archive.store import ARCHIVE_SETTINGS
+from listserv.archive.search_index import catch_up
 from listserv.bounces.jobs import run_bounces
 from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS
@@ -64,6 +65,7 @@ JOBS: tuple[Job, ...] = (
     Job("engagement-report", timedelta(minutes=5), run_reports),
     Job("library-titles", timedelta(minutes=1), run_titles),
     Job("library-approved", timedelta(minutes=5), run_approved),
+    Job("archive-index", timedelta(minutes=1), catch_up),
 )
 
 LIST_SETTINGS: dict[str, ListSetting] = (

@@ -19,6 +19,7 @@ LAYERS = (  # top first
     (
         "capabilities",
         {
+            "archive",
             "digest",
             "membership",
             "moderation",

@@ -36,6 +36,7 @@ PURE += [
 ]  # docs/library.md
 PURE += ["inbound/imap/rules.py"]  # IMAP intake decisions (docs/imap.md)
 PURE += ["mail/permalinks.py", "archive/links.py", "archive/mailview.py"]  # the web archive (docs/archive.md)
+PURE += ["archive/search.py", "archive/feed.py"]  # archive search and feeds (docs/archive-search.md)
 FORBIDDEN = ("sqlalchemy", "aiosmtpd", "aiosmtplib", "smtplib", "socket", "imapclient", "listserv.store")
 
 

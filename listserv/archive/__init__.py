@@ -1,0 +1,1 @@
+"""The community's memory: the web archive, its search, feeds and exports (docs/archive.md)."""

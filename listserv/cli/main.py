@@ -143,15 +143,18 @@ def member_keys(member: click.Command) -> None:
 
 
 def archive_commands(archive: click.Command) -> None:
-    """`archive build` lives with the web archive (listserv/archive/cli.py)."""
+    """`archive build` lives with the web archive (listserv/archive/cli.py); `search`, `export` and
+    `reindex` with its search (listserv/archive/search_cli.py)."""
     from listserv.archive.cli import archive_build
+    from listserv.archive.search_cli import COMMANDS as SEARCH_COMMANDS
 
     if isinstance(archive, click.Group):
-        archive.add_command(archive_build)
+        for command in (archive_build, *SEARCH_COMMANDS):
+            archive.add_command(command)
 
 
 COMMANDS = {
-    "archive": LazyCommand("listserv.discussions.cli:archive", "Import a community's mail history; build its web archive as static files.",
+    "archive": LazyCommand("listserv.discussions.cli:archive", "Import, search and export a community's mail history; build its web archive as static files.",
                            prepare=archive_commands),
     "bounce": LazyCommand("listserv.bounces.cli:bounce",
                           "Bounce scores and states: who is paused or was removed for bouncing, and why."),

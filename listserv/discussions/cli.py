@@ -45,7 +45,7 @@ def _day(when: datetime | None) -> str:
 
 @click.group()
 def archive() -> None:
-    """Import a community's mail history; build its web archive as static files."""
+    """Import, search and export a community's mail history; build its web archive as static files."""
 
 
 @archive.command("import")

@@ -1,5 +1,6 @@
 """Every table, for Alembic: the core tables and each capability's own (with its own migration branch)."""
 
+from listserv.archive import search_index as archive_search_tables  # migration 0019
 from listserv.bounces import tables as bounce_tables  # migration 0009
 from listserv.digest import tables as digest_tables  # migration 0005
 from listserv.discussions import tables as discussion_tables  # migration 0002
@@ -12,6 +13,7 @@ from listserv.store.schema import Base
 
 __all__ = [
     "Base",
+    "archive_search_tables",
     "bounce_tables",
     "digest_tables",
     "discussion_tables",
