@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from listserv.archive.store import ARCHIVE_SETTINGS
 from listserv.archive.search_index import catch_up
+from listserv.archive.store import ARCHIVE_SETTINGS
 from listserv.bounces.jobs import run_bounces
 from listserv.bounces.store import BOUNCE_SETTINGS
 from listserv.digest.gather import DIGEST_SETTINGS

@@ -14,8 +14,8 @@ from typing import cast
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-from listserv.mail.permalinks import permalink_path
 from listserv.archive.search import clean_text
+from listserv.mail.permalinks import permalink_path
 
 ATOM = "http://www.w3.org/2005/Atom"
 

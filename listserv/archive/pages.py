@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from listserv.archive.mailview import Attachment, MailView, view_message
+from listserv.archive.search import SearchPage
 from listserv.archive.store import FoundPost, IndexPage, ShownPost
 from listserv.discussions.admin import Summary
 from listserv.mail.message import ListInfo, Role
+from listserv.mail.permalinks import post_token
 from listserv.render import Templates
 
 MAX_DEPTH = 6  # deeper replies are drawn at this indent (the text says whom they answer)
@@ -98,3 +100,9 @@ def render_post_item(templates: Templates, lst: ListInfo, item: PostItem, discus
 def render_denied(templates: Templates, lst: ListInfo, reason: str, link: Linker) -> str:
     """reason: expired | invalid | needed | sent"""
     return templates.render("archive-denied.html.j2", reason=reason, **_base(lst, link))
+
+
+def render_search(templates: Templates, lst: ListInfo, page: SearchPage, link: Linker, per_page: int) -> str:
+    """The results of a search, each a snippet (plain pieces, the matches marked) linking to its post."""
+    tokens = {hit.message_id: post_token(hit.message_id.strip("<>")) for hit in page.hits}
+    return templates.render("archive-search.html.j2", page=page, tokens=tokens, per_page=per_page, **_base(lst, link))

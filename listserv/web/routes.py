@@ -1,10 +1,4 @@
-"""The route table: one line per page. Handlers take the Site and the request.
-
-Places kept for the capabilities built beside the archive (one line each when they land):
-    GET /{list}/search?q=            listserv.archive.search  (full text)
-    GET /{list}/feed.atom            listserv.archive.feed    (Atom, the list)
-    GET /{list}/d/{id}/feed.atom     listserv.archive.feed    (Atom, one discussion)
-"""
+"""The route table: one line per page. Handlers take the Site and the request."""
 
 from __future__ import annotations
 
@@ -13,7 +7,7 @@ from functools import partial
 
 from aiohttp import web
 
-from listserv.web import archive, library
+from listserv.web import archive, library, search
 from listserv.web.site import Site
 from listserv.web.unsubscribe import unsubscribe_now, unsubscribe_page
 
@@ -29,9 +23,9 @@ ROUTES: tuple[tuple[str, str, Page], ...] = (
     ("GET", "/{list}/a/{token}/{n}/{name}", archive.attachment),
     ("GET", "/{list}/archive.css", archive.style),
     ("POST", "/{list}/access", archive.ask_for_link),
-    # ("GET", "/{list}/search", search.page),                 # D2: full-text search, ?q=
-    # ("GET", "/{list}/feed.atom", feed.list_feed),           # D2: Atom, the list
-    # ("GET", "/{list}/d/{id}/feed.atom", feed.discussion_feed),  # D2: Atom, one discussion
+    ("GET", "/{list}/search", search.search),
+    ("GET", "/{list}/feed.atom", search.list_feed),
+    ("GET", "/{list}/d/{id}/feed.atom", search.discussion_feed),
     ("GET", "/{list}/library", library.library),
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import feedparser
 import pytest
 
 from listserv.mail.permalinks import post_token
@@ -164,3 +165,28 @@ def test_a_message_id_too_long_for_a_file_name_still_has_a_working_permalink(run
     page = http_get(running, f"/team/m/{token}")
     assert page.status == 200 and "A long Message-ID." in page.text
     assert http_get(running, "/team/m/h-" + "0" * 40).status == 404
+
+
+def test_search_and_feeds_over_http_follow_the_archive(running, settings, make_list):
+    make_list("team", members=["alice@example.com", "bob@example.com"], archive_access="public")
+    first, reply = converse(running, settings)
+    found = http_get(running, "/team/search?q=pile")  # the search catches up with the index first
+    assert "2 posts match" in found.text and "Field notes on composting" in found.text
+    assert "<mark>pile</mark>" in found.text
+    assert f'href="m/{post_token(first.strip("<>"))}"' in found.text
+    assert "0 posts match" in http_get(running, "/team/search?q=%22nothing+like+this%22").text
+    assert http_get(running, "/team/search?q=NEAR(%22&from=x").status == 200
+    feed = feedparser.parse(http_get(running, "/team/feed.atom").text)
+    assert feed.bozo == 0 and len(feed.entries) == 2
+    assert feed.entries[0].link.endswith(post_token(reply.strip("<>")))
+    (discussion,) = http_get(running, "/team/").links(r"d/\d+")
+    thread = http_get(running, f"/team/{discussion}/feed.atom")
+    assert thread.headers["Content-Type"].startswith("application/atom+xml")
+    assert feedparser.parse(thread.text).bozo == 0
+    assert http_get(running, "/team/d/999999/feed.atom").status == 404
+
+
+def test_search_is_closed_with_the_archive(running, settings, make_list):
+    make_list("team", members=["alice@example.com"], archive_access="members")
+    assert http_get(running, "/team/search?q=x").status == 403
+    assert http_get(running, "/team/feed.atom").status == 403

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from listserv.archive.feed import Feed, FeedEntry, render_list_feed
 from listserv.archive.feed_store import load_discussion_feed, load_list_feed
-from listserv.mail.permalinks import permalink_path, post_token
 from listserv.discussions.tables import ThreadContainer
+from listserv.mail.permalinks import permalink_path, post_token
 from listserv.store import db, queries
 from listserv.store.admin import get_list
 
