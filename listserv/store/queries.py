@@ -165,6 +165,8 @@ def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
 
 
 PLAN_CHUNK = 5000  # members planned per transaction; the first batches go out meanwhile
+FIRST_BATCHES = 8  # planned with the post itself: its first deliveries need not wait for the rest
+LOW_WATER_BATCHES = 4  # the next chunk is planned once this few of a fan-out's batches are left
 
 
 def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
@@ -175,7 +177,8 @@ def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, b
     members are never loaded into Python, whatever the size of the list. Returns how many
     deliveries this first chunk planned.
     """
-    return _plan_chunk(session, now, outbound_id, list_id, sender, batch_size, after=0, planned=0)
+    return _plan_chunk(session, now, outbound_id, list_id, sender, batch_size, after=0, planned=0,
+                       batches=FIRST_BATCHES)  # fmt: skip
 
 
 def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
@@ -190,7 +193,7 @@ def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
         .where(BATCHES.c.outbound_id == OUTBOUND.c.id, BATCHES.c.status == BatchStatus.PENDING)
         .scalar_subquery()
     )  # fmt: skip
-    ahead = max(1, PLAN_CHUNK // batch_size)
+    ahead = min(LOW_WATER_BATCHES, max(1, PLAN_CHUNK // batch_size))
     row = session.execute(
         select(OUTBOUND.c.id, OUTBOUND.c.list_id, OUTBOUND.c.plan_exclude, OUTBOUND.c.plan_after,
                OUTBOUND.c.planned)
@@ -209,8 +212,8 @@ def fanout_unplanned(session: Session) -> bool:
 
 
 def _plan_chunk(session: Session, now: datetime, outbound_id: int, list_id: int, sender: str, batch_size: int,
-                after: int, planned: int) -> int:  # fmt: skip
-    chunk = batch_size * max(1, PLAN_CHUNK // batch_size)  # chunks never share a batch
+                after: int, planned: int, batches: int = 0) -> int:  # fmt: skip
+    chunk = batch_size * (batches or max(1, PLAN_CHUNK // batch_size))  # chunks never share a batch
     receiving = and_(
         MEMBERS.c.list_id == list_id,
         MEMBERS.c.id > after,
