@@ -166,7 +166,7 @@ def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
 
 PLAN_CHUNK = 5000  # members planned per transaction; the first batches go out meanwhile
 FIRST_BATCHES = 8  # planned with the post itself: its first deliveries need not wait for the rest
-LOW_WATER_BATCHES = 4  # the next chunk is planned once this few of a fan-out's batches are left
+LOW_WATER_BATCHES = 20  # the next chunk is planned once this few of a fan-out's batches are left
 
 
 def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
@@ -193,11 +193,16 @@ def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
         .where(BATCHES.c.outbound_id == OUTBOUND.c.id, BATCHES.c.status == BatchStatus.PENDING)
         .scalar_subquery()
     )  # fmt: skip
+    started = (
+        select(BATCHES.c.id)
+        .where(BATCHES.c.outbound_id == OUTBOUND.c.id, BATCHES.c.status != BatchStatus.PENDING)
+        .exists()
+    )  # its first batch goes out before anything more is planned: the first delivery waits for nothing
     ahead = min(LOW_WATER_BATCHES, max(1, PLAN_CHUNK // batch_size))
     row = session.execute(
         select(OUTBOUND.c.id, OUTBOUND.c.list_id, OUTBOUND.c.plan_exclude, OUTBOUND.c.plan_after,
                OUTBOUND.c.planned)
-        .where(OUTBOUND.c.plan_after.is_not(None), waiting < ahead).order_by(OUTBOUND.c.id).limit(1)
+        .where(OUTBOUND.c.plan_after.is_not(None), waiting < ahead, started).order_by(OUTBOUND.c.id).limit(1)
         .with_for_update(skip_locked=True)
     ).first()  # fmt: skip
     if row is None:

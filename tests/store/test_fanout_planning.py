@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
 from listserv.store import admin, queries
@@ -33,11 +35,16 @@ def test_the_first_batches_are_planned_with_the_post_and_the_rest_as_senders_cat
         first = queries.plan_fanout(session, outbound_id, list_id, "m00007@example.org", size, now)
     assert first == queries.FIRST_BATCHES * size  # only these wait for the post's own commit
     with work.sessions() as session, session.begin():
+        assert not queries.continue_fanout(session, size, now)  # nothing more before the first batch is out
+        assert queries.claim_batch(session, now, timedelta(minutes=5)) is not None
+    with work.sessions() as session, session.begin():
+        assert queries.continue_fanout(session, size, now)
+        assert planned(session, outbound_id) == (first + queries.PLAN_CHUNK, queries.FIRST_BATCHES + 50)
+    with work.sessions() as session, session.begin():
         assert not queries.continue_fanout(session, size, now)  # enough left to send: no planning yet
         finish_batches(session, outbound_id, keep=queries.LOW_WATER_BATCHES - 1)
     with work.sessions() as session, session.begin():
         assert queries.continue_fanout(session, size, now)
-        assert planned(session, outbound_id) == (first + queries.PLAN_CHUNK, queries.FIRST_BATCHES + 50)
     while True:
         with work.sessions() as session, session.begin():
             finish_batches(session, outbound_id, keep=0)
