@@ -45,6 +45,7 @@ INBOUND = cast(Table, Inbound.__table__)
 OUTBOUND = cast(Table, Outbound.__table__)
 BATCHES = cast(Table, Batch.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
+LISTS = cast(Table, MailingList.__table__)
 
 
 IN_CHUNK = 500  # values per IN (...) list
@@ -66,7 +67,8 @@ def rowcount(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def list_info(row: MailingList) -> ListInfo:
+def list_info(row: Any) -> ListInfo:
+    """From a MailingList, or a row of its columns (load_list: no ORM object for the hot path)."""
     return ListInfo(
         id=row.id, address=row.address, name=row.name, description=row.description,
         subject_prefix=row.subject_prefix, reply_to=row.reply_to,
@@ -82,7 +84,7 @@ def load_list_addresses(session: Session) -> frozenset[str]:
 
 
 def load_list(session: Session, address: str) -> ListInfo | None:
-    row = session.scalar(select(MailingList).where(MailingList.address == address))
+    row = session.execute(select(LISTS).where(LISTS.c.address == address)).first()
     return list_info(row) if row else None
 
 
