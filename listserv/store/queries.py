@@ -314,12 +314,16 @@ class Envelope:
     deliveries: tuple[tuple[int, str, datetime], ...]  # (id, rcpt, created_at)
 
 
-def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
-    outbound = session.execute(
-        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized, OUTBOUND.c.arc_seal).where(
-            OUTBOUND.c.id == batch.outbound_id
-        )
-    ).one()
+def load_envelope(session: Session, batch: ClaimedBatch, known: Envelope | None = None) -> Envelope:
+    """The batch's message and waiting recipients. `known`: an envelope of the same outbound read
+    before (an outbound row never changes): its message is not read again for each batch."""
+    if known is not None:
+        outbound: tuple[Any, ...] = (known.mail_from, known.raw, known.personalized, known.arc_seal)
+    else:
+        outbound = tuple(session.execute(
+            select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized, OUTBOUND.c.arc_seal)
+            .where(OUTBOUND.c.id == batch.outbound_id)
+        ).one())  # fmt: skip
     waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
     rows = session.execute(
         select(DELIVERIES.c.id, DELIVERIES.c.rcpt, DELIVERIES.c.created_at)
