@@ -368,6 +368,27 @@ def openssl_sign_rate(seconds: int = 3) -> float:
     return float(line.split()[5])
 
 
+def raw_smtp_rate(sink: SinkClient, sink_port: int, recipients: int, per_transaction: int, connections: int,
+                  workdir: Path) -> float:  # fmt: skip
+    """Raw loopback SMTP at the shared shape, for scale: Postfix's smtp-source (no database, no
+    Python) sends the same ~3.5 KB post into the same sink, `per_transaction` recipients a
+    transaction over `connections` sessions kept open (-d). Recipients/s from start to the last."""
+    post = workdir / "raw-post.eml"
+    post.write_bytes(make_post(POSTER, LIST, "raw").replace(b"\r\n", b"\n"))  # -F appends the CRLFs
+    messages = max(1, recipients // per_transaction)
+    sink.reset()
+    started = time.monotonic()
+    done = subprocess.run(["smtp-source", "-d", "-N", "-s", str(connections), "-m", str(messages), "-r",
+                           str(per_transaction), "-F", str(post), "-f", f"bench-bounces@{DOMAIN}", "-t",
+                           f"member@{MEMBER_DOMAIN}", "-M", "bench.test", f"127.0.0.1:{sink_port}"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    stats = sink.stats()
+    if done.returncode != 0 or stats["rcpts"] != messages * per_transaction:
+        raise BenchError(f"smtp-source: exit {done.returncode}, {stats['rcpts']} of {messages * per_transaction} "
+                         f"recipients at the sink: {done.stderr[-500:]}")  # fmt: skip
+    return stats["rcpts"] / (stats["last"] - started)
+
+
 @dataclass
 class SizeResult:
     members: int
@@ -375,6 +396,7 @@ class SizeResult:
     openssl_sign_per_s: float = 0.0
     peak_rss_mib: float = 0.0
     runs: list[Fanout] = field(default_factory=list)
+    raw_rates: list[float] = field(default_factory=list)  # smtp-source, shared shape, same sink and run
 
 
 def bench_size(args: argparse.Namespace, members: int, shapes: list[str]) -> SizeResult:
@@ -409,6 +431,11 @@ def bench_size(args: argparse.Namespace, members: int, shapes: list[str]) -> Siz
                           f"total {run.total_s:6.2f} s  engine cpu {run.engine_cpu_s:5.2f} s  "
                           f"sink cpu {run.sink_cpu_s:5.2f} s  load {run.load1:.2f}", flush=True)  # fmt: skip
                     check_ledger(engine, sent)
+                    if args.raw and shape == "shared":
+                        result.raw_rates.append(raw_smtp_rate(sink, engine.sink_port, members - 1, args.batch_size,
+                                                              args.connections, workdir))  # fmt: skip
+                        print(f"  raw SMTP     smtp-source {result.raw_rates[-1]:9,.0f} recipients/s "
+                              f"({100 * run.rate / result.raw_rates[-1]:.0f} % of it)", flush=True)  # fmt: skip
             result.peak_rss_mib = peak_rss_mib(serve.pid)
         print(f"  engine peak RSS {result.peak_rss_mib:.1f} MiB; ledger checked: {sent} sent", flush=True)
         return result
@@ -490,6 +517,12 @@ def table(results: list[SizeResult], intakes: list[Intake]) -> str:
                 f"{run.sink_cpu_s:.2f} s | {result.peak_rss_mib:.0f} MiB |"
             )
     for result in results:
+        shared = [r.rate for r in result.runs if r.shape == "shared"]
+        if result.raw_rates and shared:
+            raw, rate = statistics.median(result.raw_rates), statistics.median(shared)
+            lines.append(f"\nshared at {result.members:,}: {rate:,.0f} deliveries/s = {100 * rate / raw:.0f} % of raw "
+                         f"loopback SMTP ({raw:,.0f} recipients/s, smtp-source into the same sink, same run; runs: "
+                         f"{', '.join(f'{r:,.0f}' for r in result.raw_rates)})")  # fmt: skip
         signed = [r for r in result.runs if r.shape == "signed"]
         if signed and result.openssl_sign_per_s:
             rate = median_runs(signed).rate
@@ -523,6 +556,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--intake-connections", type=int, default=8)
     parser.add_argument("--intake-repeat", type=int, default=0, help="intake runs (default: --repeat)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument("--raw", action="store_true", help="after each shared run, Postfix's smtp-source into "
+                        "the same sink at the same shape (recipients per transaction, connections)")  # fmt: skip
     parser.add_argument("--profile", type=Path, help="a folder: py-spy samples the engine (collapsed stacks)")
     args = parser.parse_args(argv)
     args.members = args.members or [100, 1000, 10000, 100000]

@@ -96,7 +96,8 @@ class Service:
         lists = KnownLists(self._load_lists)
         assert self.intake is not None
         receive = self.intake.receive
-        handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp)
+        handler = IngestHandler(lists, receive, limits_of(self.settings), self.wake_worker.set, lmtp=lmtp,
+                                intake=self.intake)  # fmt: skip
         size, require_tls = self.settings.max_message_size, self.settings.smtp_require_tls
         name = "LMTP" if lmtp else "SMTP"
         gate = ConnectionGate(name, self.settings.smtp_max_connections, self.settings.smtp_max_connections_per_client)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import queue
 import threading
+import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,10 +54,16 @@ class IntakeItem:
     key: str = ""
     outcome: bool | BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    notify: Callable[[], object] | None = None  # also called once the outcome is known (from the writer thread)
 
     def __post_init__(self) -> None:
         self.message_id = read_message_id(self.raw)
         self.key = dedupe_key(self.message_id, self.raw)
+
+    def settle(self) -> None:
+        self.done.set()
+        if self.notify is not None:
+            self.notify()
 
 
 CLOSED_REFUSES = {Role.POST: LIST_CLOSED, Role.REPLY: LIST_CLOSED, Role.JOIN: CLOSED_TO_JOINS}
@@ -151,11 +160,13 @@ class GroupCommit:
     """
 
     MAX_GROUP = 64
+    ARRIVING_SECONDS = 1.0  # a transaction begun longer ago than this no longer counts as arriving
 
     def __init__(self, sessions: Callable[[], Session], max_size: int, clock: Clock) -> None:
         self.sessions, self.max_size, self.clock = sessions, max_size, clock
         self._queue: queue.SimpleQueue[IntakeItem | None] = queue.SimpleQueue()
         self._committing = False
+        self._arriving: weakref.WeakKeyDictionary[object, float] = weakref.WeakKeyDictionary()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
@@ -167,9 +178,32 @@ class GroupCommit:
             raise arrival.outcome
         return bool(arrival.outcome)
 
+    async def receive_async(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
+        """receive() for the listeners' event loop: the arrival is awaited, not a thread blocked on it."""
+        loop = asyncio.get_running_loop()
+        committed = loop.create_future()
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address,
+                             notify=lambda: loop.call_soon_threadsafe(_settle, committed))  # fmt: skip
+        self._queue.put(arrival)
+        await committed
+        if isinstance(arrival.outcome, BaseException):
+            raise arrival.outcome
+        return bool(arrival.outcome)
+
+    def arriving(self, transaction: object) -> None:
+        """A listener's transaction has begun (MAIL): a message is on its way. It stops counting
+        when arrived() is called, when the transaction is gone, or after ARRIVING_SECONDS."""
+        self._arriving[transaction] = time.monotonic()
+
+    def arrived(self, transaction: object) -> None:
+        self._arriving.pop(transaction, None)
+
     def busy(self) -> bool:
-        """Are arrivals waiting for, or in, a commit? (Processing gives way to intake.)"""
-        return self._committing or not self._queue.empty()
+        """Are arrivals on their way, waiting for, or in, a commit? (Processing gives way to intake.)"""
+        if self._committing or not self._queue.empty():
+            return True
+        since = time.monotonic() - self.ARRIVING_SECONDS
+        return any(begun > since for begun in list(self._arriving.values()))
 
     def close(self) -> None:
         self._queue.put(None)
@@ -191,7 +225,12 @@ class GroupCommit:
         commit_group(self.sessions, group, self.max_size, self.clock)
         self._committing = False
         for arrival in group:
-            arrival.done.set()
+            arrival.settle()
+
+
+def _settle(committed: asyncio.Future[None]) -> None:
+    if not committed.done():  # its waiter may have been cancelled (the client went away)
+        committed.set_result(None)
 
 
 def commit_group(sessions: Callable[[], Session], group: list[IntakeItem], max_size: int, clock: Clock) -> None:

@@ -25,7 +25,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from listserv.errors import ConfigError, ServiceError
 from listserv.inbound.connections import GatedSession
-from listserv.inbound.ingest import Receive
+from listserv.inbound.ingest import GroupCommit, Receive
 from listserv.inbound.limits import Limits, check_limits
 from listserv.inbound.replies import (
     LINE_TOO_LONG,
@@ -133,10 +133,22 @@ class KnownLists:
 
 
 class IngestHandler:
+    """With `intake` (the group commit), arrivals are awaited on the event loop rather than each
+    blocking a thread, and announced at MAIL, so that processing gives way while mail comes in."""
+
     def __init__(self, lists: KnownLists, receive: Receive, limits: Limits,
-                 on_stored: Callable[[], None] = lambda: None, lmtp: bool = True) -> None:  # fmt: skip
+                 on_stored: Callable[[], None] = lambda: None, lmtp: bool = True,
+                 intake: GroupCommit | None = None) -> None:  # fmt: skip
         self.lists, self.receive, self.limits = lists, receive, limits
-        self.on_stored, self.lmtp = on_stored, lmtp
+        self.on_stored, self.lmtp, self.intake = on_stored, lmtp, intake
+
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          mail_options: list[str]) -> str:  # fmt: skip
+        envelope.mail_from = address  # the hook owns this once defined
+        envelope.mail_options.extend(mail_options)
+        if self.intake is not None:
+            self.intake.arriving(envelope)
+        return "250 OK"
 
     async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
                           responses: list[str]) -> list[str]:  # fmt: skip
@@ -153,6 +165,13 @@ class IngestHandler:
         return str(RCPT_OK)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            return await self._data(envelope)
+        finally:
+            if self.intake is not None:
+                self.intake.arrived(envelope)
+
+    async def _data(self, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         refusal = check_limits(raw, self.limits)
         if refusal is not None:
@@ -169,7 +188,10 @@ class IngestHandler:
             rcpt = parse_recipient(address, await self.lists.get())
             if rcpt is None:
                 raise Refused(NO_SUCH_LIST)
-            await asyncio.to_thread(self.receive, raw, rcpt, envelope.mail_from or "", address)
+            if self.intake is not None:
+                await self.intake.receive_async(raw, rcpt, envelope.mail_from or "", address)
+            else:
+                await asyncio.to_thread(self.receive, raw, rcpt, envelope.mail_from or "", address)
             return OK
         except Refused as refused:
             return refused.reply

@@ -36,6 +36,7 @@ from listserv.work import Work
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
+ENVELOPES_KEPT = 4  # outbounds whose message a sender keeps, not to read it again for each batch
 SIGNED_CHUNK = 20  # signed copies per pipelined group (~1.5 ms of signing each)
 Claimed = tuple[queries.ClaimedBatch, queries.Envelope]
 Personalise = Callable[[bytes, str], bytes]  # (shared message, recipient) -> that member's copy
@@ -124,6 +125,7 @@ class Sender:
         self._next: Claimed | None = None
         self.backoff = Backoff(timedelta(seconds=work.settings.fault_backoff_seconds))
         self._unrecorded: tuple[queries.ClaimedBatch, queries.Envelope, dict[str, SMTPReply]] | None = None
+        self._envelopes: OrderedDict[int, queries.Envelope] = OrderedDict()  # by outbound id: the last few
 
     def claim(self) -> Claimed | None:
         with self.sessions() as session, session.begin():
@@ -131,7 +133,15 @@ class Sender:
 
     def _claim(self, session: Session) -> Claimed | None:
         batch = queries.claim_batch(session, self.work.now(), timedelta(seconds=self.settings.lease_seconds))
-        return None if batch is None else (batch, queries.load_envelope(session, batch))
+        if batch is None:
+            self._envelopes.clear()  # idle: forgotten, so an outbound id SQLite reuses later is read afresh
+            return None
+        envelope = queries.load_envelope(session, batch, self._envelopes.get(batch.outbound_id))
+        self._envelopes[batch.outbound_id] = envelope
+        self._envelopes.move_to_end(batch.outbound_id)
+        while len(self._envelopes) > ENVELOPES_KEPT:
+            self._envelopes.popitem(last=False)
+        return batch, envelope
 
     async def send_next(self) -> bool:
         """Send one batch. False when nothing is due, or while the database fails."""

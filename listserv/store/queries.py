@@ -48,6 +48,7 @@ OUTBOUND = cast(Table, Outbound.__table__)
 BATCHES = cast(Table, Batch.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
 CHOICES = cast(Table, FanoutChoice.__table__)
+LISTS = cast(Table, MailingList.__table__)
 
 
 IN_CHUNK = 500  # values per IN (...) list
@@ -69,7 +70,8 @@ def rowcount(result: Result[Any]) -> int:
     return int(cast(CursorResult[Any], result).rowcount)
 
 
-def list_info(row: MailingList) -> ListInfo:
+def list_info(row: Any) -> ListInfo:
+    """From a MailingList, or a row of its columns (load_list: no ORM object for the hot path)."""
     return ListInfo(
         id=row.id, address=row.address, name=row.name, description=row.description,
         subject_prefix=row.subject_prefix, reply_to=row.reply_to,
@@ -86,7 +88,7 @@ def load_list_addresses(session: Session) -> frozenset[str]:
 
 
 def load_list(session: Session, address: str) -> ListInfo | None:
-    row = session.scalar(select(MailingList).where(MailingList.address == address))
+    row = session.execute(select(LISTS).where(LISTS.c.address == address)).first()
     return list_info(row) if row else None
 
 
@@ -169,6 +171,8 @@ def insert_outbound(session: Session, values: Mapping[str, object]) -> int:
 
 
 PLAN_CHUNK = 5000  # members planned per transaction; the first batches go out meanwhile
+FIRST_BATCHES = 8  # planned with the post itself: its first deliveries need not wait for the rest
+LOW_WATER_BATCHES = 20  # the next chunk is planned once this few of a fan-out's batches are left
 
 
 def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, batch_size: int,
@@ -179,7 +183,8 @@ def plan_fanout(session: Session, outbound_id: int, list_id: int, sender: str, b
     members are never loaded into Python, whatever the size of the list. Returns how many
     deliveries this first chunk planned.
     """
-    return _plan_chunk(session, now, outbound_id, list_id, sender, batch_size, after=0, planned=0)
+    return _plan_chunk(session, now, outbound_id, list_id, sender, batch_size, after=0, planned=0,
+                       batches=FIRST_BATCHES)  # fmt: skip
 
 
 def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
@@ -194,11 +199,16 @@ def continue_fanout(session: Session, batch_size: int, now: datetime) -> bool:
         .where(BATCHES.c.outbound_id == OUTBOUND.c.id, BATCHES.c.status == BatchStatus.PENDING)
         .scalar_subquery()
     )  # fmt: skip
-    ahead = max(1, PLAN_CHUNK // batch_size)
+    started = (
+        select(BATCHES.c.id)
+        .where(BATCHES.c.outbound_id == OUTBOUND.c.id, BATCHES.c.status != BatchStatus.PENDING)
+        .exists()
+    )  # its first batch goes out before anything more is planned: the first delivery waits for nothing
+    ahead = min(LOW_WATER_BATCHES, max(1, PLAN_CHUNK // batch_size))
     row = session.execute(
         select(OUTBOUND.c.id, OUTBOUND.c.list_id, OUTBOUND.c.plan_exclude, OUTBOUND.c.plan_after,
                OUTBOUND.c.planned)
-        .where(OUTBOUND.c.plan_after.is_not(None), waiting < ahead).order_by(OUTBOUND.c.id).limit(1)
+        .where(OUTBOUND.c.plan_after.is_not(None), waiting < ahead, started).order_by(OUTBOUND.c.id).limit(1)
         .with_for_update(skip_locked=True)
     ).first()  # fmt: skip
     if row is None:
@@ -222,8 +232,8 @@ def wants_posts(session: Session, outbound_id: int) -> ColumnElement[bool]:
 
 
 def _plan_chunk(session: Session, now: datetime, outbound_id: int, list_id: int, sender: str, batch_size: int,
-                after: int, planned: int) -> int:  # fmt: skip
-    chunk = batch_size * max(1, PLAN_CHUNK // batch_size)  # chunks never share a batch
+                after: int, planned: int, batches: int = 0) -> int:  # fmt: skip
+    chunk = batch_size * (batches or max(1, PLAN_CHUNK // batch_size))  # chunks never share a batch
     receiving = and_(
         MEMBERS.c.list_id == list_id,
         MEMBERS.c.id > after,
@@ -317,12 +327,16 @@ class Envelope:
     deliveries: tuple[tuple[int, str, datetime], ...]  # (id, rcpt, created_at)
 
 
-def load_envelope(session: Session, batch: ClaimedBatch) -> Envelope:
-    outbound = session.execute(
-        select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized, OUTBOUND.c.arc_seal).where(
-            OUTBOUND.c.id == batch.outbound_id
-        )
-    ).one()
+def load_envelope(session: Session, batch: ClaimedBatch, known: Envelope | None = None) -> Envelope:
+    """The batch's message and waiting recipients. `known`: an envelope of the same outbound read
+    before (an outbound row never changes): its message is not read again for each batch."""
+    if known is not None:
+        outbound: tuple[Any, ...] = (known.mail_from, known.raw, known.personalized, known.arc_seal)
+    else:
+        outbound = tuple(session.execute(
+            select(OUTBOUND.c.mail_from, OUTBOUND.c.raw, OUTBOUND.c.personalized, OUTBOUND.c.arc_seal)
+            .where(OUTBOUND.c.id == batch.outbound_id)
+        ).one())  # fmt: skip
     waiting = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)
     rows = session.execute(
         select(DELIVERIES.c.id, DELIVERIES.c.rcpt, DELIVERIES.c.created_at)

@@ -134,7 +134,10 @@ class MailingList(Base):
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (UniqueConstraint("list_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("list_id", "email"),
+        Index("ix_members_list_id_id", "list_id", "id"),  # fan-out planning in id order (0016)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
