@@ -6,14 +6,14 @@ fan-out when it is released); docs/engagement.md, "Steering a discussion by repl
 drops them all.
 
 Revision ID: 0017
-Revises: 0014, 0002
+Revises: 0016, 0002
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0017'
-down_revision = ('0014', '0002')  # merger: keep '0002' (discussions, its own branch) beside the re-chained one
+down_revision = ('0016', '0002')  # and the discussions branch (0002), which joins the main line here
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ triggers. PostgreSQL: a generated `document` tsvector with a GIN index. The post
 archived are indexed here; docs/archive-search.md. A downgrade drops the index.
 
 Revision ID: 0019
-Revises: 0014, 0002
+Revises: 0018
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 from listserv.archive.search import document_of
 
 revision = '0019'
-down_revision = ('0014', '0002')  # 0002: discussions, whose threaded posts are the archive
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,14 @@ removed; who and in which post) and `lists.library_fetch_titles` (off); docs/lib
 A downgrade drops them.
 
 Revision ID: 0020
-Revises: 0014
+Revises: 0019
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0020'
-down_revision = '0014'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
