@@ -57,6 +57,25 @@ def _resource(error: BaseException) -> bool:
     return False
 
 
+CONFLICT_STATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def is_conflict(error: BaseException) -> bool:
+    """True when PostgreSQL rolled the transaction back to break a deadlock or a serialisation
+    conflict with another node: nothing was written, and running the same step again is right."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) in CONFLICT_STATES:
+            return True
+        orig = getattr(seen, "orig", None)
+        if orig is not None and getattr(orig, "sqlstate", None) in CONFLICT_STATES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def describe_failure(error: BaseException, url: str = "") -> str:
     """One line for the log: what failed (the database named as in URL, without its password) and what to do."""
     explained = database_failure(error, url)
