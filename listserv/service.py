@@ -9,6 +9,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -92,7 +93,8 @@ async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Ev
 
 
 class Service:
-    def __init__(self, work: Work, engine: Engine) -> None:
+    def __init__(self, work: Work, engine: Engine, inherited: tuple[socket.socket, ...] = ()) -> None:
+        self.inherited = inherited  # bound lmtp, smtp, http sockets from `serve --workers` (supervise.py)
         self.me = nodes.identity(work.settings.node_name)
         work = dataclasses.replace(work, sessions=nodes.claiming_sessions(engine, self.me.name))
         self.work, self.settings, self.engine = work, work.settings, engine
@@ -107,7 +109,8 @@ class Service:
         self.imap: ImapIntake | None = None
         self.web = WebServer(work, self.wake_senders.set)
 
-    async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None) -> None:
+    async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None,
+                      sock: socket.socket | None = None) -> None:  # fmt: skip
         """The LMTP listener, or the SMTP one (with STARTTLS when given a context). Raises ServiceError."""
         lists = KnownLists(self._load_lists)
         assert self.intake is not None
@@ -125,7 +128,11 @@ class Service:
                             require_starttls=require_tls, gate=gate, timeout=timeout)  # fmt: skip
 
         try:
-            server = await asyncio.get_running_loop().create_server(protocol, address.host, address.port)
+            loop = asyncio.get_running_loop()
+            if sock is not None:
+                server = await loop.create_server(protocol, sock=sock)
+            else:
+                server = await loop.create_server(protocol, address.host, address.port)
         except OSError as error:
             raise cannot_listen(name, address, f"{name.lower()}_listen", error) from None
         self.servers.append(server)
@@ -183,9 +190,10 @@ class Service:
         self.intake = GroupCommit(self.work.sessions, self.settings.max_message_size, self.work.clock)
         heartbeat = _loop_until_idle(self._heartbeat, asyncio.Event(), self.settings.heartbeat_seconds, "heartbeat")
         self.tasks.append(asyncio.create_task(heartbeat))  # first: it frees what dead processes held
-        await self._listen(self.settings.lmtp_listen, lmtp=True)
-        await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls)
-        await self.web.start()  # one-click unsubscribe (membership/web.py)
+        lmtp, smtp, http = self.inherited or (None, None, None)
+        await self._listen(self.settings.lmtp_listen, lmtp=True, sock=lmtp)
+        await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls, sock=smtp)
+        await self.web.start(http)  # one-click unsubscribe (membership/web.py)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
         seals = Seals()  # each post ARC-sealed once, whichever sender takes its batches
@@ -215,7 +223,7 @@ class Service:
                 freed = nodes.release_leases(session, keep=nodes.live_local_names(session, self.me))
                 gone = ["dead processes"] if freed else []
             else:
-                gone = nodes.release_dead_neighbours(session, self.me, now)
+                gone = nodes.release_dead_neighbours(session, self.me)
         if first:
             log.info("node %s started (pid %d)", self.me.name, self.me.pid)
         if gone:
@@ -266,8 +274,8 @@ class Service:
         log.info("node %s stopped%s", self.me.name, f", freed {freed} claims" if freed else "")
 
 
-async def serve_until_stopped(work: Work, engine: Engine) -> None:
-    service = Service(work, engine)
+async def serve_until_stopped(work: Work, engine: Engine, inherited: tuple[socket.socket, ...] = ()) -> None:
+    service = Service(work, engine, inherited)
     await service.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -168,11 +169,15 @@ class WebServer:
         self.gate = ConnectionGate("HTTP", settings.http_max_connections, settings.http_max_connections_per_client)
         self.timeout = settings.http_timeout
 
-    async def start(self) -> None:
-        """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound."""
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound.
+        SOCK: already bound (`serve --workers`), accept on it instead."""
         address = self.work.settings.http_listen
         try:
-            self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
+            if sock is not None:
+                self.server = await asyncio.start_server(self._serve, sock=sock, limit=MAX_HEAD)
+            else:
+                self.server = await asyncio.start_server(self._serve, address.host, address.port, limit=MAX_HEAD)
         except OSError as error:
             raise cannot_listen("HTTP", address, "http_listen", error) from None
         log.info("listening HTTP on %s", address)

@@ -76,7 +76,7 @@ def stopped(session: Session, me: Identity, now: datetime) -> int:
     return release_leases_of(session, [me.name])
 
 
-def release_dead_neighbours(session: Session, me: Identity, now: datetime) -> list[str]:
+def release_dead_neighbours(session: Session, me: Identity) -> list[str]:
     """Free the claims of nodes on this host whose process is gone (a kill -9, a crash): no need
     to wait for their leases to expire. Returns the names of those that held something."""
     rows = session.execute(
@@ -84,10 +84,7 @@ def release_dead_neighbours(session: Session, me: Identity, now: datetime) -> li
                                                  NODES.c.stopped_at.is_(None))
     ).all()  # fmt: skip
     gone = [name for name, pid in rows if pid == me.pid or not process_alive(pid)]
-    if not gone:
-        return []
-    session.execute(update(NODES).where(NODES.c.name.in_(gone)).values(stopped_at=now, doing="(process gone)"))
-    return gone if release_leases_of(session, gone) else []
+    return gone if gone and release_leases_of(session, gone) else []
 
 
 def release_leases(session: Session, keep: Iterable[str] = ()) -> int:
