@@ -219,6 +219,8 @@ class Service:
             first = self.started is None
             self.started = self.started or now
             nodes.beat(session, self.me, now, " ".join(sorted(self.running)), self.started)
+            if first:  # what a node of this name held before this process started, its predecessor left
+                nodes.release_leases_of(session, [self.me.name])
             if first and self.engine.dialect.name == "sqlite":
                 freed = nodes.release_leases(session, keep=nodes.live_local_names(session, self.me))
                 gone = ["dead processes"] if freed else []
