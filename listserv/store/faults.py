@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, PendingRollbackError
 
 from listserv.store.db import database_failure
 
@@ -45,6 +45,8 @@ def is_resource_failure(error: BaseException) -> bool:
 def _resource(error: BaseException) -> bool:
     if isinstance(error, DisconnectionError):
         return True
+    if isinstance(error, PendingRollbackError):  # the connection was lost in an earlier statement
+        return "can't reconnect" in str(error).lower()
     if isinstance(error, DBAPIError):
         return error.connection_invalidated or (error.orig is not None and _resource(error.orig))
     if isinstance(error, OSError):
