@@ -188,8 +188,9 @@ class Service:
         tls = server_tls_context(self.settings.tls_cert_file, self.settings.tls_key_file)  # files read first
         self.relays = open_relays(self.settings, self.settings.connections)
         self.intake = GroupCommit(self.work.sessions, self.settings.max_message_size, self.work.clock)
+        await self._first_beat()
         heartbeat = _loop_until_idle(self._heartbeat, asyncio.Event(), self.settings.heartbeat_seconds, "heartbeat")
-        self.tasks.append(asyncio.create_task(heartbeat))  # first: it frees what dead processes held
+        self.tasks.append(asyncio.create_task(heartbeat))
         lmtp, smtp, http = self.inherited or (None, None, None)
         await self._listen(self.settings.lmtp_listen, lmtp=True, sock=lmtp)
         await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls, sock=smtp)
@@ -206,6 +207,17 @@ class Service:
             self.tasks.append(asyncio.create_task(loop))
         self._start_imap()
         log.info("serving relay=%s database=%s", self.settings.relay, self.engine.url.render_as_string())
+
+    async def _first_beat(self) -> None:
+        """Before this node claims anything: its row (so that a sibling starting up does not take its
+        claims for a dead process's), and what dead processes held freed. With the database down,
+        the heartbeat loop does it later; nothing can be claimed meanwhile."""
+        try:
+            await asyncio.to_thread(self._beat)
+        except Exception as error:
+            if not is_resource_failure(error):
+                raise
+            log.warning("node %s cannot record itself yet: %s", self.me.name, describe_failure(error))
 
     async def _heartbeat(self) -> bool:
         await asyncio.to_thread(self._beat)
