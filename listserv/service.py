@@ -99,6 +99,7 @@ class Service:
         work = dataclasses.replace(work, sessions=nodes.claiming_sessions(engine, self.me.name))
         self.work, self.settings, self.engine = work, work.settings, engine
         self.started: datetime | None = None
+        self.registered = False  # the first heartbeat is committed
         self.running: set[str] = set()  # the jobs running now, for the heartbeat
         self.worker = Worker(work)
         self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
@@ -226,9 +227,9 @@ class Service:
     def _beat(self) -> None:
         """Record this node alive; free the claims of dead processes on this host (on SQLite, of
         any process not running: one host has them all)."""
+        first = not self.registered
         with self.work.sessions() as session, session.begin():
             now = self.work.now()
-            first = self.started is None
             self.started = self.started or now
             nodes.beat(session, self.me, now, " ".join(sorted(self.running)), self.started)
             if first:  # what a node of this name held before this process started, its predecessor left
@@ -238,6 +239,7 @@ class Service:
                 gone = ["dead processes"] if freed else []
             else:
                 gone = nodes.release_dead_neighbours(session, self.me)
+        self.registered = True
         if first:
             log.info("node %s started (pid %d)", self.me.name, self.me.pid)
         if gone:
