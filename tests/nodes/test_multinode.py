@@ -68,6 +68,21 @@ def expected_pairs(posts: list[tuple[bytes, str]], members: list[str]) -> set[tu
     return {(msgid, member) for msgid, sender in posts for member in members if member != sender}
 
 
+def wait_for_all(want: set[tuple[bytes, str]], sink: Sink, stall: float = 60.0) -> None:
+    """Until every wanted delivery arrived; fails when none arrives for STALL seconds (a shared
+    machine may be slow, but a lost post stops the count for good)."""
+    count, moved = -1, time.monotonic()
+    while True:
+        seen = set(delivered(sink))
+        if want <= seen:
+            return
+        if len(seen) != count:
+            count, moved = len(seen), time.monotonic()
+        lost = sorted({msgid for msgid, _ in want - seen})
+        assert time.monotonic() - moved < stall, f"{len(want - seen)} deliveries missing, of posts {lost[:10]}"
+        time.sleep(0.2)
+
+
 def check_stored_once(settings: Settings, count: int) -> None:
     engine = db.open_engine(settings.database_url)
     try:
@@ -105,7 +120,7 @@ def test_two_nodes_killed_at_random_moments_deliver_every_post_once(pg_settings,
                 job.result(timeout=180)
         chaos.join(timeout=180)
         want = expected_pairs(posts, members)
-        wait_until(lambda: want <= set(delivered(sink)), timeout=120, what="not every member got every post")
+        wait_for_all(want, sink)
         time.sleep(1.0)  # anything sent twice arrives now
     finally:
         for node in nodes:

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from test_multinode import FAST_NODES, check_stored_once, delivered, expected_pairs, send_until_accepted
+from test_multinode import (
+    FAST_NODES,
+    check_stored_once,
+    delivered,
+    expected_pairs,
+    send_until_accepted,
+    wait_for_all,
+)
 
 from listserv.settings import Settings
 from listserv.store import admin, db
@@ -18,8 +25,6 @@ from support.clock import TestClock
 from support.mail import lmtp_send, make_post
 from support.pgcluster import PgCluster, available
 from support.process import ServeProcess
-from support.sink import Sink
-from support.waiting import wait_until
 
 
 @pytest.fixture
@@ -31,11 +36,6 @@ def cluster() -> Iterator[PgCluster]:
     running = PgCluster().init()
     yield running
     running.destroy()
-
-
-def missing(want: set[tuple[bytes, str]], sink: Sink) -> str:
-    lost = sorted(want - set(delivered(sink)))
-    return f"{len(lost)} deliveries, of posts {sorted({msgid for msgid, _ in lost})[:10]}"
 
 
 def make_team(settings: Settings, members: list[str], clock: TestClock) -> str:
@@ -77,10 +77,7 @@ def test_postgresql_restarted_mid_run_intake_answers_4xx_and_the_nodes_recover_a
         for index in range(40, len(posts)):
             send(index)
         want = expected_pairs(posts, members)
-        try:
-            wait_until(lambda: want <= set(delivered(sink)), timeout=90)
-        except AssertionError:
-            raise AssertionError(f"missing {missing(want, sink)}") from None
+        wait_for_all(want, sink)
         time.sleep(1.0)
         assert all(node.process and node.process.poll() is None for node in nodes), "a node did not survive"
     finally:
