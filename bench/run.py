@@ -195,7 +195,7 @@ class Engine:
         return result.stdout.decode()
 
     def ledger(self) -> dict[str, int]:
-        return {row["queue"]: row["count"] for row in json.loads(self.cli("status", "--json"))}
+        return {row["queue"]: row["count"] for row in json.loads(self.cli("status", "--json")) if "queue" in row}
 
 
 @contextmanager

@@ -4,11 +4,15 @@ HTTP listener, in one process; and `drain`, the same work done once for `inject 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
+import random
 import signal
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -28,8 +32,8 @@ from listserv.inbound.server import (
 from listserv.outbound.relay import Relay, open_relay, open_relays
 from listserv.outbound.send import Seals, Sender
 from listserv.settings import HostPort
-from listserv.store import queries
-from listserv.store.faults import describe_failure, is_resource_failure
+from listserv.store import nodes, queries
+from listserv.store.faults import describe_failure, is_conflict, is_resource_failure
 from listserv.web.server import WebServer
 from listserv.work import Work
 from listserv.worker.process import Worker
@@ -39,6 +43,7 @@ PLAN_CHECK_SECONDS = 0.02
 STOP_WAIT_SECONDS = 10
 INTAKE_PRIORITY_ROUNDS = 20  # at most ~20 ms, so processing is never starved
 IMAP_REFRESH_SECONDS = 30  # a list's changed IMAP settings take effect within this
+CONFLICT_RETRIES = 5  # PostgreSQL serialisation failures or deadlocks in a row retried at once
 
 
 async def wait_until_set(event: asyncio.Event, seconds: float) -> None:
@@ -67,21 +72,35 @@ async def cancel_all(tasks: list[asyncio.Task[None]], seconds: float) -> None:
 
 async def _loop_until_idle(step: Callable[[], Awaitable[bool]], wake: asyncio.Event, seconds: float,
                            name: str) -> None:  # fmt: skip
+    conflicts = 0
     while True:
         try:
             if await step():
+                conflicts = 0
                 continue
         except Exception as error:
+            if is_conflict(error) and conflicts < CONFLICT_RETRIES:  # rolled back whole: the transaction seam
+                conflicts += 1
+                log.info("%s step retried after %s", name, describe_failure(error))
+                await asyncio.sleep(random.uniform(0, 0.05 * conflicts))
+                continue
             if not is_resource_failure(error):
                 log.exception("%s step failed", name)
             else:  # the database or its disk: one line, and the next try after the usual wait
                 log.warning("%s step failed: %s", name, describe_failure(error))
+        conflicts = 0
         await wait_until_set(wake, seconds)
 
 
 class Service:
-    def __init__(self, work: Work, engine: Engine) -> None:
+    def __init__(self, work: Work, engine: Engine, inherited: tuple[socket.socket, ...] = ()) -> None:
+        self.inherited = inherited  # bound lmtp, smtp, http sockets from `serve --workers` (supervise.py)
+        self.me = nodes.identity(work.settings.node_name)
+        work = dataclasses.replace(work, sessions=nodes.claiming_sessions(engine, self.me.name))
         self.work, self.settings, self.engine = work, work.settings, engine
+        self.started: datetime | None = None
+        self.registered = False  # the first heartbeat is committed
+        self.running: set[str] = set()  # the jobs running now, for the heartbeat
         self.worker = Worker(work)
         self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
         self.servers: list[asyncio.AbstractServer] = []
@@ -91,7 +110,8 @@ class Service:
         self.imap: ImapIntake | None = None
         self.web = WebServer(work, self.wake_senders.set)
 
-    async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None) -> None:
+    async def _listen(self, address: HostPort, lmtp: bool, tls: ssl.SSLContext | None = None,
+                      sock: socket.socket | None = None) -> None:  # fmt: skip
         """The LMTP listener, or the SMTP one (with STARTTLS when given a context). Raises ServiceError."""
         lists = KnownLists(self._load_lists)
         assert self.intake is not None
@@ -110,7 +130,11 @@ class Service:
                             require_starttls=require_tls, gate=gate, timeout=timeout)  # fmt: skip
 
         try:
-            server = await asyncio.get_running_loop().create_server(protocol, address.host, address.port)
+            loop = asyncio.get_running_loop()
+            if sock is not None:
+                server = await loop.create_server(protocol, sock=sock)
+            else:
+                server = await loop.create_server(protocol, address.host, address.port)
         except OSError as error:
             raise cannot_listen(name, address, f"{name.lower()}_listen", error) from None
         self.servers.append(server)
@@ -140,7 +164,11 @@ class Service:
 
     def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def step() -> bool:
-            done = await asyncio.to_thread(job.run, self.work)
+            self.running.add(job.name)
+            try:
+                done = await asyncio.to_thread(job.run, self.work)
+            finally:
+                self.running.discard(job.name)
             if done:
                 log.info("job %s did %d", job.name, done)
                 self.wake_senders.set()
@@ -162,12 +190,13 @@ class Service:
         tls = server_tls_context(self.settings.tls_cert_file, self.settings.tls_key_file)  # files read first
         self.relays = open_relays(self.settings, self.settings.connections)
         self.intake = GroupCommit(self.work.sessions, self.settings.max_message_size, self.work.clock)
-        if self.engine.dialect.name == "sqlite":
-            with self.work.sessions() as session, session.begin():
-                queries.release_leases(session)
-        await self._listen(self.settings.lmtp_listen, lmtp=True)
-        await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls)
-        await self.web.start()  # one-click unsubscribe, the archive (listserv/web/)
+        await self._first_beat()
+        heartbeat = _loop_until_idle(self._heartbeat, asyncio.Event(), self.settings.heartbeat_seconds, "heartbeat")
+        self.tasks.append(asyncio.create_task(heartbeat))
+        lmtp, smtp, http = self.inherited or (None, None, None)
+        await self._listen(self.settings.lmtp_listen, lmtp=True, sock=lmtp)
+        await self._listen(self.settings.smtp_listen, lmtp=False, tls=tls, sock=smtp)
+        await self.web.start(http)  # one-click unsubscribe, the archive (listserv/web/)
         poll = self.settings.poll_seconds
         self.tasks.append(asyncio.create_task(_loop_until_idle(self._process, self.wake_worker, poll, "worker")))
         seals = Seals()  # each post ARC-sealed once, whichever sender takes its batches
@@ -180,6 +209,42 @@ class Service:
             self.tasks.append(asyncio.create_task(loop))
         self._start_imap()
         log.info("serving relay=%s database=%s", self.settings.relay, self.engine.url.render_as_string())
+
+    async def _first_beat(self) -> None:
+        """Before this node claims anything: its row (so that a sibling starting up does not take its
+        claims for a dead process's), and what dead processes held freed. With the database down,
+        the heartbeat loop does it later; nothing can be claimed meanwhile."""
+        try:
+            await asyncio.to_thread(self._beat)
+        except Exception as error:
+            if not is_resource_failure(error):
+                raise
+            log.warning("node %s cannot record itself yet: %s", self.me.name, describe_failure(error))
+
+    async def _heartbeat(self) -> bool:
+        await asyncio.to_thread(self._beat)
+        return False
+
+    def _beat(self) -> None:
+        """Record this node alive; free the claims of dead processes on this host (on SQLite, of
+        any process not running: one host has them all)."""
+        first = not self.registered
+        with self.work.sessions() as session, session.begin():
+            now = self.work.now()
+            self.started = self.started or now
+            nodes.beat(session, self.me, now, " ".join(sorted(self.running)), self.started)
+            if first:  # what a node of this name held before this process started, its predecessor left
+                nodes.release_leases_of(session, [self.me.name])
+            if first and self.engine.dialect.name == "sqlite":
+                freed = nodes.release_leases(session, keep=nodes.live_local_names(session, self.me))
+                gone = ["dead processes"] if freed else []
+            else:
+                gone = nodes.release_dead_neighbours(session, self.me)
+        self.registered = True
+        if first:
+            log.info("node %s started (pid %d)", self.me.name, self.me.pid)
+        if gone:
+            log.warning("freed the claims of %s (process gone)", ", ".join(gone))
 
     def _start_imap(self) -> None:
         """One thread per configured mailbox (inbound/imap/runner.py), re-read every IMAP_REFRESH_SECONDS."""
@@ -212,10 +277,22 @@ class Service:
                 log.warning("stopping with client sessions still open")
         if self.intake is not None:
             await asyncio.to_thread(self.intake.close)
+        if self.started is not None:
+            await asyncio.to_thread(self._leave)
+
+    def _leave(self) -> None:
+        """Say this node stopped and free what it still holds (a sender's next batch): no lease to wait for."""
+        try:
+            with self.work.sessions() as session, session.begin():
+                freed = nodes.stopped(session, self.me, self.work.now())
+        except Exception as error:  # the database is down: the leases expire instead
+            log.warning("node %s stopping without a goodbye: %s", self.me.name, describe_failure(error))
+            return
+        log.info("node %s stopped%s", self.me.name, f", freed {freed} claims" if freed else "")
 
 
-async def serve_until_stopped(work: Work, engine: Engine) -> None:
-    service = Service(work, engine)
+async def serve_until_stopped(work: Work, engine: Engine, inherited: tuple[socket.socket, ...] = ()) -> None:
+    service = Service(work, engine, inherited)
     await service.start()
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

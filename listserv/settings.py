@@ -113,6 +113,10 @@ class Settings:
     # the resource library (docs/library.md): fetching linked pages' titles, where a list turns it on
     library_fetch_timeout: float = 5.0  # seconds for one page in all (connect, redirects, read)
     library_fetch_private: bool = False  # also fetch from private, loopback and link-local addresses (tests)
+    # several nodes on one database (docs/scaling.md)
+    node_name: str = ""  # this serving process in `listserv status` and on its claims; empty: hostname:pid
+    heartbeat_seconds: float = 10.0  # how often a node records that it is alive
+    node_dead_seconds: float = 60.0  # a node not heard from this long is shown dead
 
 
 def parse_host_port(value: str) -> HostPort:
@@ -219,6 +223,9 @@ def value_problem(settings: Settings) -> str | None:
         return f"dns_resolver: {problem}"
     if settings.public_url and (problem := web_url_problem(settings.public_url)):
         return f"public_url: {problem}"
+    if settings.node_dead_seconds <= settings.heartbeat_seconds or settings.heartbeat_seconds <= 0:
+        return (f"node_dead_seconds ({settings.node_dead_seconds:g}) must be longer than heartbeat_seconds "
+                f"({settings.heartbeat_seconds:g}), which must be above 0")  # fmt: skip
     if 0 < settings.keep_deliveries_days < MIN_DELIVERIES_DAYS:
         return (f"keep_deliveries_days: at least {MIN_DELIVERIES_DAYS} (digests look back a week at who got "
                 f"which post), or 0 to keep the ledger forever; got {settings.keep_deliveries_days}")  # fmt: skip

@@ -14,7 +14,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "listserv"
 LAYERS = (  # top first
-    ("shell", {"__main__", "cli", "service", "migrations"}),
+    ("shell", {"__main__", "cli", "service", "supervise", "migrations"}),
     ("worker", {"worker", "features", "web"}),
     (
         "capabilities",

@@ -234,16 +234,27 @@ def init(ctx: CliContext) -> None:
 
 
 @main.command()
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Serving processes sharing the listeners and the database (docs/scaling.md).")  # fmt: skip
+@click.option("--listen-fds", hidden=True, default=None, help="Bound lmtp,smtp,http sockets (from --workers).")
 @click.pass_obj
-def serve(ctx: CliContext) -> None:
-    """Run the LMTP and SMTP listeners, the worker and outbound delivery."""
+def serve(ctx: CliContext, workers: int, listen_fds: str | None) -> None:
+    """Run the LMTP and SMTP listeners, the worker and outbound delivery.
+
+    With --workers N, N such processes share the listeners (bound once, here) and the database;
+    one that dies is started again, and SIGTERM stops them all (docs/scaling.md)."""
     import asyncio
 
-    from listserv import service
+    from listserv import service, supervise
     from listserv.store import db
 
     db.check_durability(ctx.engine)  # ctx.engine has checked the file and the schema
-    asyncio.run(service.serve_until_stopped(ctx.work, ctx.engine))
+    if workers > 1:
+        listeners = supervise.bind_listeners(ctx.settings)
+        ctx.engine.dispose()  # the children open their own connections
+        raise SystemExit(supervise.Supervisor(workers, ctx.config, ctx.settings.node_name, listeners).run())
+    inherited = supervise.Listeners.parse(listen_fds).sockets() if listen_fds else ()
+    asyncio.run(service.serve_until_stopped(ctx.work, ctx.engine, inherited))
 
 
 def run() -> None:

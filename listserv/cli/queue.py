@@ -7,6 +7,7 @@ import sys
 import click
 from sqlalchemy import select
 
+from listserv.cli.nodes import load_report
 from listserv.cli_context import CliContext, echo_json, pass_cli
 from listserv.dkim.readiness import readiness
 from listserv.errors import ListservError
@@ -169,29 +170,35 @@ def mailbox_report(mailbox: Mailbox, row: ImapMailbox | None) -> dict[str, objec
 def status(ctx: CliContext, as_json: bool) -> None:
     """Counts of inbound messages, batches and deliveries by state.
 
-    Then an `imap` line for each IMAP mailbox (docs/imap.md): connected or not, the last UID
-    taken, the backlog at the last look and the last error (with --json, a row with a `mailbox`
-    key each). Then a `warning` line for each list whose mail is unsigned or has no one-click
+    Then a `node` line for each `listserv serve` process sharing the database (docs/scaling.md):
+    live, dead (no heartbeat for node_dead_seconds, or its process gone from this host) or
+    stopped, and what it holds; and a `stale` line for each claim that is expired or held by a
+    node that is not live (with --json, rows with a `node` or a `stale` key). Then an `imap`
+    line for each IMAP mailbox (docs/imap.md): connected or not, the last UID taken, the
+    backlog at the last look and the last error (with --json, a row with a `mailbox` key each). Then a `warning` line for each list whose mail is unsigned or has no one-click
     unsubscribe (on standard error with --json)."""
     with ctx.session() as session:
         counts = admin.queue_counts(session)
+        report = load_report(session, ctx.settings, ctx.now())
         mailboxes = [mailbox_report(mailbox, row) for mailbox, row in mailbox_states(session)]
         lists = session.execute(select(MailingList.address, MailingList.one_click_unsubscribe)
                                 .where(MailingList.status != ListStatus.REMOVED).order_by(MailingList.address)).all()  # fmt: skip
     warnings = [f"{address}: {line}" for address, one_click in lists
                 for line in readiness(ctx.settings, address.rpartition("@")[2], one_click).warnings]  # fmt: skip
     if as_json:
-        echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())] + mailboxes)
+        echo_json([{"queue": k, "count": v} for k, v in sorted(counts.items())] + report.rows() + mailboxes)
     else:
         for key, value in sorted(counts.items()):
             click.echo(f"{key}\t{value}")
-        for report in mailboxes:
+        for line in report.lines(ctx.now()):
+            click.echo(line)
+        for mailbox in mailboxes:
             error = (
-                f"\tlast error {report['last_error_at']:%Y-%m-%d %H:%M}: {report['last_error']}"
-                if report["last_error"]
+                f"\tlast error {mailbox['last_error_at']:%Y-%m-%d %H:%M}: {mailbox['last_error']}"
+                if mailbox["last_error"]
                 else ""
             )
-            click.echo(f"imap\t{report['mailbox']}\t{'connected' if report['connected'] else 'not connected'}\t"
-                       f"last UID {report['last_uid']}\tbacklog {report['backlog']}{error}")  # fmt: skip
+            click.echo(f"imap\t{mailbox['mailbox']}\t{'connected' if mailbox['connected'] else 'not connected'}\t"
+                       f"last UID {mailbox['last_uid']}\tbacklog {mailbox['backlog']}{error}")  # fmt: skip
     for line in warnings:
         click.echo(f"warning\t{line}", err=as_json)

@@ -43,6 +43,7 @@ from listserv.discussions.subjects import is_reply_subject
 from listserv.discussions.tables import Discussion, ThreadContainer
 from listserv.mail.message import ListInfo
 from listserv.mail.parse import content_hash, parse_bytes
+from listserv.store.faults import is_resource_failure
 from listserv.store.queries import in_chunks
 from listserv.store.schema import Inbound, Post
 
@@ -212,12 +213,15 @@ def thread_accepted(session: Session, lst: ListInfo, post: Post, message: Messag
     """Thread a post about to be distributed (outbound/release.py calls this).
 
     In a savepoint: if threading fails, the failure is logged and the post is still
-    distributed, unthreaded; members getting their mail comes first.
+    distributed, unthreaded; members getting their mail comes first. But if the database
+    fails (store/faults.py), the whole transaction is lost: that is raised, and retried.
     """
     try:
         with session.begin_nested():
             thread_post(session, lst, post.id, post.sender, message, raw, now)
-    except Exception:
+    except Exception as error:
+        if is_resource_failure(error):  # the connection is gone, and the transaction with it: retry it all
+            raise
         log.exception("threading failed list=%s msgid=%s post=%s: distributed unthreaded",
                       lst.address, post.message_id, post.id)  # fmt: skip
 

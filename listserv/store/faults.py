@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, PendingRollbackError
 
 from listserv.store.db import database_failure
 
@@ -45,6 +45,8 @@ def is_resource_failure(error: BaseException) -> bool:
 def _resource(error: BaseException) -> bool:
     if isinstance(error, DisconnectionError):
         return True
+    if isinstance(error, PendingRollbackError):  # the connection was lost in an earlier statement
+        return "can't reconnect" in str(error).lower()
     if isinstance(error, DBAPIError):
         return error.connection_invalidated or (error.orig is not None and _resource(error.orig))
     if isinstance(error, OSError):
@@ -54,6 +56,25 @@ def _resource(error: BaseException) -> bool:
         return True  # PostgreSQL down, restarting, disk full, connection lost, serialisation failure
     if isinstance(error, sqlite3.Error):
         return bool(RESOURCE_WORDS.search(str(error)))
+    return False
+
+
+CONFLICT_STATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+
+
+def is_conflict(error: BaseException) -> bool:
+    """True when PostgreSQL rolled the transaction back to break a deadlock or a serialisation
+    conflict with another node: nothing was written, and running the same step again is right."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            return False
+        if getattr(seen, "sqlstate", None) in CONFLICT_STATES:
+            return True
+        orig = getattr(seen, "orig", None)
+        if orig is not None and getattr(orig, "sqlstate", None) in CONFLICT_STATES:
+            return True
+        seen = seen.__cause__ or seen.__context__
     return False
 
 

@@ -139,7 +139,7 @@ def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[in
     claimed = session.execute(
         update(INBOUND)
         .where(INBOUND.c.id == oldest)
-        .values(attempts=INBOUND.c.attempts + 1, lease_until=now + lease)
+        .values(attempts=INBOUND.c.attempts + 1, lease_until=now + lease, lease_node=holder(session))
         .returning(INBOUND.c.id, INBOUND.c.attempts)
     ).first()
     return (claimed[0], claimed[1]) if claimed else None
@@ -147,12 +147,15 @@ def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[in
 
 def finish_inbound(session: Session, inbound_id: int, status: InboundStatus, error: str = "") -> None:
     session.execute(
-        update(INBOUND).where(INBOUND.c.id == inbound_id).values(status=status, error=error, lease_until=None)
+        update(INBOUND)
+        .where(INBOUND.c.id == inbound_id)
+        .values(status=status, error=error, lease_until=None, lease_node=None)
     )
 
 
 def retry_inbound_at(session: Session, inbound_id: int, when: datetime, error: str) -> None:
-    session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(lease_until=when, error=error))
+    values = {"lease_until": when, "error": error, "lease_node": None}  # a wait, not a claim
+    session.execute(update(INBOUND).where(INBOUND.c.id == inbound_id).values(values))
 
 
 def refund_inbound(session: Session, inbound_id: int, lease_until: datetime) -> None:
@@ -162,7 +165,11 @@ def refund_inbound(session: Session, inbound_id: int, lease_until: datetime) -> 
     session.execute(
         update(INBOUND)
         .where(INBOUND.c.id == inbound_id, INBOUND.c.attempts > 0)
-        .values(attempts=INBOUND.c.attempts - 1, lease_until=case((ours, None), else_=INBOUND.c.lease_until))
+        .values(
+            attempts=INBOUND.c.attempts - 1,
+            lease_until=case((ours, None), else_=INBOUND.c.lease_until),
+            lease_node=case((ours, None), else_=INBOUND.c.lease_node),
+        )
     )
 
 
@@ -312,7 +319,12 @@ def claim_batch(session: Session, now: datetime, lease: timedelta) -> ClaimedBat
     row = session.execute(
         update(BATCHES)
         .where(BATCHES.c.id == due)
-        .values(status=BatchStatus.SENDING, lease_until=now + lease, attempts=BATCHES.c.attempts + 1)
+        .values(
+            status=BatchStatus.SENDING,
+            lease_until=now + lease,
+            attempts=BATCHES.c.attempts + 1,
+            lease_node=holder(session),
+        )  # fmt: skip
         .returning(BATCHES.c.id, BATCHES.c.outbound_id, BATCHES.c.seq, BATCHES.c.attempts)
     ).first()
     return ClaimedBatch(row[0], row[1], row[2], row[3]) if row else None
@@ -362,7 +374,7 @@ def record_deliveries(session: Session, status: DeliveryStatus, results: Iterabl
 
 
 def finish_batch(session: Session, batch_id: int, retry_at: datetime | None) -> None:
-    values: dict[str, object] = {"lease_until": None}
+    values: dict[str, object] = {"lease_until": None, "lease_node": None}
     if retry_at is None:
         values["status"] = BatchStatus.DONE
     else:
@@ -370,10 +382,10 @@ def finish_batch(session: Session, batch_id: int, retry_at: datetime | None) -> 
     session.execute(update(BATCHES).where(BATCHES.c.id == batch_id).values(**values))
 
 
-def release_leases(session: Session) -> None:
-    """At start-up of a single-node install: whatever a dead process held is free again."""
-    session.execute(update(BATCHES).where(BATCHES.c.status == BatchStatus.SENDING).values(status=BatchStatus.PENDING))
-    session.execute(update(INBOUND).where(INBOUND.c.status == InboundStatus.RECEIVED).values(lease_until=None))
+def holder(session: Session) -> str | None:
+    """The node a session's claims are recorded for (store/nodes.py puts it in the session's info)."""
+    node = session.info.get("node")
+    return node if isinstance(node, str) else None
 
 
 def note_notice(session: Session, address: str, kind: str, day: str) -> bool:

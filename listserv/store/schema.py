@@ -175,6 +175,7 @@ class Inbound(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    lease_node: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who holds the lease (0015)
 
 
 class Post(Base):
@@ -241,6 +242,21 @@ class Batch(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_node: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who holds the lease (0015)
+
+
+class Node(Base):
+    """One `listserv serve` process sharing the database, and its heartbeat (docs/scaling.md)."""
+
+    __tablename__ = "nodes"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)  # node_name: hostname:pid by default
+    host: Mapped[str] = mapped_column(String(253))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    last_seen: Mapped[datetime] = mapped_column(DateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # a clean stop
+    doing: Mapped[str] = mapped_column(Text, default="")  # the jobs running at the last heartbeat
 
 
 class Delivery(Base):

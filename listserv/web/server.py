@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
@@ -62,8 +63,9 @@ class WebServer:
         app.on_response_prepare.append(_finish_headers)
         return app
 
-    async def start(self) -> None:
-        """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound."""
+    async def start(self, sock: socket.socket | None = None) -> None:
+        """Raises ServiceError (one line: where, why, what to do) when http_listen cannot be bound.
+        SOCK: already bound (`serve --workers`), accept on it instead."""
         self.runner = web.AppRunner(self.application(), access_log=None, handle_signals=False,
                                     max_line_size=MAX_HEAD_LINE, max_field_size=MAX_HEAD_LINE * 4, lingering_time=0,
                                     logger=_OneLine(logging.getLogger("listserv.web.protocol")))  # fmt: skip
@@ -71,10 +73,15 @@ class WebServer:
         make_inner, address = self.runner.server, self.work.settings.http_listen
         assert make_inner is not None
         loop = asyncio.get_running_loop()
+
+        def protocol() -> GatedProtocol:
+            return GatedProtocol(make_inner, self.gate, self.timeout, self.open)
+
         try:
-            self.server = await loop.create_server(
-                lambda: GatedProtocol(make_inner, self.gate, self.timeout, self.open), address.host, address.port
-            )
+            if sock is not None:
+                self.server = await loop.create_server(protocol, sock=sock)
+            else:
+                self.server = await loop.create_server(protocol, address.host, address.port)
         except OSError as error:
             await self.runner.cleanup()
             raise cannot_listen("HTTP", address, "http_listen", error) from None

@@ -4,14 +4,17 @@ sink, parsed back; replies to an item thread into their discussion; runs are ide
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
+from listserv.digest.run import run_digests
 from listserv.digest.tables import DigestIssue, DigestReceipt
 from listserv.discussions.tables import ThreadContainer
 from listserv.features import LIST_SETTINGS
+from listserv.store import db
 from listserv.store.schema import Delivery, Outbound
 from support.digest_helpers import LIST, World, text_of
 from support.mail import make_post, parse
@@ -139,6 +142,35 @@ def test_two_runs_at_once_send_one_digest_per_member(world):
     assert sorted(o.action for o in results).count("sent") == 1
     world.new_mail(3)
     with world.sessions() as session:
+        rows = session.execute(select(DigestReceipt.email, func.count()).group_by(DigestReceipt.email)).all()
+    assert sorted(rows) == sorted((email, 1) for email in READERS)
+
+
+def test_two_nodes_racing_for_the_same_weekly_digest_send_one(world, settings):
+    """Each node with its own engine (its own connections; on SQLite, its own writer lock, as two
+    processes have), both running the digest job at the same moment: one issue, one copy each."""
+    a_week_of_posts(world)
+    now = world.next_issue_at()
+    world.at(now - world.now())
+    engines = [db.open_engine(settings.database_url) for _ in range(2)]
+    barrier, results = threading.Barrier(2), []
+
+    def node(sql) -> None:
+        work = replace(world.work, sessions=db.sessions(sql), clock=lambda: now)
+        barrier.wait()
+        results.extend(run_digests(work))
+
+    nodes = [threading.Thread(target=node, args=(sql,)) for sql in engines]
+    for thread in nodes:
+        thread.start()
+    for thread in nodes:
+        thread.join(timeout=60)
+    for sql in engines:
+        sql.dispose()
+    assert [o.action for o in results].count("sent") == 1 and len(results) == 2
+    world.new_mail(3)
+    with world.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DigestIssue)) == 1
         rows = session.execute(select(DigestReceipt.email, func.count()).group_by(DigestReceipt.email)).all()
     assert sorted(rows) == sorted((email, 1) for email in READERS)
 

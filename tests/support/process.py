@@ -40,8 +40,8 @@ def serve_env(settings: Settings, lmtp_port: int, smtp_port: int) -> dict[str, s
 
 
 class ServeProcess:
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.settings, self.log = settings, log
+    def __init__(self, settings: Settings, log: Path, env: dict[str, str] | None = None) -> None:
+        self.settings, self.log, self.env = settings, log, env or {}
         self.lmtp_port, self.smtp_port = free_port(), free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -53,11 +53,11 @@ class ServeProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "listserv", "serve"],
-                env=serve_env(self.settings, self.lmtp_port, self.smtp_port),
+                env=serve_env(self.settings, self.lmtp_port, self.smtp_port) | self.env,
                 stdout=log,
                 stderr=log,
             )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine imports slowly
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(self.lmtp, timeout=1).close()

@@ -6,13 +6,13 @@ of the list for each chunk: ~350 ms at 100,000 members, before the first deliver
 (list_id, id) makes it a range read of the chunk alone.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-06
 """
 from alembic import op
 
 revision = '0016'
-down_revision = '0014'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
