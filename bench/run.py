@@ -199,9 +199,10 @@ class Engine:
 
 
 @contextmanager
-def running(engine: Engine, workdir: Path,
-            profile: Path | None = None) -> Iterator[tuple[subprocess.Popen[bytes], int, SinkClient]]:  # fmt: skip
-    """The sink and `listserv serve` as separate processes; both stopped on the way out.
+def running(engine: Engine, workdir: Path, profile: Path | None = None,
+            workers: int = 1) -> Iterator[tuple[subprocess.Popen[bytes], int, SinkClient]]:  # fmt: skip
+    """The sink and `listserv serve` (with --workers when workers > 1) as separate processes; both
+    stopped on the way out.
 
     With profile, py-spy samples the engine the whole time (only threads holding the GIL: where
     the engine's CPU goes) and writes collapsed stacks there.
@@ -216,7 +217,8 @@ def running(engine: Engine, workdir: Path,
                                     stderr=subprocess.STDOUT)  # fmt: skip
             wait_for_port(status_port, sink)
             client = SinkClient(status_port)
-            serve = subprocess.Popen([sys.executable, "-m", "listserv", "serve"], env=engine.environ(),
+            several = ["--workers", str(workers)] if workers > 1 else []
+            serve = subprocess.Popen([sys.executable, "-m", "listserv", "serve", *several], env=engine.environ(),
                                      stdout=serve_log, stderr=subprocess.STDOUT)  # fmt: skip
             wait_for_port(engine.lmtp_port, serve)
             if profile is not None:
@@ -231,7 +233,7 @@ def running(engine: Engine, workdir: Path,
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
-            stop(serve)
+            stop(serve, timeout=40 if workers > 1 else 15)
             stop(sink)
     errors = [line for line in (workdir / "serve.log").read_text(errors="replace").splitlines()
               if " ERROR " in line or "Traceback" in line]  # fmt: skip

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,14 +46,12 @@ from bench.run import (
     SinkClient,
     check_ledger,
     check_sink,
-    free_port,
     fresh_database,
     make_post,
     post_once,
+    running,
     send_concurrently,
-    stop,
     wait_for_deliveries,
-    wait_for_port,
     write_members,
 )
 
@@ -130,26 +127,9 @@ class NodesResult:
 @contextmanager
 def serving(engine: Engine, workdir: Path, nodes: int) -> Iterator[SinkClient]:
     """The sink, and `listserv serve` (with --workers when nodes > 1); both stopped on the way out."""
-    status_port, engine.sink_port = free_port(), free_port()
-    sink = serve = client = None
-    with open(workdir / "sink.log", "wb") as sink_log, open(workdir / "serve.log", "wb") as serve_log:
-        try:
-            sink = subprocess.Popen([sys.executable, "-m", "bench.sink", "--port", str(engine.sink_port),
-                                     "--status-port", str(status_port)], cwd=ROOT, stdout=sink_log,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
-            wait_for_port(status_port, sink)
-            client = SinkClient(status_port)
-            workers = ["--workers", str(nodes)] if nodes > 1 else []
-            serve = subprocess.Popen([sys.executable, "-m", "listserv", "serve", *workers], env=engine.environ(),
-                                     stdout=serve_log, stderr=subprocess.STDOUT)  # fmt: skip
-            wait_for_port(engine.lmtp_port, serve)
-            wait_for_live_nodes(engine, nodes)
-            yield client
-        finally:
-            if client is not None:
-                client.close()
-            stop(serve, timeout=40)
-            stop(sink)
+    with running(engine, workdir, workers=nodes) as (_, _, client):
+        wait_for_live_nodes(engine, nodes)
+        yield client
 
 
 def wait_for_live_nodes(engine: Engine, count: int, timeout: float = 120.0) -> None:

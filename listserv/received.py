@@ -15,6 +15,8 @@ from email.message import Message
 
 from sqlalchemy.orm import Session
 
+from listserv.inbound.authcheck import reply_verdict
+from listserv.inbound.authres import auth_refusal
 from listserv.mail.message import ListInfo, ParsedMessage, Role
 from listserv.outbound.notices import build_notice, may_answer
 from listserv.outbound.queue import queue_message
@@ -63,3 +65,17 @@ def notify_sender(received: Received, kind: str, subject: str, text: str) -> boo
     raw = build_notice(lst, facts.sender, subject, text, received.now, facts.message_id)
     queue_message(received.session, lst, "notice", raw, [facts.sender], received.now)
     return True
+
+
+def authenticated(received: Received, address: str, what: str, kind: str) -> bool:
+    """The sender's domain does not fail authentication (moderation_auth, as for held posts); when
+    it does, the sender is told (once a day) that nothing was done. `kind`: whose mail, for the log."""
+    domain = address.rpartition("@")[2]
+    verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
+    refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
+    if refusal is None:
+        return True
+    log.warning("%s mail refused list=%s from=%s reason=%s", kind, received.lst.address, address, refusal)
+    text = received.render("auth-refused.txt.j2", what=what, claimed=address, why=refusal, domain=domain)
+    notify_sender(received, "auth-refused", f"Not done: {received.facts.subject or what}", text)
+    return False

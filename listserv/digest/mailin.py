@@ -42,8 +42,6 @@ from listserv.digest.tables import (
     PromptStatus,
 )
 from listserv.digest.trim import own_text
-from listserv.inbound.authcheck import reply_verdict
-from listserv.inbound.authres import auth_refusal
 from listserv.inbound.ingest import dedupe_key
 from listserv.mail.message import Role
 from listserv.mail.parse import read_message_id
@@ -53,6 +51,7 @@ from listserv.moderation.reply import AUTOMATIC_SUBJECTS
 from listserv.outbound.notices import forward_to_facilitators, may_answer
 from listserv.outbound.queue import queue_message
 from listserv.received import Received, notify_sender
+from listserv.received import authenticated as sender_authenticated
 from listserv.store import queries
 from listserv.store.schema import InboundStatus, Post, Token
 
@@ -76,17 +75,7 @@ def own_words(received: Received) -> str:
 
 
 def authenticated(received: Received, address: str, what: str) -> bool:
-    """The sender's domain does not fail authentication (moderation_auth, as for held posts);
-    when it does, the sender is told (once a day) that nothing was done."""
-    domain = address.rpartition("@")[2]
-    verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
-    refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
-    if refusal is None:
-        return True
-    log.warning("digest mail refused list=%s from=%s reason=%s", received.lst.address, address, refusal)
-    text = received.render("auth-refused.txt.j2", what=what, claimed=address, why=refusal, domain=domain)
-    notify_sender(received, "auth-refused", f"Not done: {received.facts.subject or what}", text)
-    return False
+    return sender_authenticated(received, address, what, "digest")
 
 
 # -- LIST-reply+POST ---------------------------------------------------------------------------

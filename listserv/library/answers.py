@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from listserv.inbound.authcheck import reply_verdict
-from listserv.inbound.authres import auth_refusal
 from listserv.mail.message import ListInfo, Role
 from listserv.mail.text import inline_text_part, message_text
 from listserv.moderation.approve import own_lines
 from listserv.moderation.reply import AUTOMATIC_SUBJECTS
 from listserv.outbound.decorate import serialize
 from listserv.outbound.notices import address_automatic, may_answer
-from listserv.received import Received, notify_sender
+from listserv.received import Received
+from listserv.received import authenticated as sender_authenticated
 
 log = logging.getLogger(__name__)
 
@@ -37,17 +36,7 @@ def own_words(received: Received) -> str:
 
 
 def authenticated(received: Received, address: str, what: str) -> bool:
-    """The sender's domain does not fail authentication (moderation_auth); when it does, the
-    sender is told (once a day) that nothing was done."""
-    domain = address.rpartition("@")[2]
-    verdict = reply_verdict(received.inbound.raw, received.message, domain, received.settings)
-    refusal = auth_refusal(verdict, received.settings.moderation_auth, domain)
-    if refusal is None:
-        return True
-    log.warning("library mail refused list=%s from=%s reason=%s", received.lst.address, address, refusal)
-    text = received.render("auth-refused.txt.j2", what=what, claimed=address, why=refusal, domain=domain)
-    notify_sender(received, "auth-refused", f"Not done: {received.facts.subject or what}", text)
-    return False
+    return sender_authenticated(received, address, what, "library")
 
 
 def library_mail(lst: ListInfo, to: str, subject: str, text: str, reply_to: str, now: datetime,
