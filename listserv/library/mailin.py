@@ -1,8 +1,9 @@
 """Curation by mail: replies to LIST-library+REF (the worker's role handler), and the
 library's -request commands (`library`, `library anonymise`).
 
-REF is a token (tokens.py) issued for each distributed post and named in its footer: it
-says which post (and discussion) a command is about, and cannot be guessed. As for replies
+REF names the post (and so its discussion) a command is about, as the discussion controls' LIST-do+REF
+does: the post's id signed with the server secret (tokens.signed_ref), so nothing is stored per post
+and it cannot be guessed. As for replies
 to hold notices: automatic mail is ignored; an unknown or forged REF is refused and logged,
 never answered; non-members are told no; a sender whose domain fails authentication is
 told that nothing was done.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -28,18 +28,18 @@ from listserv.moderation.records import is_facilitator
 from listserv.outbound.queue import queue_message
 from listserv.received import Received, notify_sender
 from listserv.store import queries
-from listserv.store import tokens as store_tokens
-from listserv.store.schema import Post, Token
+from listserv.store.schema import Post
+from listserv.tokens import read_signed_ref, signed_ref
 
 log = logging.getLogger(__name__)
-TOKEN_PURPOSE = "library"
-REF_DAYS = 730  # a post's curation address works this long
 
 
-def with_library_address(session: Session, secret: bytes, lst: ListInfo, post: Post, now: datetime) -> ListInfo:
-    """The list as the post's footer shows it: with the post's LIST-library+REF address."""
-    ref = store_tokens.issue_token(session, secret, purpose=TOKEN_PURPOSE, list_id=lst.id, address="", now=now,
-                                   expires=now + timedelta(days=REF_DAYS), target_id=post.id)  # fmt: skip
+def with_library_address(secret: bytes, lst: ListInfo, post: Post) -> ListInfo:
+    """The list as the post's footer shows it: with the post's LIST-library+REF address (none without
+    the server secret)."""
+    if not secret:
+        return lst
+    ref = signed_ref(secret, lst.id, post.id)
     return replace(lst, library_address=f"{lst.local_part}-{Role.LIBRARY.value}+{ref}@{lst.domain}")
 
 
@@ -47,8 +47,8 @@ def handle_library(received: Received) -> None:
     lst, sender = received.lst, received.facts.sender
     if automatic(received) or lst.service(Role.LIBRARY) in received.facts.been_there:
         return
-    token = store_tokens.find_token(received.session, received.work.secret(), received.tag, lst.id, (TOKEN_PURPOSE,))
-    if token is None:
+    post_id = read_signed_ref(received.work.secret(), lst.id, received.tag)
+    if post_id is None:
         log.warning("library command refused list=%s from=%s reason=unknown token", lst.address, sender)
         return
     if not queries.is_member(received.session, lst.id, sender):
@@ -58,26 +58,23 @@ def handle_library(received: Received) -> None:
         return
     if not authenticated(received, sender, "library command"):
         return
-    if token.expires_at < received.now:
-        answer(received, "Too late", ["This post's library address has expired: reply to a newer post."], [])
-        return
     asked = parse_commands(received.facts.subject, own_words(received))
-    done = [act(received, token, command) for command in asked.commands]
+    done = [act(received, post_id, command) for command in asked.commands]
     log.info("library commands list=%s by=%s done=%d unclear=%d", lst.address, sender, len(done),
              len(asked.unclear))  # fmt: skip
     answer(received, "Library: done" if done else "Library: nothing done", done, list(asked.unclear))
 
 
-def act(received: Received, token: Token, command: LibraryCommand) -> str:
+def act(received: Received, post_id: int, command: LibraryCommand) -> str:
     """Apply one command; a line for the answer."""
     session, sender, now = received.session, received.facts.sender, received.now
     try:
         if command.verb is Verb.ADD:
             name = received.facts.sender_name
             found, created = store.add_resource(session, received.lst.id, command.ref, sender, name, command.text,
-                                                now, post_id=token.target_id)  # fmt: skip
+                                                now, post_id=post_id)  # fmt: skip
             return f"#{found.id} {found.url or found.label}: {'added' if created else 'already there, noted'}"
-        resource = target(session, received.lst.id, token, command.ref)
+        resource = target(session, received.lst.id, post_id, command.ref)
         if command.verb is Verb.TAG:
             tags = store.tag_resource(session, resource, command.text.split(), sender, now)
             return f"#{resource.id}: tags {' '.join(tags) or '(none)'}"
@@ -98,11 +95,11 @@ def act(received: Received, token: Token, command: LibraryCommand) -> str:
         return f"{command.line}: {error}"
 
 
-def target(session: Session, list_id: int, token: Token, ref: str) -> LibraryResource:
+def target(session: Session, list_id: int, post_id: int, ref: str) -> LibraryResource:
     """The resource REF names; without REF, the one resource the post shared."""
     if ref:
         return store.find_resource(session, list_id, ref)
-    shared = store.resources_of_post(session, list_id, token.target_id or 0)
+    shared = store.resources_of_post(session, list_id, post_id)
     if len(shared) != 1:
         numbers = ", ".join(f"#{r.id} {r.url or r.label}" for r in shared[:10]) or "none"
         raise NotFound(f"which resource? give its number (this post shared: {numbers})")

@@ -37,7 +37,7 @@ def handle_post(received: Received) -> None:
     if decision.action is Action.ACCEPT:
         harvest_post(received.session, received.lst.address, post, received.message, received.facts.sender_name,
                      received.now)  # fmt: skip
-        lst = with_library_address(received.session, received.work.secret(), received.lst, post, received.now)
+        lst = with_library_address(received.work.optional_secret(), received.lst, post)
         distribute(received.work, received.session, lst, post, received.message, received.inbound.raw,
                    received.now, auth.seal_inputs())  # fmt: skip
     elif decision.action is Action.HOLD:

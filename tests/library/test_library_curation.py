@@ -21,7 +21,7 @@ def delivered(world: World, sender: str, subject: str, body: str, msgid: str, to
 
 
 def library_address(copy: Message) -> str:
-    found = re.search(r"Library: mailto:(team-library\+[a-z0-9]+@lists\.example\.test)\?subject=add", text_of(copy))
+    found = re.search(r"Library: mailto:(team-library\+[a-z0-9-]+@lists\.example\.test)\?subject=add", text_of(copy))
     assert found, text_of(copy)
     return found.group(1)
 
