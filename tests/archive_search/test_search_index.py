@@ -53,7 +53,7 @@ def test_the_migration_indexes_the_posts_archived_before_it(cli, database_url, t
     cli("archive", "import", "corpus", str(mbox(GARDEN, tmp_path / "garden.mbox")))
     sql = db.open_engine(database_url)
     try:
-        command.downgrade(db._alembic_config(sql), "0014")  # as a database before 0019 was: no index
+        command.downgrade(db._alembic_config(sql), "0018")  # as a database before 0019 was: no index
         db.upgrade(sql)
         sessions = db.sessions(sql)
         assert found(sessions, "corpus@lists.example.test", "sunflowers") == ["html@example.com"]
