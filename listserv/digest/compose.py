@@ -35,6 +35,7 @@ from listserv.digest.reading import url_key
 from listserv.digest.schedule import Schedule, local_day, to_local, zone_of
 from listserv.digest.trim import digest_excerpt
 from listserv.discussions.controls import control_address
+from listserv.library.commands import library_address
 from listserv.mail.message import ListInfo, Role
 
 MAX_NEW = 15
@@ -194,10 +195,12 @@ def period_text(start: datetime, end: datetime, schedule: Schedule) -> str:
 
 
 def steered(lst: ListInfo, secret: bytes, items: Sequence[Item]) -> tuple[Item, ...]:
-    """The items with their discussion-control address (LIST-do+REF of the post they answer)."""
+    """The items with the addresses that act on the post they answer: LIST-do+REF (steer the
+    discussion) and LIST-library+REF (curate its resources)."""
     if not secret:
         return tuple(items)
-    return tuple(replace(item, control=control_address(lst, secret, item.post_id)) if item.post_id else item
+    return tuple(replace(item, control=control_address(lst, secret, item.post_id),
+                         library=library_address(lst, secret, item.post_id)) if item.post_id else item
                  for item in items)  # fmt: skip
 
 

@@ -131,6 +131,7 @@ class Item:
     more_said: int = 0  # the period's posts not quoted
     post_id: int = 0  # the post the reply address answers
     control: str = ""  # its LIST-do+REF address: steer the discussion by reply (docs/engagement.md)
+    library: str = ""  # its LIST-library+REF address: curate what the post shared (docs/library.md)
 
 
 @dataclass(frozen=True)

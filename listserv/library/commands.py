@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from listserv.mail.message import ListInfo, Role
+from listserv.tokens import signed_ref
+
 MAX_COMMANDS = 10
 REPLY_MARKERS = re.compile(r"^\s*((re|aw|sv|vs|antw|fwd|fw|tr|wg)\s*:\s*)+", re.IGNORECASE)
 
@@ -80,3 +83,8 @@ def parse_commands(subject: str, body: str) -> Commands:
     return Commands(
         tuple(r for r in read if isinstance(r, LibraryCommand)), tuple(r for r in read if isinstance(r, str))
     )
+
+
+def library_address(lst: ListInfo, secret: bytes, post_id: int) -> str:
+    """LIST-library+REF@domain: where replies curate the resources of this post (REF as LIST-do+REF's)."""
+    return f"{lst.local_part}-{Role.LIBRARY.value}+{signed_ref(secret, lst.id, post_id)}@{lst.domain}"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from listserv.errors import ListservError, NotFound
 from listserv.library import store
 from listserv.library.answers import authenticated, automatic, library_mail, own_words
-from listserv.library.commands import LibraryCommand, Verb, parse_commands
+from listserv.library.commands import LibraryCommand, Verb, library_address, parse_commands
 from listserv.library.model import FORMER_MEMBER
 from listserv.library.render import render_markdown
 from listserv.library.tables import LibraryResource
@@ -29,7 +29,7 @@ from listserv.outbound.queue import queue_message
 from listserv.received import Received, notify_sender
 from listserv.store import queries
 from listserv.store.schema import Post
-from listserv.tokens import read_signed_ref, signed_ref
+from listserv.tokens import read_signed_ref
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +39,7 @@ def with_library_address(secret: bytes, lst: ListInfo, post: Post) -> ListInfo:
     the server secret)."""
     if not secret:
         return lst
-    ref = signed_ref(secret, lst.id, post.id)
-    return replace(lst, library_address=f"{lst.local_part}-{Role.LIBRARY.value}+{ref}@{lst.domain}")
+    return replace(lst, library_address=library_address(lst, secret, post.id))
 
 
 def handle_library(received: Received) -> None:

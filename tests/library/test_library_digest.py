@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from listserv.library.store import find_resource, recommend
+from support.clients import gmail_reply
 from support.digest_helpers import LIST, World, text_of
 from support.library import ANN, BOB, CAT, resources
 
@@ -36,3 +38,20 @@ def test_the_summary_shows_the_weeks_new_and_most_recommended(world: World, cli:
     assert "* 1 +1: https://example.org/older" in text
     html = text_of(summary, "html")
     assert "From the library this week" in html and 'href="https://doi.org/10.1234/cop.9"' in html
+
+
+def test_a_digest_item_is_curated_by_reply(world: World, cli: Callable[..., str]) -> None:
+    world.set_delivery(CAT, "summary")
+    world.post(ANN, "Retros", "The guide I swear by: https://example.org/retro for retros.\n", "<r2@x>")
+    world.settle()
+    assert [o.action for o in world.run()] == ["sent"]
+    [summary] = world.mail_to(CAT, world.new_mail(1))
+    found = re.search(
+        r"Library: <mailto:(team-library\+[a-z0-9-]+@lists\.example\.test)\?subject=add>", text_of(summary)
+    )
+    assert found, text_of(summary)
+    assert f"mailto:{found.group(1)}?subject=%2B1" in text_of(summary, "html")
+    world.send(CAT, found.group(1), gmail_reply(summary, CAT, "+1", to=found.group(1)))
+    world.settle()
+    [retro] = [r for r in resources(cli) if r["url"] == "https://example.org/retro"]
+    assert retro["recommendations"] == 1
