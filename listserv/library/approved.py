@@ -3,7 +3,7 @@
 The worker harvests each post it accepts (worker/post.py). A held post is distributed later,
 by a facilitator's approval (moderation/act.py), which the library cannot hook without the two
 capabilities importing each other; so this job, every few minutes, harvests the posts approved
-in the last 30 days that are not marked yet (a token of purpose `library-harvested`, kept as
+in the last 30 days that are not marked yet (a token of purpose `library-seen`, kept as
 long as the window, is the mark). On PostgreSQL the held rows are locked with SKIP LOCKED, so two
 nodes never harvest the same post.
 """
@@ -26,7 +26,7 @@ from listserv.work import Work
 log = logging.getLogger(__name__)
 WINDOW = timedelta(days=30)
 BATCH = 50
-HARVESTED = "library-harvested"
+HARVESTED = "library-seen"  # tokens.purpose holds 16 characters
 
 
 def run_approved(work: Work) -> int:
