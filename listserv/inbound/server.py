@@ -37,6 +37,7 @@ from listserv.inbound.replies import (
     Refused,
     Reply,
 )
+from listserv.inbound.smtp_args import plain_address
 from listserv.mail.addresses import parse_recipient
 from listserv.settings import HostPort, Settings
 
@@ -98,16 +99,26 @@ def server_tls_context(cert_file: str, key_file: str) -> ssl.SSLContext | None:
     return context
 
 
-class ListSMTP(GatedSession):
+class ListSession(GatedSession):
+    """What the SMTP and LMTP listeners share: the caps, long lines, plain addresses read fast."""
+
     line_length_limit = LINE_LIMIT
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        plain = plain_address(arg)
+        if plain is None:
+            return super()._getaddr(arg)
+        if self.local_part_limit and len(plain[0].rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return plain
+
+
+class ListSMTP(ListSession):
     async def push(self, status: str) -> None:  # type: ignore[override]
         await super().push(str(data_error(status) or MUST_STARTTLS.get(status) or status))
 
 
-class ListLMTP(GatedSession, LMTP):
-    line_length_limit = LINE_LIMIT
-
+class ListLMTP(ListSession, LMTP):
     async def push(self, status: str) -> None:  # type: ignore[override]
         """aiosmtpd answers a DATA error once; LMTP needs one reply per recipient."""
         reply = data_error(status)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Result,
     Table,
     and_,
+    bindparam,
     case,
     func,
     insert,
@@ -49,6 +50,14 @@ BATCHES = cast(Table, Batch.__table__)
 DELIVERIES = cast(Table, Delivery.__table__)
 CHOICES = cast(Table, FanoutChoice.__table__)
 LISTS = cast(Table, MailingList.__table__)
+# Statements built once: building a select of a wide table costs more than running it (~0.3 ms)
+LIST_BY_ADDRESS = select(LISTS).where(LISTS.c.address == bindparam("address"))
+LIST_BY_ID = select(LISTS).where(LISTS.c.id == bindparam("list_id"))
+NEW_INBOUND = {
+    name: dialect_insert(INBOUND).on_conflict_do_nothing().returning(INBOUND.c.list_id, INBOUND.c.role,
+                                                                      INBOUND.c.dedupe_key)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}  # fmt: skip
 
 
 IN_CHUNK = 500  # values per IN (...) list
@@ -88,12 +97,12 @@ def load_list_addresses(session: Session) -> frozenset[str]:
 
 
 def load_list(session: Session, address: str) -> ListInfo | None:
-    row = session.execute(select(LISTS).where(LISTS.c.address == address)).first()
+    row = session.execute(LIST_BY_ADDRESS, {"address": address}).first()
     return list_info(row) if row else None
 
 
 def load_list_by_id(session: Session, list_id: int) -> ListInfo:
-    return list_info(session.get_one(MailingList, list_id))
+    return list_info(session.execute(LIST_BY_ID, {"list_id": list_id}).one())
 
 
 def is_member(session: Session, list_id: int, email: str) -> bool:
@@ -119,10 +128,8 @@ def insert_inbound_rows(session: Session, rows: Sequence[Mapping[str, object]]) 
     """Store many messages in one statement; the (list_id, role, dedupe_key) of those that were new."""
     if not rows:
         return set()
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(INBOUND).on_conflict_do_nothing()
-    returning = statement.returning(INBOUND.c.list_id, INBOUND.c.role, INBOUND.c.dedupe_key)
-    return {tuple(row) for row in session.execute(returning, list(rows))}
+    statement = NEW_INBOUND[session.get_bind().dialect.name]
+    return {tuple(row) for row in session.execute(statement, list(rows))}
 
 
 def claim_inbound(session: Session, now: datetime, lease: timedelta) -> tuple[int, int] | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from listserv.mail.message import ParsedMessage
@@ -237,3 +239,27 @@ class TestContentHash:
 @pytest.mark.parametrize("raw", [b"=?", "=?utf-8?q?".encode(), b"=?utf-8?b?###?=", b"=?x?y?z?=", b"=?\xff?q?a?="])
 def test_decode_value_never_raises(raw):
     assert "\n" not in decode_value(raw.decode("ascii", "surrogateescape"))
+
+
+def test_message_id_read_fast_agrees_with_the_parser() -> None:
+    """read_message_id scans a plain header block itself; it must give the parser's answer,
+    and leave anything odd (bare CR, a line that is not a field, a leading blank line) to it."""
+    from email import policy
+    from email.parser import BytesHeaderParser
+
+    from listserv.mail.parse import first_message_id, header_value, read_message_id
+
+    def parsed(raw: bytes) -> str:
+        headers = BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
+        return first_message_id(header_value(headers, "Message-ID"))
+
+    bases = [b"Message-ID: <a@b>\r\nSubject: x\r\n\r\nbody", b"From x\nMessage-Id:\n <a@b>\n\nb",
+             b"Subject: x\nmessage-id: <c@d> <e@f>\nX: y\n\n", b"X: 1\r\n\tcont\r\nMessage-ID:\r\n\t<z@y>\r\n"]  # fmt: skip
+    inserts = [b"\r", b"\n", b" ", b"\t", b":", b"<", b">", b"a", b"@", b"\xe9", b"From ", b"Message-ID:", b"\n\n"]
+    rng = random.Random(5322)
+    for _ in range(20_000):
+        raw = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(raw) + 1)
+            raw[at:at] = rng.choice(inserts)
+        assert read_message_id(bytes(raw)) == parsed(bytes(raw)), bytes(raw)
