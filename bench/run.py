@@ -223,7 +223,7 @@ def running(engine: Engine, workdir: Path, profile: Path | None = None,
             wait_for_port(engine.lmtp_port, serve)
             if profile is not None:
                 spy = subprocess.Popen(["py-spy", "record", "--pid", str(serve.pid), "--format", "raw", "--rate",
-                                        "250", "--nonblocking", *(os.environ.get("SPY_ARGS", "--gil").split()), "--output", str(profile)],
+                                        "250", "--nonblocking", "--gil", "--output", str(profile)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
                 time.sleep(1)  # attached
             yield serve, sink.pid, client
