@@ -7,7 +7,6 @@ import os
 import re
 import sqlite3
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, Operationa
 from sqlalchemy.orm import Session, sessionmaker
 
 from listserv.errors import DatabaseError
+from listserv.store.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -79,15 +79,10 @@ def check_file(url: str, create: bool = False) -> None:
 
 
 class _SerializedConnection(sqlite3.Connection):
-    """A SQLite connection that holds its engine's writer lock from BEGIN to COMMIT/ROLLBACK.
+    """A SQLite connection that holds its engine's writer lock (store/writer_lock.py) from BEGIN
+    to COMMIT/ROLLBACK."""
 
-    SQLite has one writer; its busy handler polls with 1-100 ms sleeps, which caps a
-    busy process at a few hundred transactions a second. Threads of one process queue
-    on this lock instead and are woken the moment the writer commits. Other processes
-    (`listserv inject`) still meet the busy handler.
-    """
-
-    writers: threading.RLock
+    writers: WriterLock
     holding = False
 
     def acquire(self) -> None:
@@ -123,7 +118,8 @@ def open_engine(url: str) -> Engine:
 
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        factory = type("SerializedConnection", (_SerializedConnection,), {"writers": threading.RLock()})
+        writers = WriterLock(sqlite_path(url))
+        factory = type("SerializedConnection", (_SerializedConnection,), {"writers": writers})
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30, "factory": factory})
         _make_sqlite_durable(engine)
     else:
