@@ -54,16 +54,11 @@ class IntakeItem:
     key: str = ""
     outcome: bool | BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
-    notify: Callable[[], object] | None = None  # also called once the outcome is known (from the writer thread)
+    committed: asyncio.Future[None] | None = None  # an event loop's waiter, settled with `done`
 
     def __post_init__(self) -> None:
         self.message_id = read_message_id(self.raw)
         self.key = dedupe_key(self.message_id, self.raw)
-
-    def settle(self) -> None:
-        self.done.set()
-        if self.notify is not None:
-            self.notify()
 
 
 CLOSED_REFUSES = {Role.POST: LIST_CLOSED, Role.REPLY: LIST_CLOSED, Role.JOIN: CLOSED_TO_JOINS}
@@ -180,10 +175,8 @@ class GroupCommit:
 
     async def receive_async(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
         """receive() for the listeners' event loop: the arrival is awaited, not a thread blocked on it."""
-        loop = asyncio.get_running_loop()
-        committed = loop.create_future()
-        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address,
-                             notify=lambda: loop.call_soon_threadsafe(_settle, committed))  # fmt: skip
+        committed = asyncio.get_running_loop().create_future()
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address, committed=committed)
         self._queue.put(arrival)
         await committed
         if isinstance(arrival.outcome, BaseException):
@@ -224,13 +217,19 @@ class GroupCommit:
         self._committing = True
         commit_group(self.sessions, group, self.max_size, self.clock)
         self._committing = False
+        waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for arrival in group:
-            arrival.settle()
+            arrival.done.set()
+            if arrival.committed is not None:
+                waiting.setdefault(arrival.committed.get_loop(), []).append(arrival.committed)
+        for loop, futures in waiting.items():  # one wake-up of each loop for the whole group
+            loop.call_soon_threadsafe(_settle, futures)
 
 
-def _settle(committed: asyncio.Future[None]) -> None:
-    if not committed.done():  # its waiter may have been cancelled (the client went away)
-        committed.set_result(None)
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for committed in futures:
+        if not committed.done():  # its waiter may have been cancelled (the client went away)
+            committed.set_result(None)
 
 
 def commit_group(sessions: Callable[[], Session], group: list[IntakeItem], max_size: int, clock: Clock) -> None:
