@@ -72,12 +72,13 @@ INSERT_CONTAINERS = insert(CONTAINERS)
 RELINK_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.list_id == bindparam("lid"),
                                             CONTAINERS.c.message_id == bindparam("mid"))  # fmt: skip
 LOCK_CLASS = 0x6C73  # pg_advisory_xact_lock(LOCK_CLASS, list id): one threader per list at a time
+LOCK_LIST_THREADS = text("SELECT pg_advisory_xact_lock(:a, :b)")
 
 
 def lock_threads(session: Session, list_id: int) -> None:
     """Serialise threading per list across processes (PostgreSQL; SQLite has one writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": LOCK_CLASS, "b": list_id})
+        session.execute(LOCK_LIST_THREADS, {"a": LOCK_CLASS, "b": list_id})
 
 
 def analyze_threads(session: Session) -> None:
