@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, delete, insert, literal, select
+from sqlalchemy import Integer, Table, bindparam, delete, insert, literal, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.headers import storable_id
@@ -21,7 +21,19 @@ from listserv.store.queries import in_chunks
 from listserv.store.schema import FanoutChoice, Member
 
 CHOICES = cast(Table, DiscussionChoice.__table__)
+CONTAINERS = cast(Table, ThreadContainer.__table__)
+MEMBERS = cast(Table, Member.__table__)
 FOLLOW, MUTE = "follow", "mute"
+_POST_DISCUSSION = select(CONTAINERS.c.discussion_id).where(CONTAINERS.c.post_id == bindparam("post_id"))
+_FANOUT_CHOICES = (
+    select(bindparam("outbound_id", type_=Integer), CHOICES.c.member_id, CHOICES.c.choice == FOLLOW)
+    .join(MEMBERS, MEMBERS.c.id == CHOICES.c.member_id)
+    .where(CHOICES.c.discussion_id == _POST_DISCUSSION.scalar_subquery(),
+           (CHOICES.c.choice == MUTE) | (MEMBERS.c.delivery != "none"))
+)  # fmt: skip
+COPY_CHOICES_TO_FANOUT = insert(cast(Table, FanoutChoice.__table__)).from_select(
+    ["outbound_id", "member_id", "receive"], _FANOUT_CHOICES
+)
 
 
 def discussion_of_post(session: Session, list_id: int, post_id: int) -> Discussion | None:
@@ -61,11 +73,7 @@ def copy_choices(session: Session, source: Discussion, target: Discussion, now: 
 def choices_for_fanout(session: Session, outbound_id: int, post_id: int) -> None:
     """Copy the choices about the post's discussion onto its fan-out: one set-based statement.
     Following brings digest readers each post; a member who takes no mail (`none`) still gets none."""
-    discussion = select(ThreadContainer.discussion_id).where(ThreadContainer.post_id == post_id).scalar_subquery()
-    rows = (select(literal(outbound_id), CHOICES.c.member_id, CHOICES.c.choice == FOLLOW)
-            .join(Member, Member.id == CHOICES.c.member_id)
-            .where(CHOICES.c.discussion_id == discussion, (CHOICES.c.choice == MUTE) | (Member.delivery != "none")))  # fmt: skip
-    session.execute(insert(FanoutChoice).from_select(["outbound_id", "member_id", "receive"], rows))
+    session.execute(COPY_CHOICES_TO_FANOUT, {"outbound_id": outbound_id, "post_id": post_id})
 
 
 def muted_by(session: Session, list_id: int, discussion_ids: Iterable[int]) -> dict[str, set[int]]:
@@ -85,9 +93,12 @@ def closed_discussion(session: Session, list_id: int, message_ids: Sequence[str]
     ids = [storable_id(bare_id(m)) for m in message_ids if bare_id(m)]
     if not ids:
         return None
-    return session.scalar(select(Discussion).join(ThreadContainer, ThreadContainer.discussion_id == Discussion.id)
-                          .where(ThreadContainer.list_id == list_id, ThreadContainer.message_id.in_(ids[:IN_LIMIT]),
-                                 Discussion.closed_at.is_not(None)).limit(1))  # fmt: skip
+    return session.scalar(CLOSED_DISCUSSION, {"list_id": list_id, "ids": ids[:IN_LIMIT]})
 
 
 IN_LIMIT = 200  # the nearest references are enough to find a discussion
+CLOSED_DISCUSSION = (
+    select(Discussion).join(ThreadContainer, ThreadContainer.discussion_id == Discussion.id)
+    .where(ThreadContainer.list_id == bindparam("list_id"), ThreadContainer.message_id.in_(bindparam("ids", expanding=True)),
+           Discussion.closed_at.is_not(None)).limit(1)
+)  # fmt: skip

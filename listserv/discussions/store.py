@@ -10,10 +10,10 @@ an indexed lookup or a bulk write, so the cost per message does not grow with th
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from email.message import Message
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, delete, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -50,13 +50,35 @@ from listserv.store.schema import Inbound, Post
 log = logging.getLogger(__name__)
 DISCUSSIONS = cast(Table, Discussion.__table__)
 CONTAINERS = cast(Table, ThreadContainer.__table__)
+# the statements of a run, built once (building one costs more than running it on SQLite)
+CONTAINERS_BY_MESSAGE_ID = select(
+    CONTAINERS.c.message_id, CONTAINERS.c.discussion_id, CONTAINERS.c.placeholder, CONTAINERS.c.post_id
+).where(CONTAINERS.c.list_id == bindparam("list_id"), CONTAINERS.c.message_id.in_(bindparam("ids", expanding=True)))
+DISCUSSION_FACTS = select(DISCUSSIONS.c.id, DISCUSSIONS.c.key, DISCUSSIONS.c.subject, DISCUSSIONS.c.subject_key,
+                          DISCUSSIONS.c.started_by, DISCUSSIONS.c.first_activity, DISCUSSIONS.c.last_activity,
+                          DISCUSSIONS.c.post_count)  # fmt: skip
+DISCUSSIONS_BY_ID = DISCUSSION_FACTS.where(DISCUSSIONS.c.id.in_(bindparam("ids", expanding=True)))
+RECENT_BY_SUBJECT_KEY = DISCUSSION_FACTS.where(
+    DISCUSSIONS.c.list_id == bindparam("list_id"),
+    DISCUSSIONS.c.subject_key.in_(bindparam("keys", expanding=True)),
+    DISCUSSIONS.c.last_activity >= bindparam("since"),
+)
+INSERT_DISCUSSIONS = insert(DISCUSSIONS).returning(DISCUSSIONS.c.id, DISCUSSIONS.c.key)
+MOVE_CONTAINERS = (update(CONTAINERS).where(CONTAINERS.c.discussion_id == bindparam("source"))
+                   .values(discussion_id=bindparam("target")))  # fmt: skip
+DELETE_DISCUSSION = delete(DISCUSSIONS).where(DISCUSSIONS.c.id == bindparam("source"))
+UPDATE_DISCUSSION = update(DISCUSSIONS).where(DISCUSSIONS.c.id == bindparam("did"))
+INSERT_CONTAINERS = insert(CONTAINERS)
+RELINK_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.list_id == bindparam("lid"),
+                                            CONTAINERS.c.message_id == bindparam("mid"))  # fmt: skip
 LOCK_CLASS = 0x6C73  # pg_advisory_xact_lock(LOCK_CLASS, list id): one threader per list at a time
+LOCK_LIST_THREADS = text("SELECT pg_advisory_xact_lock(:a, :b)")
 
 
 def lock_threads(session: Session, list_id: int) -> None:
     """Serialise threading per list across processes (PostgreSQL; SQLite has one writer anyway)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), {"a": LOCK_CLASS, "b": list_id})
+        session.execute(LOCK_LIST_THREADS, {"a": LOCK_CLASS, "b": list_id})
 
 
 def analyze_threads(session: Session) -> None:
@@ -109,23 +131,26 @@ def load_snapshot(session: Session, list_id: int, arrivals: Sequence[Arrival], o
     """The stored state the arrivals depend on, and each loaded discussion's id by key."""
     rows: list[tuple[str, int, bool, int | None]] = []
     for batch in in_chunks(sorted(_wanted_ids(arrivals, on_duplicate))):
-        query = select(CONTAINERS.c.message_id, CONTAINERS.c.discussion_id, CONTAINERS.c.placeholder,
-                       CONTAINERS.c.post_id).where(CONTAINERS.c.list_id == list_id,
-                                                   CONTAINERS.c.message_id.in_(batch))  # fmt: skip
-        rows.extend((r[0], r[1], r[2], r[3]) for r in session.execute(query))
-    discussions: dict[int, Discussion] = {}
+        found = session.execute(CONTAINERS_BY_MESSAGE_ID, {"list_id": list_id, "ids": batch})
+        rows.extend((r[0], r[1], r[2], r[3]) for r in found)
+    discussions: dict[int, DiscussionFacts] = {}
     for id_batch in in_chunks(sorted({row[1] for row in rows})):
-        discussions.update((d.id, d) for d in session.scalars(select(Discussion).where(Discussion.id.in_(id_batch))))
+        discussions.update(_discussion_facts(session.execute(DISCUSSIONS_BY_ID, {"ids": id_batch})))
     keys, earliest = _subject_wanted(arrivals, prefixes)
     if keys and earliest is not None:
         for key_batch in in_chunks(sorted(keys)):
-            recent = select(Discussion).where(Discussion.list_id == list_id, Discussion.subject_key.in_(key_batch),
-                                              Discussion.last_activity >= earliest - window)  # fmt: skip
-            discussions.update((d.id, d) for d in session.scalars(recent))
+            params = {"list_id": list_id, "keys": key_batch, "since": earliest - window}
+            discussions.update(_discussion_facts(session.execute(RECENT_BY_SUBJECT_KEY, params)))
     containers = {mid: StoredContainer(mid, discussions[did].key, bool(placeholder), post_id)
                   for mid, did, placeholder, post_id in rows}  # fmt: skip
-    snapshot = Snapshot(containers, {d.key: facts_of(d) for d in discussions.values()})
-    return snapshot, {d.key: d.id for d in discussions.values()}
+    snapshot = Snapshot(containers, {d.key: d for d in discussions.values()})
+    return snapshot, {d.key: did for did, d in discussions.items()}
+
+
+def _discussion_facts(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[int, DiscussionFacts]]:
+    """(id, facts) of rows of :data:`DISCUSSION_FACTS` columns."""
+    for row in rows:
+        yield row[0], DiscussionFacts(row[1], row[2], row[3], row[4], row[5], row[6], row[7])
 
 
 def plan_arrivals(session: Session, list_id: int, subject_prefix: str, arrivals: Sequence[Arrival],
@@ -159,29 +184,24 @@ def save_plan(session: Session, list_id: int, plan: Plan, ids: dict[str, int], p
     """
     if plan.new_discussions:
         rows = [dict(list_id=list_id, key=f.key, created_at=now, **_facts_values(f)) for f in plan.new_discussions]
-        made = session.execute(insert(DISCUSSIONS).returning(DISCUSSIONS.c.id, DISCUSSIONS.c.key), rows).all()
-        ids.update({key: ident for ident, key in made})
+        ids.update({key: ident for ident, key in session.execute(INSERT_DISCUSSIONS, rows).all()})
     for source, target in plan.merges:
-        session.execute(update(CONTAINERS).where(CONTAINERS.c.discussion_id == ids[source])
-                        .values(discussion_id=ids[target]))  # fmt: skip
-        session.execute(delete(DISCUSSIONS).where(DISCUSSIONS.c.id == ids[source]))
+        session.execute(MOVE_CONTAINERS, {"source": ids[source], "target": ids[target]})
+        session.execute(DELETE_DISCUSSION, {"source": ids[source]})
     if plan.changed_discussions:
-        statement = update(DISCUSSIONS).where(DISCUSSIONS.c.id == bindparam("did"))
-        session.execute(statement, [dict(did=ids[f.key], **_facts_values(f)) for f in plan.changed_discussions])
+        session.execute(UPDATE_DISCUSSION, [dict(did=ids[f.key], **_facts_values(f)) for f in plan.changed_discussions])
     if plan.inserts:
-        session.execute(insert(CONTAINERS), [
+        session.execute(INSERT_CONTAINERS, [
             dict(list_id=list_id, discussion_id=ids[p.discussion_key], message_id=p.message_id, parent_id=p.parent_id,
                  placeholder=p.is_placeholder, post_id=None if p.ref is None else post_ids[p.ref],
                  method=p.method.value if p.method else None, posted_at=p.posted_at)
             for p in plan.inserts
         ])  # fmt: skip
     if plan.relinks:
-        statement = update(CONTAINERS).where(CONTAINERS.c.list_id == list_id,
-                                             CONTAINERS.c.message_id == bindparam("mid"))  # fmt: skip
-        session.execute(statement, [
-            dict(mid=p.message_id, discussion_id=ids[p.discussion_key], parent_id=p.parent_id, placeholder=False,
-                 post_id=None if p.ref is None else post_ids[p.ref], method=p.method.value if p.method else None,
-                 posted_at=p.posted_at)
+        session.execute(RELINK_CONTAINER, [
+            dict(lid=list_id, mid=p.message_id, discussion_id=ids[p.discussion_key], parent_id=p.parent_id,
+                 placeholder=False, post_id=None if p.ref is None else post_ids[p.ref],
+                 method=p.method.value if p.method else None, posted_at=p.posted_at)
             for p in plan.relinks
         ])  # fmt: skip
 
@@ -191,12 +211,17 @@ def save_plan(session: Session, list_id: int, plan: Plan, ids: dict[str, int], p
 
 def thread_post(session: Session, lst: ListInfo, post_id: int, sender: str, message: Message, raw: bytes,
                 now: datetime) -> Plan:  # fmt: skip
-    """Thread one accepted post (idempotent: a post already threaded is left as it is).
+    """Thread one accepted post (idempotent: a post already threaded is left as it is)."""
+    return thread_headers(session, lst, post_id, sender, first_values(message), raw, now)
+
+
+def thread_headers(session: Session, lst: ListInfo, post_id: int, sender: str, headers: Mapping[str, str],
+                   raw: bytes, now: datetime) -> Plan:  # fmt: skip
+    """Thread one accepted post by its headers (:func:`first_values` of it as received).
 
     Its time is its Date header, as in archives, but never later than ``now`` (when we
     received it), and ``now`` when the header is missing or unreadable.
     """
-    headers = first_values(message)
     own = own_message_id(headers) or synthetic_id(content_hash(raw))
     date = message_date(headers)
     msg = thread_input(headers, own, min(date, now) if date is not None else now)
@@ -209,8 +234,10 @@ def thread_post(session: Session, lst: ListInfo, post_id: int, sender: str, mess
     return plan
 
 
-def thread_accepted(session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes, now: datetime) -> None:
-    """Thread a post about to be distributed (outbound/release.py calls this).
+def thread_accepted(session: Session, lst: ListInfo, post: Post, headers: Mapping[str, str], raw: bytes,
+                    now: datetime) -> None:  # fmt: skip
+    """Thread a post about to be distributed (outbound/release.py calls this with its headers as
+    received, :func:`first_values`).
 
     In a savepoint: if threading fails, the failure is logged and the post is still
     distributed, unthreaded; members getting their mail comes first. But if the database
@@ -218,7 +245,7 @@ def thread_accepted(session: Session, lst: ListInfo, post: Post, message: Messag
     """
     try:
         with session.begin_nested():
-            thread_post(session, lst, post.id, post.sender, message, raw, now)
+            thread_headers(session, lst, post.id, post.sender, headers, raw, now)
     except Exception as error:
         if is_resource_failure(error):  # the connection is gone, and the transaction with it: retry it all
             raise

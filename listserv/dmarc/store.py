@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar
+from typing import TypeVar, cast
 
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from listserv.dmarc.policy import AuthorReply, DmarcAction, DmarcPolicy, Mitigation
@@ -21,16 +22,20 @@ DMARC_SETTINGS = {
                                       "(Cc when the list sets Reply-To itself), always Cc, or as reply-to with a "
                                       "LIST-author+TOKEN alias that forwards to them"),
 }  # fmt: skip
+LISTS = cast(Table, MailingList.__table__)
+LIST_DMARC = select(LISTS.c.dmarc_mitigation, LISTS.c.dmarc_action, LISTS.c.dmarc_author_reply).where(
+    LISTS.c.id == bindparam("list_id")
+)
 
 
 def load_dmarc_policy(session: Session, list_id: int) -> DmarcPolicy:
     """The list's choices; a value the database holds but we do not know reads as the default."""
-    row = session.get_one(MailingList, list_id)
+    mitigation, action, author_reply = session.execute(LIST_DMARC, {"list_id": list_id}).one()
     defaults = DmarcPolicy()
     return DmarcPolicy(
-        mitigation=_known(Mitigation, row.dmarc_mitigation, defaults.mitigation),
-        action=_known(DmarcAction, row.dmarc_action, defaults.action),
-        author_reply=_known(AuthorReply, row.dmarc_author_reply, defaults.author_reply),
+        mitigation=_known(Mitigation, mitigation, defaults.mitigation),
+        action=_known(DmarcAction, action, defaults.action),
+        author_reply=_known(AuthorReply, author_reply, defaults.author_reply),
     )
 
 

@@ -4,8 +4,9 @@ and the moderation settings an operator may change (`listserv list set`, `member
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from listserv.moderation.rules import (
@@ -34,6 +35,15 @@ MODERATION_SETTINGS = {
     "approve_always_adds": ListSetting(str, ("poster", "member"), help="what 'approve always' makes the sender"),
     "held_expire_days": ListSetting(int, help="days a held post waits before it expires", minimum=1),
 }
+LISTS, RULES, MEMBERS = (cast(Table, t.__table__) for t in (MailingList, SenderRuleRow, Member))
+LIST_POLICY = select(LISTS.c.nonmember_action, LISTS.c.new_member_posts, LISTS.c.emergency_moderation,
+                     LISTS.c.hold_message_size, LISTS.c.max_recipients, LISTS.c.require_subject,
+                     LISTS.c.hold_patterns, LISTS.c.spam_action).where(LISTS.c.id == bindparam("list_id"))  # fmt: skip
+SENDER_RULES = (select(RULES.c.pattern, RULES.c.action, RULES.c.reason)
+                .where(RULES.c.list_id == bindparam("list_id")).order_by(RULES.c.id))  # fmt: skip
+STANDING = select(MEMBERS.c.role, MEMBERS.c.moderation, MEMBERS.c.posts_approved).where(
+    MEMBERS.c.list_id == bindparam("list_id"), MEMBERS.c.email == bindparam("email")
+)
 MODERATION_MEMBER_SETTINGS = {
     "moderation": ListSetting(str, MEMBER_ACTIONS, help="this member's posts: accept, hold, reject or discard"),
 }
@@ -54,11 +64,8 @@ def action(value: str, default: Action) -> Action:
 
 
 def load_moderation_policy(session: Session, list_id: int) -> ModerationPolicy:
-    row = session.get_one(MailingList, list_id)
-    rules = session.execute(
-        select(SenderRuleRow.pattern, SenderRuleRow.action, SenderRuleRow.reason)
-        .where(SenderRuleRow.list_id == list_id).order_by(SenderRuleRow.id)
-    ).all()  # fmt: skip
+    row = session.execute(LIST_POLICY, {"list_id": list_id}).one()
+    rules = session.execute(SENDER_RULES, {"list_id": list_id}).all()
     return ModerationPolicy(
         nonmember_action=action(row.nonmember_action, Action.HOLD),
         new_member_posts=row.new_member_posts,
@@ -75,10 +82,7 @@ def load_moderation_policy(session: Session, list_id: int) -> ModerationPolicy:
 def load_standing(session: Session, list_id: int, email: str) -> Standing:
     if not email:
         return Standing()
-    row = session.execute(
-        select(Member.role, Member.moderation, Member.posts_approved)
-        .where(Member.list_id == list_id, Member.email == email)
-    ).first()  # fmt: skip
+    row = session.execute(STANDING, {"list_id": list_id, "email": email}).first()
     if row is None:
         return Standing()
     return Standing(True, row[0] == "facilitator", row[1] or "", row[2] or 0)

@@ -32,6 +32,8 @@ class WirePolicy(policy.Compat32):
     """
 
     def fold_binary(self, name: str, value: str) -> bytes:
+        if self.unchanged(name, value):  # most headers: what compat32 and the fix-up below would write
+            return f"{name}: {value}\r\n".encode("ascii", "surrogateescape")
         lines = [line for line in BYTES_LINE_END.split(super().fold_binary(name, value)) if line.strip()]
         out: list[bytes] = []
         for index, line in enumerate(lines):
@@ -39,6 +41,14 @@ class WirePolicy(policy.Compat32):
                 line = b" " + line  # a line break inside a value must not start a new field
             out += cut_header_line(line)
         return b"".join(line + b"\r\n" for line in out)
+
+    def unchanged(self, name: str, value: str) -> bool:
+        """A short printable ASCII value without edge spaces: compat32 writes it as it is, unfolded."""
+        if not isinstance(value, str) or not value.isascii() or not value.isprintable():
+            return False
+        size = len(name) + 2 + len(value)
+        limit = min(MAX_LINE, self.max_line_length or MAX_LINE)
+        return value[:1] not in ("", " ") and value[-1] != " " and size <= limit
 
 
 WIRE = WirePolicy(linesep="\r\n")

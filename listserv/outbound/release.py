@@ -1,4 +1,4 @@
-"""Releasing an accepted post to its members: thread it, decorate it once, plan the fan-out.
+"""Releasing an accepted post to its members: decorate it once, thread it, plan the fan-out.
 
 The worker calls this for a post the rules accepted; moderation calls it for a held post a
 facilitator approved. Either way it runs inside the caller's transaction.
@@ -10,11 +10,13 @@ import json
 import logging
 from datetime import datetime
 from email.message import Message
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.controls import control_address
+from listserv.discussions.headers import first_values
 from listserv.discussions.steering import choices_for_fanout
 from listserv.discussions.store import thread_accepted
 from listserv.dkim.readiness import readiness
@@ -28,14 +30,18 @@ from listserv.store.schema import MailingList, Post
 from listserv.work import Work
 
 log = logging.getLogger(__name__)
+LISTS = cast(Table, MailingList.__table__)
+ONE_CLICK_SETTING = select(LISTS.c.one_click_unsubscribe).where(LISTS.c.id == bindparam("list_id"))
 
 
 def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes,
                now: datetime, arc: SealInputs | None = None) -> int:  # fmt: skip
-    """Thread the post, decorate once, then plan one delivery per receiving member. Returns the count.
+    """Decorate once, thread the post, then plan one delivery per receiving member. Returns the count.
     arc: the chain status and our own DKIM results as received, for the sender's ARC seal (None: a
-    held post approved later, sealed with what the trusted Authentication-Results say)."""
-    thread_accepted(session, lst, post, message, raw, now)
+    held post approved later, sealed with what the trusted Authentication-Results say).
+    Threading comes late: on PostgreSQL it takes the list's lock until the commit (lock_threads);
+    nothing before it reads the discussion, and the fan-out's choices read what it wrote."""
+    headers = first_values(message)  # as received: decoration changes the message in place
     message = mitigate_dmarc(work, session, lst, message)  # From the list when the author's DMARC asks for it
     decorated = decorate(
         message, lst, work.templates.render_footer(lst, steer_address(work.optional_secret(), lst, post.id))
@@ -45,6 +51,7 @@ def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message:
         list_id=lst.id, post_id=post.id, kind="post", mail_from=lst.service(Role.BOUNCES), raw=decorated,
         personalized=lst.personalize or one_click, created_at=now, arc_seal=seal_json(arc),
     ))  # fmt: skip
+    thread_accepted(session, lst, post, headers, raw, now)
     choices_for_fanout(session, outbound_id, post.id)  # members' follow and mute of this discussion
     count = queries.plan_fanout(session, outbound_id, lst.id, post.sender, work.settings.batch_size, now)
     log.info("planned list=%s msgid=%s recipients=%d", lst.address, post.message_id, count)
@@ -65,7 +72,7 @@ def mark_one_click(session: Session, work: Work, lst: ListInfo, raw: bytes) -> t
     default where mail is signed and public_url is set) gets the one-click List-Unsubscribe pair
     with a member marker; True means it must go the personalised way (one copy per member).
     Without public_url there is nowhere public for the link to point: the mailto one stays alone."""
-    setting = session.scalar(select(MailingList.one_click_unsubscribe).where(MailingList.id == lst.id))
+    setting = session.scalar(ONE_CLICK_SETTING, {"list_id": lst.id})
     state = readiness(work.settings, lst.domain, setting)
     base = public_base(work.settings.public_url)
     if not state.one_click or base is None:

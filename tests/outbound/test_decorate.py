@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import random
 import re
 from email.message import Message
 
@@ -10,7 +11,7 @@ import pytest
 
 from listserv.mail.message import ListInfo
 from listserv.mail.parse import message_ids, parse_bytes, read_facts
-from listserv.outbound.decorate import decorate, serialize
+from listserv.outbound.decorate import WIRE, WirePolicy, decorate, serialize
 from listserv.render import Footer
 
 TEAM = ListInfo(id=1, address="team@lists.example.org", name="Team", subject_prefix="[team]", reply_to="list")
@@ -233,3 +234,30 @@ def test_the_mime_tree_is_kept_and_the_footer_added():
 def test_large_messages_are_decorated_by_linear_work(raw):
     """No timing assertion: quadratic work on these inputs would run into the timeout."""
     decorated(raw)
+
+
+class FoldEverything(WirePolicy):
+    def unchanged(self, name: str, value: str) -> bool:
+        return False
+
+
+def folded(policy: WirePolicy, name: str, value: str) -> bytes | str:
+    try:
+        return policy.fold_binary(name, value)
+    except Exception as error:  # the same failure either way
+        return type(error).__name__
+
+
+@pytest.mark.parametrize("max_line_length", [998, 78, None])
+def test_headers_written_unchanged_are_what_folding_writes(max_line_length: int | None) -> None:
+    fast = WIRE.clone(max_line_length=max_line_length)
+    slow = FoldEverything(linesep="\r\n").clone(max_line_length=max_line_length)
+    pieces = ["a", "word", " ", "  ", "\t", ":", "=?utf-8?q?x?=", "\r\n ", "\n", "é", "\udcc3", "x" * 90]
+    rng = random.Random(7)
+    values = ["", " ", "a ", " a", "x" * 994, "x" * 995, "x" * 996, "a b " * 249, "a\x0bb", "a\x1cb"]
+    printable = [piece for piece in pieces if piece.isascii() and piece.isprintable()]
+    for choices in (pieces, printable):
+        values += ["".join(rng.choice(choices) for _ in range(rng.randrange(1, 40))) for _ in range(2000)]
+    for value in values:
+        for name in ("To", "Subject", "X-A-Rather-Long-Header-Name"):
+            assert folded(fast, name, value) == folded(slow, name, value), (name, value)
