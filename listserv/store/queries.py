@@ -109,14 +109,19 @@ def load_list_by_id(session: Session, list_id: int) -> ListInfo:
     return list_info(session.execute(LIST_BY_ID, {"list_id": list_id}).one())
 
 
+# ORM attributes, as before: these statements still autoflush members added in the same session
+MEMBER_ID = select(Member.id).where(Member.list_id == bindparam("list_id"), Member.email == bindparam("email"))
+FACILITATORS = (
+    select(Member.email).where(Member.list_id == bindparam("list_id"), Member.role == "facilitator").order_by(Member.id)
+)
+
+
 def is_member(session: Session, list_id: int, email: str) -> bool:
-    query = select(Member.id).where(Member.list_id == list_id, Member.email == email)
-    return session.scalar(query) is not None
+    return session.scalar(MEMBER_ID, {"list_id": list_id, "email": email}) is not None
 
 
 def facilitators(session: Session, list_id: int) -> list[str]:
-    query = select(Member.email).where(Member.list_id == list_id, Member.role == "facilitator")
-    return list(session.scalars(query.order_by(Member.id)))
+    return list(session.scalars(FACILITATORS, {"list_id": list_id}))
 
 
 def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
