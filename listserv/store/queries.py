@@ -62,6 +62,10 @@ NEW_INBOUND = {
                                                                       INBOUND.c.dedupe_key)
     for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
 }  # fmt: skip
+INBOUND_ID = {
+    name: dialect_insert(INBOUND).on_conflict_do_nothing().returning(INBOUND.c.id)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
 
 IN_CHUNK = 500  # values per IN (...) list
@@ -128,9 +132,8 @@ def insert_inbound(session: Session, values: Mapping[str, object]) -> bool:
     """Store raw mail; False when the same (list, role, dedupe_key) is already here.
     One statement (ON CONFLICT DO NOTHING, on SQLite and PostgreSQL alike), no savepoint. RETURNING
     says whether a row went in: psycopg reports no rowcount for an INSERT (-1)."""
-    dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(INBOUND).values(**values).on_conflict_do_nothing().returning(INBOUND.c.id)
-    return session.execute(statement).first() is not None
+    statement = INBOUND_ID[session.get_bind().dialect.name]
+    return session.execute(statement, dict(values)).first() is not None
 
 
 def insert_inbound_rows(session: Session, rows: Sequence[Mapping[str, object]]) -> set[tuple[object, ...]]:
