@@ -91,7 +91,7 @@ class Worker:
             return True
         try:
             with self.work.sessions() as session, session.begin():
-                self._process(session, session.get_one(Inbound, inbound_id))
+                self._process(session, queries.load_inbound(session, inbound_id))
         except Exception as error:
             if is_resource_failure(error):
                 self.refunds[inbound_id] = now + lease  # claim_inbound's lease_until
