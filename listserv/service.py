@@ -42,10 +42,10 @@ log = logging.getLogger(__name__)
 PLAN_CHECK_SECONDS = 0.02
 STOP_WAIT_SECONDS = 10
 # While mail is arriving, processing waits up to INTAKE_WAIT_SECONDS, then has a slice of
-# PROCESSING_SLICE_SECONDS: a flood gets ~5/6 of the process, and processing never starves.
-INTAKE_WAIT_SECONDS = 0.25
+# PROCESSING_SLICE_SECONDS: a flood gets ~90 % of the process, and processing never starves.
+INTAKE_WAIT_SECONDS = 0.5
 PROCESSING_SLICE_SECONDS = 0.05
-INTAKE_POLL_SECONDS = 0.002
+INTAKE_POLL_SECONDS = 0.005
 IMAP_REFRESH_SECONDS = 30  # a list's changed IMAP settings take effect within this
 CONFLICT_RETRIES = 5  # PostgreSQL serialisation failures or deadlocks in a row retried at once
 

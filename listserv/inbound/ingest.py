@@ -10,7 +10,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -53,8 +53,8 @@ class IntakeItem:
     message_id: str = ""
     key: str = ""
     outcome: bool | BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-    committed: asyncio.Future[None] | None = None  # an event loop's waiter, settled with `done`
+    done: threading.Event | None = None  # a thread's waiter (receive), set once the outcome is known
+    committed: asyncio.Future[None] | None = None  # an event loop's waiter (receive_async), settled likewise
 
     def __post_init__(self) -> None:
         self.message_id = read_message_id(self.raw)
@@ -166,7 +166,7 @@ class GroupCommit:
         self._thread.start()
 
     def receive(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
-        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address)
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address, done=threading.Event())
         self._queue.put(arrival)
         arrival.done.wait()
         if isinstance(arrival.outcome, BaseException):
@@ -219,7 +219,8 @@ class GroupCommit:
         self._committing = False
         waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for arrival in group:
-            arrival.done.set()
+            if arrival.done is not None:
+                arrival.done.set()
             if arrival.committed is not None:
                 waiting.setdefault(arrival.committed.get_loop(), []).append(arrival.committed)
         for loop, futures in waiting.items():  # one wake-up of each loop for the whole group
