@@ -166,9 +166,10 @@ class GroupCommit:
         self._thread.start()
 
     def receive(self, raw: bytes, rcpt: Recipient, mail_from: str, rcpt_address: str) -> bool:
-        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address, done=threading.Event())
+        done = threading.Event()
+        arrival = IntakeItem(raw, rcpt, mail_from, rcpt_address, done=done)
         self._queue.put(arrival)
-        arrival.done.wait()
+        done.wait()
         if isinstance(arrival.outcome, BaseException):
             raise arrival.outcome
         return bool(arrival.outcome)
