@@ -103,7 +103,13 @@ def count_facts(members: Iterable[MemberRow], discussions: dict[int, DiscussionR
                 since: datetime | None) -> list[Facts]:  # fmt: skip
     """Facts per member from the posts since `since` (None: all), ordered by discussion, then by time."""
     roster = {member.email: member for member in members}
-    joined = {email: member.joined for email, member in roster.items()}
+    tallies = count_tallies(discussions, posts, {email: member.joined for email, member in roster.items()}, since)
+    return [facts_of(member, tallies.get(member.email)) for member in roster.values()]
+
+
+def count_tallies(discussions: dict[int, DiscussionRow], posts: Iterable[PostRow], joined: dict[str, datetime],
+                  since: datetime | None) -> dict[str, Tally]:  # fmt: skip
+    """Each author's tally; `joined` needs only the discussions' starters (for newcomers' discussions)."""
     tallies: defaultdict[str, Tally] = defaultdict(Tally)
     current: list[PostRow] = []
     for post in posts:
@@ -113,7 +119,7 @@ def count_facts(members: Iterable[MemberRow], discussions: dict[int, DiscussionR
         current.append(post)
     if current:
         count_discussion(discussions[current[0].discussion_id], current, joined, since, tallies)
-    return [facts_of(member, tallies.get(member.email)) for member in roster.values()]
+    return tallies
 
 
 def facts_of(member: MemberRow, tally: Tally | None) -> Facts:

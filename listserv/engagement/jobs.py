@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from listserv.engagement.store import assess_list, claim_run, record_changes
+from listserv.engagement.store import claim_run, record_stages
 from listserv.mail.message import ListStatus
 from listserv.store.schema import MailingList
 from listserv.work import Work
@@ -28,7 +28,7 @@ def run_engagement(work: Work) -> int:
             with work.sessions() as session, session.begin():
                 if not claim_run(session, list_id, now, EVERY):
                     continue
-                moved = record_changes(session, assess_list(session, list_id, now))
+                moved = record_stages(session, list_id, now)
         except IntegrityError:  # another node took the list's first run at the same moment
             continue
         if moved:

@@ -14,11 +14,12 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.tables import Discussion, ThreadContainer
-from listserv.engagement.facts import DiscussionRow, MemberRow, PostRow, count_facts
+from listserv.engagement.facts import DiscussionRow, MemberRow, PostRow, count_facts, count_tallies, facts_of
 from listserv.engagement.rules import Assessment, Facts, Rules, Stage, assess, parse_rules, rules_problem
 from listserv.engagement.tables import EngagementRun, MemberStage
 from listserv.mail.addresses import normalize_address
 from listserv.store.admin import ListSetting, optional
+from listserv.store.queries import IN_CHUNK, in_chunks
 from listserv.store.schema import MailingList, Member, Post
 
 ENGAGEMENT_SETTINGS = {
@@ -31,6 +32,7 @@ ENGAGEMENT_MEMBER_SETTINGS = {
     "profiled": ListSetting(bool, help="whether this member's engagement stage is worked out and kept"),
 }
 STREAM_ROWS = 2000
+PAGE = IN_CHUNK  # members (and addresses in an IN list) a statement
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,14 @@ def stream_posts(session: Session, list_id: int, since: datetime | None, until: 
         yield PostRow(row[0], row[1], row[2], address(row[3]), row[4] or until)
 
 
-def latest_stages(session: Session, list_id: int) -> dict[str, MemberStage]:
-    newest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
-              .where(MemberStage.list_id == list_id).group_by(MemberStage.email).subquery())  # fmt: skip
+def latest_stages(session: Session, list_id: int, emails: list[str] | None = None) -> dict[str, MemberStage]:
+    """Each member's latest recorded stage (only these members' with `emails`)."""
+    newest_query = select(MemberStage.email, func.max(MemberStage.since).label("since")).where(
+        MemberStage.list_id == list_id
+    )
+    if emails is not None:
+        newest_query = newest_query.where(MemberStage.email.in_(emails))
+    newest = newest_query.group_by(MemberStage.email).subquery()
     query = (
         select(MemberStage)
         .join(newest, (MemberStage.email == newest.c.email) & (MemberStage.since == newest.c.since))
@@ -147,6 +154,72 @@ def assess_list(session: Session, list_id: int, now: datetime) -> ListEngagement
         reached = row.since if row is not None and row.stage == assessment.stage else now
         assessed.append(Assessed(member_facts, assessment, reached))
     return ListEngagement(list_id, lst.address, rules, now, tuple(assessed), opted_out)
+
+
+def record_stages(session: Session, list_id: int, now: datetime) -> int:
+    """The daily job: what record_changes(assess_list(...)) records, in memory bounded by the
+    window's discussions and posters, whatever the list's size: members are assessed and
+    compared PAGE at a time, in address order."""
+    rules = load_rules(session, list_id)
+    since = window_start(rules, now)
+    discussions = load_discussions(session, list_id, since)
+    joined = joined_at(session, list_id, {discussion.started_by for discussion in discussions.values()})
+    tallies = count_tallies(discussions, stream_posts(session, list_id, since, now), joined, since)
+    changed = 0
+    for members in member_pages(session, list_id):
+        recorded = latest_stages(session, list_id, [member.email for member in members])
+        changes = []
+        for member in members:
+            found = assess(facts_of(member, tallies.get(member.email)), rules)
+            row = recorded.get(member.email)
+            if row is None or row.stage != found.stage:
+                changes.append(dict(list_id=list_id, email=member.email, stage=int(found.stage),
+                                    reasons="\n".join(found.reasons), since=now))  # fmt: skip
+        if changes:
+            session.execute(insert(MemberStage), changes)
+        changed += len(changes)
+    drop_unprofiled_history(session, list_id)
+    return changed
+
+
+def member_pages(session: Session, list_id: int) -> Iterator[list[MemberRow]]:
+    """The profiled members, PAGE at a time in address order (keyset: no cursor held open)."""
+    after = ""
+    while True:
+        rows = session.execute(select(Member.email, Member.created_at, Member.role, Member.profiled)
+                               .where(Member.list_id == list_id, Member.email > after)
+                               .order_by(Member.email).limit(PAGE)).all()  # fmt: skip
+        if not rows:
+            return
+        after = rows[-1][0]
+        yield [MemberRow(normalize_address(email), joined, role == "facilitator")
+               for email, joined, role, profiled in rows if profiled]  # fmt: skip
+
+
+def joined_at(session: Session, list_id: int, emails: set[str]) -> dict[str, datetime]:
+    """When each of these members joined (those who are members)."""
+    joined: dict[str, datetime] = {}
+    for batch in in_chunks(sorted(emails)):
+        query = select(Member.email, Member.created_at).where(Member.list_id == list_id, Member.email.in_(batch))
+        joined.update((normalize_address(email), created) for email, created in session.execute(query))
+    return joined
+
+
+def drop_unprofiled_history(session: Session, list_id: int) -> None:
+    """Forget the history of those no longer profiled members (opted out, or gone), a page at a time."""
+    after = ""
+    while True:
+        emails = list(session.scalars(select(MemberStage.email).distinct()
+                                      .where(MemberStage.list_id == list_id, MemberStage.email > after)
+                                      .order_by(MemberStage.email).limit(PAGE)))  # fmt: skip
+        if not emails:
+            return
+        after = emails[-1]
+        profiled = set(session.scalars(select(Member.email).where(Member.list_id == list_id, Member.profiled,
+                                                                   Member.email.in_(emails))))  # fmt: skip
+        gone = [email for email in emails if email not in profiled]
+        if gone:
+            session.execute(delete(MemberStage).where(MemberStage.list_id == list_id, MemberStage.email.in_(gone)))
 
 
 def record_changes(session: Session, engagement: ListEngagement) -> int:

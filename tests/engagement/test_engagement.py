@@ -9,13 +9,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from listserv.engagement.jobs import run_engagement
+from listserv.engagement.store import PAGE, assess_list, latest_stages
 from listserv.engagement.tables import MemberStage
 from listserv.render import Templates
 from listserv.settings import Settings
 from listserv.store import db
+from listserv.store.schema import MailingList, Member
 from listserv.work import Work
 from support.clock import TestClock
 from support.digest_helpers import LIST, World
@@ -114,4 +116,28 @@ def test_assessing_needs_no_listserv_engine_of_its_own(settings: Settings, make_
     assert run_engagement(work) == 1 and run_engagement(work) == 0  # the next run is tomorrow's
     clock.advance(timedelta(days=1, seconds=1))
     assert run_engagement(work) == 0  # nothing changed
+    sql.dispose()
+
+
+def test_the_daily_job_pages_through_a_large_list_as_one_assessment_would(
+    settings: Settings, make_list: Callable[..., str], clock: TestClock
+) -> None:
+    """The job reads members PAGE at a time (bounded memory at any list size): across pages it
+    records exactly the stages one whole-list assessment gives, and forgets the opted-out."""
+    members = [f"m{index:04d}@example.com" for index in range(2 * PAGE + 7)]
+    address = make_list("large", members=members)
+    sql = db.open_engine(settings.database_url)
+    work = Work(db.sessions(sql), settings, Templates(settings.templates_dir), clock)
+    assert run_engagement(work) == len(members)  # everyone's first stage
+    with work.sessions() as session, session.begin():
+        list_id = session.scalar(select(MailingList.id).where(MailingList.address == address))
+        session.execute(update(Member).where(Member.email.in_(members[PAGE - 1 : PAGE + 2])).values(profiled=False))
+    clock.advance(timedelta(days=1, seconds=1))
+    assert run_engagement(work) == 0
+    with work.sessions() as session:
+        expected = {
+            item.facts.email: int(item.assessment.stage) for item in assess_list(session, list_id, clock()).members
+        }
+        recorded = {email: row.stage for email, row in latest_stages(session, list_id).items()}
+    assert recorded == expected and len(recorded) == len(members) - 3
     sql.dispose()
