@@ -28,9 +28,9 @@ def run_engagement(work: Work) -> int:
             with work.sessions() as session, session.begin():
                 if not claim_run(session, list_id, now, EVERY):
                     continue
-                moved = record_stages(session, list_id, now)
         except IntegrityError:  # another node took the list's first run at the same moment
             continue
+        moved = record_stages(work.sessions, list_id, now)
         if moved:
             log.info("engagement: %d stage changes on list %d", moved, list_id)
         changed += moved

@@ -6,7 +6,7 @@ member who sets `profiled` to no is left out, and their history is dropped at th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +14,15 @@ from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.tables import Discussion, ThreadContainer
-from listserv.engagement.facts import DiscussionRow, MemberRow, PostRow, count_facts, count_tallies, facts_of
+from listserv.engagement.facts import (
+    DiscussionRow,
+    MemberRow,
+    PostRow,
+    Tally,
+    count_facts,
+    count_tallies,
+    facts_of,
+)
 from listserv.engagement.rules import Assessment, Facts, Rules, Stage, assess, parse_rules, rules_problem
 from listserv.engagement.tables import EngagementRun, MemberStage
 from listserv.mail.addresses import normalize_address
@@ -156,44 +164,61 @@ def assess_list(session: Session, list_id: int, now: datetime) -> ListEngagement
     return ListEngagement(list_id, lst.address, rules, now, tuple(assessed), opted_out)
 
 
-def record_stages(session: Session, list_id: int, now: datetime) -> int:
+def record_stages(sessions: Callable[[], Session], list_id: int, now: datetime) -> int:
     """The daily job: what record_changes(assess_list(...)) records, in memory bounded by the
-    window's discussions and posters, whatever the list's size: members are assessed and
-    compared PAGE at a time, in address order."""
-    rules = load_rules(session, list_id)
-    since = window_start(rules, now)
-    discussions = load_discussions(session, list_id, since)
-    joined = joined_at(session, list_id, {discussion.started_by for discussion in discussions.values()})
-    tallies = count_tallies(discussions, stream_posts(session, list_id, since, now), joined, since)
-    changed = 0
-    for members in member_pages(session, list_id):
-        recorded = latest_stages(session, list_id, [member.email for member in members])
-        changes = []
-        for member in members:
-            found = assess(facts_of(member, tallies.get(member.email)), rules)
-            row = recorded.get(member.email)
-            if row is None or row.stage != found.stage:
-                changes.append(dict(list_id=list_id, email=member.email, stage=int(found.stage),
-                                    reasons="\n".join(found.reasons), since=now))  # fmt: skip
-        if changes:
-            session.execute(insert(MemberStage), changes)
-        changed += len(changes)
-    drop_unprofiled_history(session, list_id)
+    window's discussions and posters whatever the list's size, and in short transactions (one per
+    PAGE members, in address order), so that intake keeps its turn on SQLite. A run that stops
+    half-way leaves the rest to the next day's."""
+    with sessions() as session, session.begin():
+        rules = load_rules(session, list_id)
+        since = window_start(rules, now)
+        discussions = load_discussions(session, list_id, since)
+        joined = joined_at(session, list_id, {discussion.started_by for discussion in discussions.values()})
+        tallies = count_tallies(discussions, stream_posts(session, list_id, since, now), joined, since)
+    changed, after = 0, ""
+    while True:
+        with sessions() as session, session.begin():
+            page = member_page(session, list_id, after)
+            if page is None:
+                break
+            members, after = page
+            changed += record_page(session, list_id, members, tallies, rules, now)
+    last: str | None = ""
+    while last is not None:
+        with sessions() as session, session.begin():
+            last = drop_unprofiled_history(session, list_id, last)
     return changed
 
 
-def member_pages(session: Session, list_id: int) -> Iterator[list[MemberRow]]:
-    """The profiled members, PAGE at a time in address order (keyset: no cursor held open)."""
-    after = ""
-    while True:
-        rows = session.execute(select(Member.email, Member.created_at, Member.role, Member.profiled)
-                               .where(Member.list_id == list_id, Member.email > after)
-                               .order_by(Member.email).limit(PAGE)).all()  # fmt: skip
-        if not rows:
-            return
-        after = rows[-1][0]
-        yield [MemberRow(normalize_address(email), joined, role == "facilitator")
+def record_page(session: Session, list_id: int, members: list[MemberRow], tallies: Mapping[str, Tally],
+                rules: Rules, now: datetime) -> int:  # fmt: skip
+    """A history row for each of these members whose stage changed. Under the run row's lock, as
+    the weekly report's recording is: the two never record one change twice."""
+    session.execute(select(EngagementRun.list_id).where(EngagementRun.list_id == list_id).with_for_update())
+    recorded = latest_stages(session, list_id, [member.email for member in members])
+    changes = []
+    for member in members:
+        found = assess(facts_of(member, tallies.get(member.email)), rules)
+        row = recorded.get(member.email)
+        if row is None or row.stage != found.stage:
+            changes.append(dict(list_id=list_id, email=member.email, stage=int(found.stage),
+                                reasons="\n".join(found.reasons), since=now))  # fmt: skip
+    if changes:
+        session.execute(insert(MemberStage), changes)
+    return len(changes)
+
+
+def member_page(session: Session, list_id: int, after: str) -> tuple[list[MemberRow], str] | None:
+    """The next PAGE members after `after` in address order (keyset): the profiled among them and
+    the last address; None past the end."""
+    rows = session.execute(select(Member.email, Member.created_at, Member.role, Member.profiled)
+                           .where(Member.list_id == list_id, Member.email > after)
+                           .order_by(Member.email).limit(PAGE)).all()  # fmt: skip
+    if not rows:
+        return None
+    members = [MemberRow(normalize_address(email), joined, role == "facilitator")
                for email, joined, role, profiled in rows if profiled]  # fmt: skip
+    return members, rows[-1][0]
 
 
 def joined_at(session: Session, list_id: int, emails: set[str]) -> dict[str, datetime]:
@@ -205,21 +230,20 @@ def joined_at(session: Session, list_id: int, emails: set[str]) -> dict[str, dat
     return joined
 
 
-def drop_unprofiled_history(session: Session, list_id: int) -> None:
-    """Forget the history of those no longer profiled members (opted out, or gone), a page at a time."""
-    after = ""
-    while True:
-        emails = list(session.scalars(select(MemberStage.email).distinct()
-                                      .where(MemberStage.list_id == list_id, MemberStage.email > after)
-                                      .order_by(MemberStage.email).limit(PAGE)))  # fmt: skip
-        if not emails:
-            return
-        after = emails[-1]
-        profiled = set(session.scalars(select(Member.email).where(Member.list_id == list_id, Member.profiled,
-                                                                   Member.email.in_(emails))))  # fmt: skip
-        gone = [email for email in emails if email not in profiled]
-        if gone:
-            session.execute(delete(MemberStage).where(MemberStage.list_id == list_id, MemberStage.email.in_(gone)))
+def drop_unprofiled_history(session: Session, list_id: int, after: str) -> str | None:
+    """Forget the history of those among the next PAGE addresses with one (after `after`) who are
+    no longer profiled members (opted out, or gone); the last address, or None past the end."""
+    emails = list(session.scalars(select(MemberStage.email).distinct()
+                                  .where(MemberStage.list_id == list_id, MemberStage.email > after)
+                                  .order_by(MemberStage.email).limit(PAGE)))  # fmt: skip
+    if not emails:
+        return None
+    profiled = set(session.scalars(select(Member.email).where(Member.list_id == list_id, Member.profiled,
+                                                               Member.email.in_(emails))))  # fmt: skip
+    gone = [email for email in emails if email not in profiled]
+    if gone:
+        session.execute(delete(MemberStage).where(MemberStage.list_id == list_id, MemberStage.email.in_(gone)))
+    return emails[-1]
 
 
 def record_changes(session: Session, engagement: ListEngagement) -> int:
