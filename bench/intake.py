@@ -18,11 +18,11 @@ from pathlib import Path
 
 from bench.run import (
     INTAKE_LIST,
-    MEMBER_DOMAIN,
     POSTER,
     Engine,
     cpu_seconds,
     fresh_database,
+    make_intake_list,
     make_post,
     running,
     send_concurrently,
@@ -42,8 +42,7 @@ def main() -> None:
             fresh_database(args.database_url, Path(tmp)) as url:  # fmt: skip
         engine = Engine(url)
         engine.cli("init")
-        engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
-        engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\nreader@{MEMBER_DOMAIN}\n".encode())
+        make_intake_list(engine)
         posts = [make_post(POSTER, INTAKE_LIST, f"intake-{i}") for i in range(args.posts)]
         with running(engine, Path(tmp), args.profile, args.workers) as (serve, _, _):
             cpu, started = cpu_seconds(serve.pid), time.monotonic()

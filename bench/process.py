@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.run import INTAKE_LIST, MEMBER_DOMAIN, POSTER, Engine, fresh_database, make_post
+from bench.run import INTAKE_LIST, POSTER, Engine, fresh_database, make_intake_list, make_post
 
 
 def main() -> None:
@@ -33,9 +33,7 @@ def main() -> None:
             fresh_database(args.database_url, Path(tmp)) as url:  # fmt: skip
         engine = Engine(url)
         engine.cli("init")
-        engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
-        readers = "".join(f"reader{i}@{MEMBER_DOMAIN}\n" for i in range(args.members - 1))
-        engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\n{readers}".encode())
+        make_intake_list(engine, readers=args.members - 1)
         os.environ.update(engine.environ())
         from listserv.cli_context import CliContext
         from listserv.inbound.ingest import IntakeItem, commit_group

@@ -456,13 +456,19 @@ class Intake:
     distributed_s: float  # until the sink had every post
 
 
+def make_intake_list(engine: Engine, readers: int = 1) -> None:
+    """The intake list: the poster and `readers` other members."""
+    engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
+    others = "".join(f"reader{index or ''}@{MEMBER_DOMAIN}\n" for index in range(readers))
+    engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\n{others}".encode())
+
+
 def bench_intake(args: argparse.Namespace) -> Intake:
     with tempfile.TemporaryDirectory(prefix="listserv-bench-") as tmp, \
             fresh_database(args.database_url, Path(tmp)) as url:  # fmt: skip
         engine = Engine(url, connections=args.connections, batch_size=args.batch_size)
         engine.cli("init")
-        engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
-        engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\nreader@{MEMBER_DOMAIN}\n".encode())
+        make_intake_list(engine)
         posts = [make_post(POSTER, INTAKE_LIST, f"intake-{i}") for i in range(args.posts)]
         profile = args.profile / "serve-intake.txt" if args.profile else None
         with running(engine, Path(tmp), profile) as (_, _, sink):

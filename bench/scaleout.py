@@ -38,7 +38,6 @@ from typing import Iterator
 from bench.run import (
     INTAKE_LIST,
     LIST,
-    MEMBER_DOMAIN,
     POSTER,
     ROOT,
     BenchError,
@@ -47,6 +46,7 @@ from bench.run import (
     check_ledger,
     check_sink,
     fresh_database,
+    make_intake_list,
     make_post,
     post_once,
     running,
@@ -156,8 +156,7 @@ def bench_nodes(args: argparse.Namespace, nodes: int) -> NodesResult:
         engine.cli("list", "set", LIST, "one_click_unsubscribe", "no")
         write_members(workdir / "members.csv", args.members)
         engine.cli("member", "import", LIST, str(workdir / "members.csv"))
-        engine.cli("list", "create", INTAKE_LIST, "--name", "Intake")
-        engine.cli("member", "import", INTAKE_LIST, "-", stdin=f"{POSTER}\nreader@{MEMBER_DOMAIN}\n".encode())
+        make_intake_list(engine)
         with serving(engine, workdir, nodes) as sink, WaitSampler(args.database_url, application) as waits:
             expected = args.members - 1
             sink.reset()
