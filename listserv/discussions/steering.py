@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from listserv.discussions.headers import storable_id
 from listserv.discussions.ids import bare_id
 from listserv.discussions.tables import Discussion, DiscussionChoice, ThreadContainer
-from listserv.store.queries import in_chunks
-from listserv.store.schema import FanoutChoice, Member
+from listserv.store.queries import CHOICES as FANOUT_CHOICES
+from listserv.store.queries import MEMBERS, in_chunks
+from listserv.store.schema import Member
 
 CHOICES = cast(Table, DiscussionChoice.__table__)
 CONTAINERS = cast(Table, ThreadContainer.__table__)
-MEMBERS = cast(Table, Member.__table__)
 FOLLOW, MUTE = "follow", "mute"
 _POST_DISCUSSION = select(CONTAINERS.c.discussion_id).where(CONTAINERS.c.post_id == bindparam("post_id"))
 _FANOUT_CHOICES = (
@@ -31,9 +31,7 @@ _FANOUT_CHOICES = (
     .where(CHOICES.c.discussion_id == _POST_DISCUSSION.scalar_subquery(),
            (CHOICES.c.choice == MUTE) | (MEMBERS.c.delivery != "none"))
 )  # fmt: skip
-COPY_CHOICES_TO_FANOUT = insert(cast(Table, FanoutChoice.__table__)).from_select(
-    ["outbound_id", "member_id", "receive"], _FANOUT_CHOICES
-)
+COPY_CHOICES_TO_FANOUT = insert(FANOUT_CHOICES).from_select(["outbound_id", "member_id", "receive"], _FANOUT_CHOICES)
 
 
 def discussion_of_post(session: Session, list_id: int, post_id: int) -> Discussion | None:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TypeVar, cast
+from typing import TypeVar
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listserv.dmarc.policy import AuthorReply, DmarcAction, DmarcPolicy, Mitigation
 from listserv.store.admin import ListSetting
-from listserv.store.schema import MailingList
+from listserv.store.queries import LISTS
 
 Choice = TypeVar("Choice", bound=StrEnum)
 DMARC_SETTINGS = {
@@ -22,7 +22,6 @@ DMARC_SETTINGS = {
                                       "(Cc when the list sets Reply-To itself), always Cc, or as reply-to with a "
                                       "LIST-author+TOKEN alias that forwards to them"),
 }  # fmt: skip
-LISTS = cast(Table, MailingList.__table__)
 LIST_DMARC = select(LISTS.c.dmarc_mitigation, LISTS.c.dmarc_action, LISTS.c.dmarc_author_reply).where(
     LISTS.c.id == bindparam("list_id")
 )

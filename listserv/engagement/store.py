@@ -201,8 +201,7 @@ def record_page(session: Session, list_id: int, members: list[MemberRow], tallie
         found = assess(facts_of(member, tallies.get(member.email)), rules)
         row = recorded.get(member.email)
         if row is None or row.stage != found.stage:
-            changes.append(dict(list_id=list_id, email=member.email, stage=int(found.stage),
-                                reasons="\n".join(found.reasons), since=now))  # fmt: skip
+            changes.append(stage_row(list_id, member.email, found, now))
     if changes:
         session.execute(insert(MemberStage), changes)
     return len(changes)
@@ -246,12 +245,17 @@ def drop_unprofiled_history(session: Session, list_id: int, after: str) -> str |
     return emails[-1]
 
 
+def stage_row(list_id: int, email: str, assessment: Assessment, since: datetime) -> dict[str, object]:
+    """A member_stages row: this member reached this stage at `since`."""
+    return dict(list_id=list_id, email=email, stage=int(assessment.stage), reasons="\n".join(assessment.reasons),
+                since=since)  # fmt: skip
+
+
 def record_changes(session: Session, engagement: ListEngagement) -> int:
     """A history row for every member whose stage changed; opted-out members' history dropped."""
     recorded = latest_stages(session, engagement.list_id)
     changes = [
-        dict(list_id=engagement.list_id, email=item.facts.email, stage=int(item.assessment.stage),
-             reasons="\n".join(item.assessment.reasons), since=engagement.at)
+        stage_row(engagement.list_id, item.facts.email, item.assessment, engagement.at)
         for item in engagement.members
         if item.facts.email not in recorded or recorded[item.facts.email].stage != item.assessment.stage
     ]  # fmt: skip

@@ -20,7 +20,7 @@ from listserv.moderation.rules import (
 )
 from listserv.moderation.tables import SenderRule as SenderRuleRow
 from listserv.store.admin import ListSetting
-from listserv.store.schema import MailingList, Member
+from listserv.store.queries import LISTS, MEMBERS
 
 HOLD_OR_NOT = ("hold", "reject", "discard", "accept")
 MODERATION_SETTINGS = {
@@ -35,7 +35,7 @@ MODERATION_SETTINGS = {
     "approve_always_adds": ListSetting(str, ("poster", "member"), help="what 'approve always' makes the sender"),
     "held_expire_days": ListSetting(int, help="days a held post waits before it expires", minimum=1),
 }
-LISTS, RULES, MEMBERS = (cast(Table, t.__table__) for t in (MailingList, SenderRuleRow, Member))
+RULES = cast(Table, SenderRuleRow.__table__)
 LIST_POLICY = select(LISTS.c.nonmember_action, LISTS.c.new_member_posts, LISTS.c.emergency_moderation,
                      LISTS.c.hold_message_size, LISTS.c.max_recipients, LISTS.c.require_subject,
                      LISTS.c.hold_patterns, LISTS.c.spam_action).where(LISTS.c.id == bindparam("list_id"))  # fmt: skip

@@ -10,9 +10,8 @@ import json
 import logging
 from datetime import datetime
 from email.message import Message
-from typing import cast
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.controls import control_address
@@ -26,12 +25,11 @@ from listserv.outbound.arc import SealInputs
 from listserv.outbound.decorate import decorate
 from listserv.outbound.oneclick import mark_unsubscribe, public_base
 from listserv.store import queries
-from listserv.store.schema import MailingList, Post
+from listserv.store.schema import Post
 from listserv.work import Work
 
 log = logging.getLogger(__name__)
-LISTS = cast(Table, MailingList.__table__)
-ONE_CLICK_SETTING = select(LISTS.c.one_click_unsubscribe).where(LISTS.c.id == bindparam("list_id"))
+ONE_CLICK_SETTING = select(queries.LISTS.c.one_click_unsubscribe).where(queries.LISTS.c.id == bindparam("list_id"))
 
 
 def distribute(work: Work, session: Session, lst: ListInfo, post: Post, message: Message, raw: bytes,
