@@ -44,7 +44,7 @@ def test_4xx_is_retried_until_delivered_and_5xx_fails_that_recipient_only(engine
 
 def test_a_relay_that_is_down_delays_delivery_but_not_intake(settings, sink, make_list):
     address = make_list("team", members=MEMBERS[:2])
-    sink.stop()
+    sink.stop(hold_port=True)  # refuses connections; the port stays ours
     running = RunningEngine(settings).start()
     try:
         reply = lmtp_send(running.lmtp, "alice@example.com", [address], make_post())

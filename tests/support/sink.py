@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,7 +54,11 @@ class SinkHandler:
 
 
 class Sink:
-    """Runs in its own thread and event loop; `port` is fixed once started, so it can restart."""
+    """Runs in its own thread and event loop; `port` is fixed once started, so it can restart.
+
+    While stopped, a bound socket that does not listen keeps the port: connections are refused, and
+    no other server (another test's, bound to port 0) can take it before the sink starts again.
+    """
 
     def __init__(self, port: int = 0) -> None:
         self.handler = SinkHandler()
@@ -61,24 +66,40 @@ class Sink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
+        self._held: socket.socket | None = None
 
     def start(self) -> "Sink":
+        listener = _bound(self.port)
+        listener.listen(100)
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         loop = asyncio.new_event_loop()
-        server = loop.run_until_complete(
-            loop.create_server(
-                lambda: SMTP(self.handler, enable_SMTPUTF8=True, hostname="sink.example.test"), "127.0.0.1", self.port
+        try:
+            server = loop.run_until_complete(
+                loop.create_server(
+                    lambda: SMTP(self.handler, enable_SMTPUTF8=True, hostname="sink.example.test"), sock=listener
+                )
             )
-        )
+        except BaseException:
+            loop.close()
+            listener.close()
+            raise
         self.port = server.sockets[0].getsockname()[1]
         self._loop, self._server = loop, server
         self._thread = threading.Thread(target=loop.run_forever, daemon=True)
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, hold_port: bool = False) -> None:
         loop, server = self._loop, self._server
         if loop is None or server is None:
+            if self._held is not None:
+                self._held.close()
+                self._held = None
             return
+        if hold_port:
+            self._held = _bound(self.port)
         asyncio.run_coroutine_threadsafe(_shutdown(server), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         assert self._thread is not None
@@ -103,6 +124,14 @@ class Sink:
                 return found
             time.sleep(0.02)
         raise AssertionError(f"expected {count} deliveries, got {len(self.deliveries())}")
+
+
+def _bound(port: int) -> socket.socket:
+    """A loopback TCP socket bound to `port` (0: any), sharing it with the sink's other sockets."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 async def _shutdown(server: asyncio.AbstractServer) -> None:
