@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -201,7 +202,11 @@ class Outbound(Base):
     """One message as members receive it; personalised ones carry a member marker."""
 
     __tablename__ = "outbound"
-    __table_args__ = (Index("ix_outbound_list_kind_created", "list_id", "kind", "created_at"),)  # digests (0005)
+    __table_args__ = (
+        Index("ix_outbound_list_kind_created", "list_id", "kind", "created_at"),  # digests (0005)
+        Index("ix_outbound_planning", "id", sqlite_where=text("plan_after IS NOT NULL"),
+              postgresql_where=text("plan_after IS NOT NULL")),  # fan-outs still being planned (0021)
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 
 from listserv.store import admin, queries
-from listserv.store.schema import Batch, BatchStatus, Delivery
+from listserv.store.schema import Batch, BatchStatus, Delivery, Outbound
 
 
 def planned(session, outbound_id: int) -> tuple[int, int]:
@@ -55,3 +55,26 @@ def test_the_first_batches_are_planned_with_the_post_and_the_rest_as_senders_cat
         assert len(rcpts) == len(set(rcpts)) == members - 1 and "m00007@example.org" not in rcpts
         assert not queries.fanout_unplanned(session)
         assert session.scalar(select(func.count()).where(Batch.status == BatchStatus.PENDING)) == 0
+
+
+def test_the_workers_poll_for_unfinished_fan_outs_reads_their_index_not_the_kept_mail(work, make_list):
+    """Every message processed starts with that poll: a scan of outbound grew with the archive."""
+    address, now = make_list("big"), work.now()
+    with work.sessions() as session, session.begin():
+        list_id = admin.get_list(session, address).id
+        row = dict(list_id=list_id, kind="post", mail_from="big-bounces@x", raw=b"x" * 5000, personalized=False,
+                   created_at=now)  # fmt: skip
+        session.execute(insert(Outbound), [row] * 3000)  # delivered long ago: plan_after is NULL
+        unfinished = queries.insert_outbound(session, dict(row, plan_after=0))
+    with work.sessions() as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE outbound"))
+        assert session.execute(queries.UNPLANNED_FANOUT).scalar() == unfinished
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        for query, parameters in ((queries.UNPLANNED_FANOUT, {}), (queries.NEXT_FANOUT, {"ahead": 3})):
+            compiled = query.compile(session.get_bind())
+            values = compiled.construct_params(parameters)
+            arguments = tuple(values[name] for name in compiled.positiontup or ()) if compiled.positional else values
+            explain = ("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ") + str(compiled)
+            plan = " ".join(str(line[-1]) for line in session.connection().exec_driver_sql(explain, arguments))
+            assert "ix_outbound_planning" in plan, plan
