@@ -7,8 +7,9 @@ A fresh database, one list, M members and P delivered posts over the 26 weeks of
 window, in discussions of about ten posts, each reply under an earlier post of its discussion.
 Who posts follows a long tail (a few members write most), as in real communities (seeded, so
 runs compare). Rows are written directly, without the post path: this measures the assessment.
-Then one `assess_list` and `record_changes` in one transaction (what the daily job does),
-timed, with the process's peak RSS before and after.
+Then one `record_stages` pass with the weekly report's `StageRoll` (what the daily job and the
+report do: pages of members, each in its own transaction), timed, with the process's peak RSS
+before and after.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import random
 import resource
 import tempfile
 import time
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,7 +27,9 @@ from sqlalchemy import insert, text
 
 from bench.run import fresh_database
 from listserv.discussions.tables import Discussion, ThreadContainer
-from listserv.engagement.store import assess_list, record_changes
+from listserv.engagement.report import StageRoll
+from listserv.engagement.rules import Rules
+from listserv.engagement.store import record_stages
 from listserv.store import admin, db
 from listserv.store.schema import Inbound, Post
 
@@ -104,13 +106,12 @@ def main() -> None:
         print(f"setup: {args.members} members, {args.posts} posts in {time.monotonic() - began:.1f} s")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         began = time.monotonic()
-        with sessions() as session, session.begin():
-            found = assess_list(session, list_id, NOW)
-            changed = record_changes(session, found)
+        roll = StageRoll(Rules(), NOW)
+        changed = record_stages(sessions, list_id, NOW, roll)
         took = time.monotonic() - began
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        counts = Counter(int(item.assessment.stage) for item in found.members)
-        assert len(found.members) == args.members and changed == args.members
+        counts = {int(stage): count for stage, count in roll.counts.items()}
+        assert sum(counts.values()) == args.members and changed == args.members
         print(f"assessed {args.members} members over {args.posts} posts in {took:.2f} s "
               f"(peak RSS {rss_before // 1024} MiB before, {rss_after // 1024} MiB after; database "
               f"{engine.dialect.name}); stages {dict(sorted(counts.items()))}")  # fmt: skip

@@ -12,14 +12,14 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.tables import ThreadContainer
-from listserv.engagement.facts import MemberRow, count_facts
+from listserv.engagement.facts import count_facts
 from listserv.engagement.rules import assess
 from listserv.engagement.store import (
     history,
     latest_stages,
     load_discussions,
-    load_members,
     load_rules,
+    member_rows,
     stream_posts,
     window_start,
 )
@@ -39,11 +39,11 @@ def member_record(session: Session, list_id: int, email: str, now: datetime) -> 
     within = their_discussions(list_id, email, since)
     discussions = load_discussions(session, list_id, since, within)
     starters = {d.started_by for d in discussions.values()} | {email}
-    members: list[MemberRow] = [m for m in load_members(session, list_id)[0] if m.email in starters]
+    members = member_rows(session, list_id, starters)
     facts = next(f for f in count_facts(members, discussions, stream_posts(session, list_id, since, now, within), since)
                  if f.email == email)  # fmt: skip
     found = assess(facts, rules)
-    recorded = latest_stages(session, list_id).get(email)
+    recorded = latest_stages(session, list_id, [email]).get(email)
     reached = recorded.since if recorded is not None and recorded.stage == found.stage else now
     lines = [f"Stage {int(found.stage)} of 5: {found.stage.label}, since {reached:%Y-%m-%d}",
              "Why: " + "; ".join(found.reasons)]  # fmt: skip

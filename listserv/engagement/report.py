@@ -7,6 +7,7 @@ numbered people in "stuck" and "ready" are what a facilitator's reply refers to 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -16,13 +17,14 @@ from email.mime.multipart import MIMEMultipart
 from listserv.digest.mime import utf8_part
 from listserv.digest.model import PollItem
 from listserv.engagement.chart import Week, stage_chart
-from listserv.engagement.rules import Facts, Rules, Stage
+from listserv.engagement.rules import Assessment, Facts, Rules, Stage, is_stuck
 from listserv.mail.message import ListInfo, Role
 from listserv.outbound.decorate import serialize
 from listserv.outbound.notices import address_automatic
 from listserv.render import Templates
 
 CHART_ID = "stages@listserv"
+SHOWN = 25  # people named under "stuck" and under "ready"; the rest are counted
 
 
 def ready_for_development(facts: Facts, rules: Rules) -> bool:
@@ -36,6 +38,40 @@ def ready_for_development(facts: Facts, rules: Rules) -> bool:
 class Person:
     email: str
     detail: str  # "joined 3 Nov", or the reasons of their stage
+
+
+@dataclass
+class StageRoll:
+    """What the report keeps of each member's assessment, seen one at a time (in address order):
+    the count per stage, and the SHOWN longest stuck and first SHOWN ready, with how many in all.
+    Its memory does not grow with the list."""
+
+    rules: Rules
+    end: datetime
+    counts: Counter[Stage] = field(default_factory=Counter)
+    stuck_total: int = 0
+    ready_total: int = 0
+    _stuck: list[tuple[datetime, str]] = field(default_factory=list)
+    _ready: list[Person] = field(default_factory=list)
+
+    def __call__(self, facts: Facts, assessment: Assessment) -> None:
+        self.counts[assessment.stage] += 1
+        if is_stuck(assessment, facts.joined, self.end, self.rules):
+            self.stuck_total += 1
+            self._stuck.append((facts.joined, facts.email))
+            if len(self._stuck) >= 2 * SHOWN:
+                self._stuck = sorted(self._stuck)[:SHOWN]
+        if assessment.stage is Stage.CONSTRUCTION and ready_for_development(facts, self.rules):
+            self.ready_total += 1
+            if len(self._ready) < SHOWN:
+                self._ready.append(Person(facts.email, "; ".join(assessment.reasons)))
+
+    def stuck(self) -> list[tuple[datetime, str]]:
+        """(joined, address) of the SHOWN who joined first."""
+        return sorted(self._stuck)[:SHOWN]
+
+    def ready(self) -> tuple[Person, ...]:
+        return tuple(self._ready)
 
 
 @dataclass(frozen=True)
@@ -67,6 +103,8 @@ class Report:
     left: tuple[Person, ...] = ()
     stuck: tuple[Person, ...] = ()
     ready: tuple[Person, ...] = ()
+    stuck_more: int = 0  # stuck members not named (past SHOWN)
+    ready_more: int = 0
     unanswered: tuple[Discussed, ...] = ()
     first_reply: str = ""  # the median time to a first reply, in words; "" when nothing was answered
     answered: int = 0  # discussions of the period that got a reply

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from listserv.discussions.tables import Discussion, ThreadContainer
@@ -41,6 +42,8 @@ ENGAGEMENT_MEMBER_SETTINGS = {
 }
 STREAM_ROWS = 2000
 PAGE = IN_CHUNK  # members (and addresses in an IN list) a statement
+Seen = Callable[[Facts, Assessment], None]
+HISTORY = cast(Table, MemberStage.__table__)
 
 
 @dataclass(frozen=True)
@@ -132,12 +135,16 @@ def stream_posts(session: Session, list_id: int, since: datetime | None, until: 
 
 def latest_stages(session: Session, list_id: int, emails: list[str] | None = None) -> dict[str, MemberStage]:
     """Each member's latest recorded stage (only these members' with `emails`)."""
-    newest_query = select(MemberStage.email, func.max(MemberStage.since).label("since")).where(
-        MemberStage.list_id == list_id
-    )
-    if emails is not None:
-        newest_query = newest_query.where(MemberStage.email.in_(emails))
-    newest = newest_query.group_by(MemberStage.email).subquery()
+    if emails is not None:  # their few rows each, oldest first: the latest wins
+        if not emails:
+            return {}
+        span = MemberStage.email.between(min(emails), max(emails))  # an index range whatever the planner's statistics
+        rows = session.scalars(select(MemberStage).where(MemberStage.list_id == list_id, span,
+                                                         MemberStage.email.in_(emails))
+                               .order_by(MemberStage.email, MemberStage.since))  # fmt: skip
+        return {row.email: row for row in rows}
+    newest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
+              .where(MemberStage.list_id == list_id).group_by(MemberStage.email).subquery())  # fmt: skip
     query = (
         select(MemberStage)
         .join(newest, (MemberStage.email == newest.c.email) & (MemberStage.since == newest.c.since))
@@ -164,16 +171,19 @@ def assess_list(session: Session, list_id: int, now: datetime) -> ListEngagement
     return ListEngagement(list_id, lst.address, rules, now, tuple(assessed), opted_out)
 
 
-def record_stages(sessions: Callable[[], Session], list_id: int, now: datetime) -> int:
-    """The daily job: what record_changes(assess_list(...)) records, in memory bounded by the
-    window's discussions and posters whatever the list's size, and in short transactions (one per
-    PAGE members, in address order), so that intake keeps its turn on SQLite. A run that stops
-    half-way leaves the rest to the next day's."""
+def record_stages(sessions: Callable[[], Session], list_id: int, now: datetime, seen: Seen | None = None) -> int:
+    """Assess every profiled member as of `now` and record who moved (history rows), and drop the
+    history of those no longer profiled; stage changes recorded. `seen` is shown each member's
+    facts and assessment. Memory is bounded by the window's discussions and posters whatever the
+    list's size, and the work is done in short transactions (one per PAGE members, in address
+    order), so that intake keeps its turn on SQLite. A run that stops half-way leaves the rest to
+    the next one."""
     with sessions() as session, session.begin():
         rules = load_rules(session, list_id)
         since = window_start(rules, now)
         discussions = load_discussions(session, list_id, since)
-        joined = joined_at(session, list_id, {discussion.started_by for discussion in discussions.values()})
+        starters = member_rows(session, list_id, {discussion.started_by for discussion in discussions.values()})
+        joined = {member.email: member.joined for member in starters}
         tallies = count_tallies(discussions, stream_posts(session, list_id, since, now), joined, since)
     changed, after = 0, ""
     while True:
@@ -182,7 +192,7 @@ def record_stages(sessions: Callable[[], Session], list_id: int, now: datetime) 
             if page is None:
                 break
             members, after = page
-            changed += record_page(session, list_id, members, tallies, rules, now)
+            changed += record_page(session, list_id, members, tallies, rules, now, seen)
     last: str | None = ""
     while last is not None:
         with sessions() as session, session.begin():
@@ -191,19 +201,22 @@ def record_stages(sessions: Callable[[], Session], list_id: int, now: datetime) 
 
 
 def record_page(session: Session, list_id: int, members: list[MemberRow], tallies: Mapping[str, Tally],
-                rules: Rules, now: datetime) -> int:  # fmt: skip
-    """A history row for each of these members whose stage changed. Under the run row's lock, as
-    the weekly report's recording is: the two never record one change twice."""
+                rules: Rules, now: datetime, seen: Seen | None = None) -> int:  # fmt: skip
+    """A history row for each of these members whose stage changed. Under the run row's lock, so
+    that two runs (the daily job's, the weekly report's, two nodes') never record one change twice."""
     session.execute(select(EngagementRun.list_id).where(EngagementRun.list_id == list_id).with_for_update())
     recorded = latest_stages(session, list_id, [member.email for member in members])
     changes = []
     for member in members:
-        found = assess(facts_of(member, tallies.get(member.email)), rules)
+        facts = facts_of(member, tallies.get(member.email))
+        found = assess(facts, rules)
+        if seen is not None:
+            seen(facts, found)
         row = recorded.get(member.email)
         if row is None or row.stage != found.stage:
             changes.append(stage_row(list_id, member.email, found, now))
     if changes:
-        session.execute(insert(MemberStage), changes)
+        session.execute(insert(HISTORY), changes)  # Core: the ORM's bulk path costs more than SQLite
     return len(changes)
 
 
@@ -220,13 +233,15 @@ def member_page(session: Session, list_id: int, after: str) -> tuple[list[Member
     return members, rows[-1][0]
 
 
-def joined_at(session: Session, list_id: int, emails: set[str]) -> dict[str, datetime]:
-    """When each of these members joined (those who are members)."""
-    joined: dict[str, datetime] = {}
+def member_rows(session: Session, list_id: int, emails: set[str]) -> list[MemberRow]:
+    """The rows of those of these addresses who are profiled members."""
+    found = []
     for batch in in_chunks(sorted(emails)):
-        query = select(Member.email, Member.created_at).where(Member.list_id == list_id, Member.email.in_(batch))
-        joined.update((normalize_address(email), created) for email, created in session.execute(query))
-    return joined
+        query = select(Member.email, Member.created_at, Member.role).where(Member.list_id == list_id, Member.profiled,
+                                                                           Member.email.in_(batch))  # fmt: skip
+        found += [MemberRow(normalize_address(email), joined, role == "facilitator")
+                  for email, joined, role in session.execute(query)]  # fmt: skip
+    return found
 
 
 def drop_unprofiled_history(session: Session, list_id: int, after: str) -> str | None:
@@ -251,22 +266,17 @@ def stage_row(list_id: int, email: str, assessment: Assessment, since: datetime)
                 since=since)  # fmt: skip
 
 
-def record_changes(session: Session, engagement: ListEngagement) -> int:
-    """A history row for every member whose stage changed; opted-out members' history dropped."""
-    recorded = latest_stages(session, engagement.list_id)
-    changes = [
-        stage_row(engagement.list_id, item.facts.email, item.assessment, engagement.at)
-        for item in engagement.members
-        if item.facts.email not in recorded or recorded[item.facts.email].stage != item.assessment.stage
-    ]  # fmt: skip
-    for index in range(0, len(changes), STREAM_ROWS):
-        session.execute(insert(MemberStage), changes[index : index + STREAM_ROWS])
-    profiled = {item.facts.email for item in engagement.members}
-    gone = [email for email in recorded if email not in profiled]
-    if gone:
-        session.execute(delete(MemberStage).where(MemberStage.list_id == engagement.list_id,
-                                                  MemberStage.email.in_(gone)))  # fmt: skip
-    return len(changes)
+def stage_counts_at(session: Session, list_id: int, moment: datetime) -> dict[Stage, int]:
+    """Members per stage at `moment`, from the history: each member's latest change by then."""
+    latest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
+              .where(MemberStage.list_id == list_id, MemberStage.since <= moment)
+              .group_by(MemberStage.email).subquery())  # fmt: skip
+    query = (select(MemberStage.stage, func.count())
+             .join(latest, (MemberStage.email == latest.c.email) & (MemberStage.since == latest.c.since))
+             .where(MemberStage.list_id == list_id).group_by(MemberStage.stage))  # fmt: skip
+    counts = dict.fromkeys(Stage, 0)
+    counts.update((Stage(stage), count) for stage, count in session.execute(query))
+    return counts
 
 
 def claim_run(session: Session, list_id: int, now: datetime, every: timedelta) -> bool:

@@ -27,14 +27,14 @@ from listserv.engagement.report import (
     Discussed,
     Person,
     Report,
+    StageRoll,
     duration_words,
     median,
-    ready_for_development,
     report_mail,
 )
-from listserv.engagement.rules import Stage, is_stuck
-from listserv.engagement.store import ListEngagement, assess_list, claim_run, record_changes
-from listserv.engagement.tables import EngagementReport, MemberStage
+from listserv.engagement.rules import Stage
+from listserv.engagement.store import claim_run, load_rules, record_stages, stage_counts_at
+from listserv.engagement.tables import EngagementReport
 from listserv.mail.message import ListInfo, ListStatus, Role
 from listserv.membership.tables import MembershipEvent
 from listserv.outbound.queue import queue_message
@@ -57,19 +57,15 @@ def weekly_schedule(session: Session, list_id: int) -> Schedule:
     return Schedule("weekly", schedule.day, schedule.hour, schedule.zone)
 
 
-def stage_weeks(session: Session, engagement: ListEngagement, end: datetime, schedule: Schedule) -> tuple[Week, ...]:
-    """Members per stage at the end of each of the last weeks (from the history), this week last."""
-    rows = session.execute(select(MemberStage.email, MemberStage.stage, MemberStage.since)
-                           .where(MemberStage.list_id == engagement.list_id, MemberStage.since < end)
-                           .order_by(MemberStage.since))  # fmt: skip
-    changes = list(rows)
+def stage_weeks(session: Session, list_id: int, counts: dict[Stage, int], end: datetime,
+                schedule: Schedule) -> tuple[Week, ...]:  # fmt: skip
+    """Members per stage at the end of each of the last weeks (from the history), this week's
+    `counts` last."""
     weeks = []
     for back in range(WEEKS_SHOWN - 1, 0, -1):
         moment = end - timedelta(weeks=back)
-        current = {email: stage for email, stage, since in changes if since <= moment}
-        weeks.append(Week(local_day(moment, schedule), {s: sum(1 for v in current.values() if v == s) for s in Stage}))
-    now = {stage: sum(1 for m in engagement.members if m.assessment.stage is stage) for stage in Stage}
-    return (*weeks, Week(local_day(end, schedule), now))
+        weeks.append(Week(local_day(moment, schedule), stage_counts_at(session, list_id, moment)))
+    return (*weeks, Week(local_day(end, schedule), counts))
 
 
 def first_replies(session: Session, list_id: int, start: datetime, end: datetime) -> tuple[int, str]:
@@ -127,43 +123,44 @@ def people_joined_and_left(session: Session, list_id: int, start: datetime, end:
             tuple(Person(email, f"{event} {local_day(at, schedule)}") for email, event, at in left))  # fmt: skip
 
 
-def gather_report(session: Session, lst: ListInfo, end: datetime,
-                  secret: bytes = b"") -> tuple[Report, ListEngagement]:  # fmt: skip
+def assess_for_report(work: Work, list_id: int, end: datetime) -> StageRoll:
+    """Every member assessed as of `end` and their changes recorded (as the daily job does, in
+    pages), keeping what the report shows of them."""
+    with work.sessions() as session, session.begin():
+        claim_run(session, list_id, end, timedelta())  # the row whose lock each page takes
+        roll = StageRoll(load_rules(session, list_id), end)
+    record_stages(work.sessions, list_id, end, roll)
+    return roll
+
+
+def gather_report(session: Session, lst: ListInfo, end: datetime, roll: StageRoll, secret: bytes = b"") -> Report:
     schedule = weekly_schedule(session, lst.id)
     start = end - timedelta(weeks=1)
-    claim_run(session, lst.id, end, timedelta())  # the lock the daily job takes: no change recorded twice
-    engagement = assess_list(session, lst.id, end)
-    record_changes(session, engagement)
-    rules = engagement.rules
-    stuck = [m for m in engagement.members if is_stuck(m.assessment, m.facts.joined, end, rules)]
-    ready = [m for m in engagement.members
-             if m.assessment.stage is Stage.CONSTRUCTION and ready_for_development(m.facts, rules)]  # fmt: skip
+    counts = {stage: roll.counts[stage] for stage in Stage}
     joined, left = people_joined_and_left(session, lst.id, start, end, schedule)
     unanswered_days = load_digest_settings(session, lst.id).unanswered_days
     answered, wait = first_replies(session, lst.id, start, end)
-    report = Report(
+    return Report(
         title=f"{lst.name}: the week to {local_day(end, schedule)}",
         period=f"{local_text(start, schedule)} to {local_text(end, schedule)}",
-        counts={stage: sum(1 for m in engagement.members if m.assessment.stage is stage) for stage in Stage},
-        weeks=stage_weeks(session, engagement, end, schedule), joined=joined, left=left,
-        stuck=tuple(Person(m.facts.email, f"joined {local_day(m.facts.joined, schedule)}")
-                    for m in sorted(stuck, key=lambda m: m.facts.joined)),
-        ready=tuple(Person(m.facts.email, "; ".join(m.assessment.reasons)) for m in ready),
+        counts=counts, weeks=stage_weeks(session, lst.id, counts, end, schedule), joined=joined, left=left,
+        stuck=tuple(Person(email, f"joined {local_day(at, schedule)}") for at, email in roll.stuck()),
+        stuck_more=roll.stuck_total - len(roll.stuck()), ready=roll.ready(),
+        ready_more=roll.ready_total - len(roll.ready()),
         unanswered=tuple(Discussed(p.subject, p.who, local_day(p.date, schedule), 0, steer(lst, secret, p.post_id))
                          for p in question_candidates(session, lst.id, end, unanswered_days)),
         first_reply=wait, answered=answered, quiet=quiet_discussions(session, lst, start, schedule, secret),
         delivery=delivery_health(session, lst.id, start, end),
-        polls=tuple(polls_for_digest(session, lst, schedule, start, end, end)), stuck_weeks=rules.stuck_weeks,
+        polls=tuple(polls_for_digest(session, lst, schedule, start, end, end)), stuck_weeks=roll.rules.stuck_weeks,
     )  # fmt: skip
-    return report, engagement
 
 
-def send_report(work: Work, session: Session, lst: ListInfo, end: datetime) -> int:
+def send_report(work: Work, session: Session, lst: ListInfo, end: datetime, roll: StageRoll) -> int:
     """Claim this week's report and queue a copy to each facilitator; 0 if another node has it."""
     report_row = EngagementReport(list_id=lst.id, period_end=end, created_at=work.now())
     session.add(report_row)
     session.flush()  # IntegrityError here: another node sent this week's report
-    report, _ = gather_report(session, lst, end, work.secret())
+    report = gather_report(session, lst, end, roll, work.secret())
     report_row.stuck = json.dumps([p.email for p in report.stuck])
     report_row.ready = json.dumps([p.email for p in report.ready])
     facilitators = queries.facilitators(session, lst.id)
@@ -198,9 +195,10 @@ def run_reports(work: Work) -> int:
     sent = 0
     for lst, end in due:
         try:
+            roll = assess_for_report(work, lst.id, end)
             with work.sessions() as session, session.begin():
-                copies = send_report(work, session, lst, end)
-        except IntegrityError:
+                copies = send_report(work, session, lst, end, roll)
+        except IntegrityError:  # another node sent it (or took the list's first assessment at once)
             continue
         log.info("engagement report list=%s week_to=%s copies=%d", lst.address, end, copies)
         sent += 1

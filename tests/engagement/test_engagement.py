@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 
 from listserv.engagement.jobs import run_engagement
-from listserv.engagement.store import PAGE, assess_list, latest_stages
+from listserv.engagement.rules import Stage
+from listserv.engagement.store import PAGE, assess_list, latest_stages, stage_counts_at
 from listserv.engagement.tables import MemberStage
 from listserv.render import Templates
 from listserv.settings import Settings
@@ -141,3 +142,19 @@ def test_the_daily_job_pages_through_a_large_list_as_one_assessment_would(
         recorded = {email: row.stage for email, row in latest_stages(session, list_id).items()}
     assert recorded == expected and len(recorded) == len(members) - 3
     sql.dispose()
+
+
+def test_the_reports_weeks_count_each_members_latest_stage_then(world: World, cli: Callable[..., str]) -> None:
+    weeks_of_a_community(world, cli)
+    list_id = world.list_id()
+    with world.sessions() as session:
+        rows = session.execute(select(MemberStage.email, MemberStage.stage, MemberStage.since)
+                               .where(MemberStage.list_id == list_id).order_by(MemberStage.since)).all()  # fmt: skip
+        seen = []
+        for back in range(8):
+            moment = world.now() - timedelta(weeks=back, hours=1)
+            latest = {email: stage for email, stage, since in rows if since <= moment}
+            expected = {stage: list(latest.values()).count(int(stage)) for stage in Stage}
+            assert stage_counts_at(session, list_id, moment) == expected
+            seen.append(sum(1 for count in expected.values() if count))
+    assert max(seen) >= 3 and min(seen) == 0  # several stages at once, and a time before any history

@@ -7,10 +7,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from PIL import Image
 
 from listserv.digest.schedule import Schedule, next_due
+from listserv.engagement.report import SHOWN
 from listserv.engagement.weekly import run_reports
 from listserv.settings import Settings
 from listserv.store import db
@@ -77,6 +79,25 @@ def test_nudge_and_invite_by_reply_and_the_invited_member_accepts(world: World, 
     assert "now a facilitator" in text_of(fyi)
     assert "You are now a facilitator of Team" in text_of(welcome)
     assert "dan@example.com\tfacilitator" in cli("member", "ls", LIST)
+
+
+def test_a_large_lists_report_names_the_longest_stuck_and_counts_the_rest(world: World, cli: Callable[..., str],
+                                                                          tmp_path: Path) -> None:  # fmt: skip
+    world.at(timedelta(days=1))  # a day after the first members (fay is stuck among them)
+    quiet = [f"quiet{n:02}@example.org" for n in range(SHOWN + 5)]
+    (tmp_path / "quiet.csv").write_text("".join(f"{address}\n" for address in reversed(quiet)))
+    cli("member", "import", LIST, str(tmp_path / "quiet.csv"))
+    a_community_with_someone_ready(world, cli)
+    report = the_report(world)
+    text = text_of(report)
+    named = ["fay@example.com", *quiet[: SHOWN - 1]]
+    assert [f"{n}. {address}, joined" in text for n, address in enumerate(named, 1)] == [True] * SHOWN
+    assert f"{SHOWN + 1}. " not in text and quiet[SHOWN - 1] not in text
+    assert "and 6 more who joined later, not named here" in text
+    assert "and 6 more who joined later" in text_of(report, "html")
+    world.send(FACILITATOR, reply_address(report), gmail_reply(report, FACILITATOR, "nudge all"))
+    mails = world.settle()
+    assert sorted(rcpt for rcpt, _ in mails if rcpt in quiet or rcpt == "fay@example.com") == sorted(named)
 
 
 def test_a_forged_or_failing_reply_does_nothing(world: World, cli: Callable[..., str], dns_server) -> None:  # type: ignore[no-untyped-def]
