@@ -62,7 +62,10 @@ class DigestReceipt(Base):
     """The ledger: this member got this issue, in this mode, as this outbound message."""
 
     __tablename__ = "digest_receipts"
-    __table_args__ = (UniqueConstraint("issue_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("issue_id", "email"),
+        Index("ix_digest_receipts_outbound_id", "outbound_id"),  # retention deletes digests' outbound rows (0021)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     issue_id: Mapped[int] = mapped_column(ForeignKey("digest_issues.id", ondelete="CASCADE"))
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))

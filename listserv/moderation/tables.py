@@ -34,7 +34,10 @@ class HeldPost(Base):
     """A post kept for a facilitator. Its raw message stays in `inbound`."""
 
     __tablename__ = "held_posts"
-    __table_args__ = (Index("ix_held_posts_status_list", "status", "list_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_held_posts_status_list", "status", "list_id", "created_at"),
+        Index("ix_held_posts_inbound_id", "inbound_id"),  # retention deletes inbound rows (0021)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), unique=True)
@@ -56,7 +59,10 @@ class ModerationLog(Base):
     """The audit log: every decision about a held post, and every refused attempt."""
 
     __tablename__ = "moderation_log"
-    __table_args__ = (Index("ix_moderation_log_list_at", "list_id", "at"),)
+    __table_args__ = (
+        Index("ix_moderation_log_list_at", "list_id", "at"),
+        Index("ix_moderation_log_held_id", "held_id"),  # held posts deleted (0021)
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     held_id: Mapped[int | None] = mapped_column(ForeignKey("held_posts.id", ondelete="SET NULL"), nullable=True)

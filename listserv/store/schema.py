@@ -138,7 +138,9 @@ class Member(Base):
     __table_args__ = (
         UniqueConstraint("list_id", "email"),
         Index("ix_members_list_id_id", "list_id", "id"),  # fan-out planning in id order (0016)
-    )
+        Index("ix_members_expires_at", "expires_at", sqlite_where=text("expires_at IS NOT NULL"),
+              postgresql_where=text("expires_at IS NOT NULL")),  # expiry and reminders (0021)
+    )  # fmt: skip
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(254))
@@ -206,6 +208,7 @@ class Outbound(Base):
         Index("ix_outbound_list_kind_created", "list_id", "kind", "created_at"),  # digests (0005)
         Index("ix_outbound_planning", "id", sqlite_where=text("plan_after IS NOT NULL"),
               postgresql_where=text("plan_after IS NOT NULL")),  # fan-outs still being planned (0021)
+        Index("ix_outbound_post_id", "post_id"),  # a post's outbound row (0021)
     )  # fmt: skip
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int | None] = mapped_column(ForeignKey("lists.id", ondelete="CASCADE"))
@@ -227,6 +230,7 @@ class FanoutChoice(Base):
     is released (migration 0017): receive it although in digest mode (follow), or not (mute)."""
 
     __tablename__ = "fanout_choices"
+    __table_args__ = (Index("ix_fanout_choices_member_id", "member_id"),)  # a member leaves (0021)
     outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound.id", ondelete="CASCADE"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True)
     receive: Mapped[bool] = mapped_column(Boolean)
