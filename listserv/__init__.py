@@ -1,3 +1,3 @@
 """listserv: an email-first engine for online communities of practice."""
 
-__version__ = "0.6.0"
+__version__ = "0.6.1"
