@@ -155,7 +155,7 @@ class GroupCommit:
     """
 
     MAX_GROUP = 64
-    ARRIVING_SECONDS = 1.0  # a transaction begun longer ago than this no longer counts as arriving
+    ARRIVING_SECONDS = 1.0  # a transaction silent for longer than this no longer counts as arriving
 
     def __init__(self, sessions: Callable[[], Session], max_size: int, clock: Clock) -> None:
         self.sessions, self.max_size, self.clock = sessions, max_size, clock
@@ -185,8 +185,9 @@ class GroupCommit:
         return bool(arrival.outcome)
 
     def arriving(self, transaction: object) -> None:
-        """A listener's transaction has begun (MAIL): a message is on its way. It stops counting
-        when arrived() is called, when the transaction is gone, or after ARRIVING_SECONDS."""
+        """A listener's transaction has begun or goes on (MAIL, RCPT): a message is on its way. It
+        stops counting when arrived() is called, when the transaction is gone, or ARRIVING_SECONDS
+        after its last command."""
         self._arriving[transaction] = time.monotonic()
 
     def arrived(self, transaction: object) -> None:

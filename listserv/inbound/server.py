@@ -145,7 +145,8 @@ class KnownLists:
 
 class IngestHandler:
     """With `intake` (the group commit), arrivals are awaited on the event loop rather than each
-    blocking a thread, and announced at MAIL, so that processing gives way while mail comes in."""
+    blocking a thread, and announced at MAIL and each RCPT, so that processing gives way while mail
+    comes in."""
 
     def __init__(self, lists: KnownLists, receive: Receive, limits: Limits,
                  on_stored: Callable[[], None] = lambda: None, lmtp: bool = True,
@@ -173,6 +174,8 @@ class IngestHandler:
             if parse_recipient(address, await self.lists.get(refresh=True)) is None:
                 return str(NO_SUCH_LIST)
         envelope.rcpt_tos.append(address)
+        if self.intake is not None:
+            self.intake.arriving(envelope)  # still on its way, however long the list lookup took
         return str(RCPT_OK)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
