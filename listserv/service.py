@@ -12,6 +12,7 @@ import signal
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -46,6 +47,7 @@ STOP_WAIT_SECONDS = 10
 INTAKE_WAIT_SECONDS = 0.5
 PROCESSING_SLICE_SECONDS = 0.05
 INTAKE_POLL_SECONDS = 0.005
+JOB_THREADS = 2  # the periodic jobs share these; the post path, senders and web keep the loop's own
 IMAP_REFRESH_SECONDS = 30  # a list's changed IMAP settings take effect within this
 CONFLICT_RETRIES = 5  # PostgreSQL serialisation failures or deadlocks in a row retried at once
 
@@ -105,6 +107,7 @@ class Service:
         self.started: datetime | None = None
         self.registered = False  # the first heartbeat is committed
         self.running: set[str] = set()  # the jobs running now, for the heartbeat
+        self.job_threads = ThreadPoolExecutor(JOB_THREADS, thread_name_prefix="listserv-job")
         self.worker = Worker(work)
         self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
         self.servers: list[asyncio.AbstractServer] = []
@@ -175,8 +178,9 @@ class Service:
     def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def step() -> bool:
             self.running.add(job.name)
-            try:
-                done = await asyncio.to_thread(job.run, self.work)
+            try:  # not asyncio.to_thread: a digest or a first pass over a large list must not hold
+                # the threads that processing, sending and the listeners' lookups wait for
+                done = await asyncio.get_running_loop().run_in_executor(self.job_threads, job.run, self.work)
             finally:
                 self.running.discard(job.name)
             if done:
@@ -276,6 +280,7 @@ class Service:
         for server in self.servers:
             server.close()
         await cancel_all(self.tasks, STOP_WAIT_SECONDS)
+        await asyncio.to_thread(self.job_threads.shutdown, wait=True, cancel_futures=True)  # a running job ends
         if self.imap is not None:
             await asyncio.to_thread(self.imap.stop)
         await asyncio.gather(*(relay.close() for relay in self.relays), return_exceptions=True)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import replace
+from datetime import timedelta
 
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from listserv import service
+from listserv.features import Job
 from listserv.store import db
 from listserv.store.schema import Delivery
 from support.cli import invoke
@@ -55,6 +59,27 @@ def test_a_relay_that_is_down_delays_delivery_but_not_intake(settings, sink, mak
     finally:
         running.stop()
     assert delivery_states(settings)["bob@example.com"] == "sent"
+
+
+def test_jobs_that_take_long_do_not_hold_up_a_post(settings, sink, make_list, monkeypatch):
+    """A week's digests, a first pass over a large list: the periodic jobs have threads of their own."""
+    address = make_list("team", members=MEMBERS[:2])
+    release = threading.Event()
+
+    def slow(work: object) -> int:
+        release.wait(60)
+        return 0
+
+    monkeypatch.setattr(service, "JOBS", tuple(Job(f"slow-{n}", timedelta(hours=1), slow) for n in range(12)))
+    running = RunningEngine(settings).start()
+    try:
+        wait_until(lambda: "slow-11" in running.service.running)  # every job started, and waiting
+        reply = lmtp_send(running.lmtp, "alice@example.com", [address], make_post())
+        assert reply[address].startswith("250")
+        sink.wait_for(1, timeout=10)
+    finally:
+        release.set()
+        running.stop()
 
 
 def test_a_message_that_keeps_failing_is_quarantined_and_can_be_retried(
