@@ -47,7 +47,6 @@ STOP_WAIT_SECONDS = 10
 INTAKE_WAIT_SECONDS = 0.5
 PROCESSING_SLICE_SECONDS = 0.05
 INTAKE_POLL_SECONDS = 0.005
-JOB_THREADS = 2  # the periodic jobs share these; the post path, senders and web keep the loop's own
 IMAP_REFRESH_SECONDS = 30  # a list's changed IMAP settings take effect within this
 CONFLICT_RETRIES = 5  # PostgreSQL serialisation failures or deadlocks in a row retried at once
 
@@ -107,7 +106,9 @@ class Service:
         self.started: datetime | None = None
         self.registered = False  # the first heartbeat is committed
         self.running: set[str] = set()  # the jobs running now, for the heartbeat
-        self.job_threads = ThreadPoolExecutor(JOB_THREADS, thread_name_prefix="listserv-job")
+        # a thread for each periodic job: none waits for another, nor takes the threads that
+        # processing, sending and the listeners' lookups wait for (asyncio.to_thread's)
+        self.job_threads = ThreadPoolExecutor(len(JOBS), thread_name_prefix="listserv-job")
         self.worker = Worker(work)
         self.wake_worker, self.wake_senders = asyncio.Event(), asyncio.Event()
         self.servers: list[asyncio.AbstractServer] = []
@@ -178,8 +179,7 @@ class Service:
     def _job_step(self, job: Job) -> Callable[[], Awaitable[bool]]:
         async def step() -> bool:
             self.running.add(job.name)
-            try:  # not asyncio.to_thread: a digest or a first pass over a large list must not hold
-                # the threads that processing, sending and the listeners' lookups wait for
+            try:
                 done = await asyncio.get_running_loop().run_in_executor(self.job_threads, job.run, self.work)
             finally:
                 self.running.discard(job.name)
