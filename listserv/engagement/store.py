@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import TypeVarTuple, Unpack, cast
 
 from sqlalchemy import Select, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ STREAM_ROWS = 2000
 PAGE = IN_CHUNK  # members (and addresses in an IN list) a statement
 Seen = Callable[[Facts, Assessment], None]
 HISTORY = cast(Table, MemberStage.__table__)
+Row = TypeVarTuple("Row")
 
 
 @dataclass(frozen=True)
@@ -143,14 +144,17 @@ def latest_stages(session: Session, list_id: int, emails: list[str] | None = Non
                                                          MemberStage.email.in_(emails))
                                .order_by(MemberStage.email, MemberStage.since))  # fmt: skip
         return {row.email: row for row in rows}
-    newest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
-              .where(MemberStage.list_id == list_id).group_by(MemberStage.email).subquery())  # fmt: skip
-    query = (
-        select(MemberStage)
-        .join(newest, (MemberStage.email == newest.c.email) & (MemberStage.since == newest.c.since))
-        .where(MemberStage.list_id == list_id)
-    )
-    return {row.email: row for row in session.scalars(query)}
+    return {row.email: row for row in session.scalars(latest_rows(select(MemberStage), list_id))}
+
+
+def latest_rows(query: Select[Unpack[Row]], list_id: int, until: datetime | None = None) -> Select[Unpack[Row]]:
+    """`query` of member_stages limited to each member's latest row (by `until`, if given)."""
+    newest = select(MemberStage.email, func.max(MemberStage.since).label("since")).where(MemberStage.list_id == list_id)
+    if until is not None:
+        newest = newest.where(MemberStage.since <= until)
+    latest = newest.group_by(MemberStage.email).subquery()
+    return (query.join(latest, (MemberStage.email == latest.c.email) & (MemberStage.since == latest.c.since))
+            .where(MemberStage.list_id == list_id))  # fmt: skip
 
 
 def assess_list(session: Session, list_id: int, now: datetime) -> ListEngagement:
@@ -268,12 +272,7 @@ def stage_row(list_id: int, email: str, assessment: Assessment, since: datetime)
 
 def stage_counts_at(session: Session, list_id: int, moment: datetime) -> dict[Stage, int]:
     """Members per stage at `moment`, from the history: each member's latest change by then."""
-    latest = (select(MemberStage.email, func.max(MemberStage.since).label("since"))
-              .where(MemberStage.list_id == list_id, MemberStage.since <= moment)
-              .group_by(MemberStage.email).subquery())  # fmt: skip
-    query = (select(MemberStage.stage, func.count())
-             .join(latest, (MemberStage.email == latest.c.email) & (MemberStage.since == latest.c.since))
-             .where(MemberStage.list_id == list_id).group_by(MemberStage.stage))  # fmt: skip
+    query = latest_rows(select(MemberStage.stage, func.count()), list_id, moment).group_by(MemberStage.stage)
     counts = dict.fromkeys(Stage, 0)
     counts.update((Stage(stage), count) for stage, count in session.execute(query))
     return counts
